@@ -1,0 +1,42 @@
+# Two commands a fresh machine needs: `make run` and `make test`. Each bootstraps .venv
+# from nothing (idempotent: the stamp file makes a second call cost nothing).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= config.example.yaml
+
+.PHONY: run test lint typecheck torture bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/crmsync sync -c $(CONFIG)
+	$(BIN)/crmsync vouchers -c $(CONFIG) --limit 15
+	$(BIN)/crmsync report vouchers -c $(CONFIG) --format html --output .crmsync/reports
+
+lint: $(STAMP)
+	$(BIN)/ruff check sync connectors tests bench
+	$(BIN)/ruff format --check sync connectors tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -m "not torture"
+
+torture: $(STAMP)
+	$(BIN)/pytest -m torture -p no:randomly -s
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .crmsync

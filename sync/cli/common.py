@@ -1,0 +1,65 @@
+"""What every command shares: the -c option, logging set-up, and error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from sync.errors import CrmsyncError
+from sync.secrets import RedactingFilter, redact
+
+__all__ = ["config_option", "format_option", "run_command", "setup_logging"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+config_option = click.option(
+    "-c", "--config", "config_path", default="config.yaml", show_default=True,
+    envvar="CRMSYNC_CONFIG", type=click.Path(dir_okay=False), help="Path to config.yaml.",
+)
+
+
+def format_option(*choices: str, default: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default or choices[0],
+                        show_default=True, help="Output format.")
+
+
+def setup_logging(verbose: bool = False) -> None:
+    level = logging.DEBUG if verbose or os.environ.get("CRMSYNC_DEBUG") else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "airbyte", "airbyte_cdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
+
+
+def run_command(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn CrmsyncErrors into their message and exit code; no traceback reaches the user."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CrmsyncError as exc:
+            click.echo(redact(f"error: {exc.render()}"), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def echo_json(data: Any) -> None:
+    import json
+
+    click.echo(redact(json.dumps(data, ensure_ascii=False, default=str)))

@@ -1,0 +1,61 @@
+"""Time zones made explicit: the CRM speaks epoch milliseconds, the books speak China time.
+
+Every conversion from an instant to a calendar date goes through here, so no module
+accidentally uses the machine's local zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+from zoneinfo import ZoneInfo
+
+__all__ = ["CHINA", "UTC", "date_from_epoch_ms", "epoch_ms", "parse_date", "period_of"]
+
+CHINA: Final = ZoneInfo("Asia/Shanghai")
+UTC: Final = dt.UTC
+#: 9999-12-31 in ms: anything beyond is a corrupt timestamp, not a date.
+_MAX_MS: Final = 253_402_300_799_999
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def date_from_epoch_ms(value: object, tz: dt.tzinfo = CHINA, *, field: str = "time") -> dt.date:
+    """The calendar date, in ``tz`` (default Asia/Shanghai), of an epoch-millisecond instant."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{field}: expected epoch milliseconds, got {type(value).__name__} {value!r}")
+    try:
+        ms = int(value)
+    except ValueError:
+        raise ValueError(f"{field}: {value!r} is not epoch milliseconds") from None
+    if not 0 <= ms <= _MAX_MS:
+        raise ValueError(f"{field}: {ms} is outside the range of epoch milliseconds")
+    # Whole seconds suffice: a day boundary never falls inside a second.
+    return dt.datetime.fromtimestamp(ms // 1000, tz).date()
+
+
+def epoch_ms(moment: dt.datetime) -> int:
+    """Epoch milliseconds of an aware datetime (naive datetimes are refused)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: say which time zone it is in")
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+def parse_date(value: object, *, field: str = "date") -> dt.date:
+    """A date from ``YYYY-MM-DD`` text, a date, or an aware datetime (taken in China time)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{field}: naive datetime {value!r}: say which time zone it is in")
+        return value.astimezone(CHINA).date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ValueError(f"{field}: {value!r} is not a date (expected YYYY-MM-DD)") from None
+    raise ValueError(f"{field}: expected a date, got {type(value).__name__} {value!r}")
+
+
+def period_of(day: dt.date) -> str:
+    """The accounting period of a date as ``YYYY-MM`` (calendar months)."""
+    return f"{day.year:04d}-{day.month:02d}"
