@@ -23,10 +23,10 @@ __all__ = ["CheckReport", "Destination", "ErpRef", "Outcome", "PostResult", "sho
 class Outcome(StrEnum):
     """What one post attempt did to one voucher, as far as the destination can tell."""
 
-    POSTED = "posted"        # the ERP has it; ``ref`` holds its id and number
+    POSTED = "posted"  # the ERP has it; ``ref`` holds its id and number
     PERMANENT = "permanent"  # the ERP refused it; ``message`` is the ERP's own text
     TRANSIENT = "transient"  # not taken, safe to send again later (throttled, 5xx before commit)
-    UNKNOWN = "unknown"      # sent, answer lost (timeout, reset): look up before any resend
+    UNKNOWN = "unknown"  # sent, answer lost (timeout, reset): look up before any resend
 
 
 @dataclass(frozen=True, slots=True)

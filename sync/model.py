@@ -170,9 +170,16 @@ class Voucher(_Frozen):
             "summary": self.summary,
             "currency": self.currency,
             "lines": [
-                [ln.account, ln.side.value, str(ln.amount), ln.currency,
-                 None if ln.amount_foreign is None else str(ln.amount_foreign),
-                 None if ln.rate is None else str(ln.rate), list(ln.dims), ln.memo]
+                [
+                    ln.account,
+                    ln.side.value,
+                    str(ln.amount),
+                    ln.currency,
+                    None if ln.amount_foreign is None else str(ln.amount_foreign),
+                    None if ln.rate is None else str(ln.rate),
+                    list(ln.dims),
+                    ln.memo,
+                ]
                 for ln in self.lines
             ],
             "reversal_of": self.reversal_of,
@@ -180,7 +187,9 @@ class Voucher(_Frozen):
         }
 
     def content_hash(self) -> str:
-        blob = json.dumps(self.accounting_content(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        blob = json.dumps(
+            self.accounting_content(), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property
@@ -209,9 +218,15 @@ class Voucher(_Frozen):
         engine passes today's date); by default the original date.
         """
         if ReversalStyle(style) is ReversalStyle.RED:
-            lines = tuple(ln.model_copy(update={"amount": -ln.amount,
-                                                "amount_foreign": None if ln.amount_foreign is None
-                                                else -ln.amount_foreign}) for ln in self.lines)
+            lines = tuple(
+                ln.model_copy(
+                    update={
+                        "amount": -ln.amount,
+                        "amount_foreign": None if ln.amount_foreign is None else -ln.amount_foreign,
+                    }
+                )
+                for ln in self.lines
+            )
         else:
             lines = tuple(ln.model_copy(update={"side": ln.side.opposite()}) for ln in self.lines)
         day = on or self.date
@@ -254,8 +269,14 @@ class Voucher(_Frozen):
                     "debit": format_amount(ln.debit, self.currency),
                     "credit": format_amount(ln.credit, self.currency),
                     "currency": ln.currency,
-                    **({"amount_foreign": format_amount(ln.amount_foreign, ln.currency),
-                        "rate": str(ln.rate)} if ln.amount_foreign is not None else {}),
+                    **(
+                        {
+                            "amount_foreign": format_amount(ln.amount_foreign, ln.currency),
+                            "rate": str(ln.rate),
+                        }
+                        if ln.amount_foreign is not None
+                        else {}
+                    ),
                     "dims": dict(ln.dims),
                     "memo": ln.memo,
                 }

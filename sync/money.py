@@ -31,8 +31,24 @@ ZERO: Final = Decimal(0)
 
 #: Minor units per ISO 4217 for the currencies our users meet; others default to 2.
 _MINOR_UNITS: Final[dict[str, int]] = {
-    "CNY": 2, "USD": 2, "EUR": 2, "HKD": 2, "GBP": 2, "SGD": 2, "TWD": 2, "AUD": 2, "CAD": 2,
-    "CHF": 2, "JPY": 0, "KRW": 0, "VND": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3,
+    "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "HKD": 2,
+    "GBP": 2,
+    "SGD": 2,
+    "TWD": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
 }
 
 ROUNDING_MODES: Final[dict[str, str]] = {
@@ -72,12 +88,12 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
     if isinstance(value, float):
         raise MoneyError(
             f"{field}: amount {value!r} is a float, which cannot carry cents exactly; "
-            "send it as a decimal string such as \"1130.00\""
+            'send it as a decimal string such as "1130.00"'
         )
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         if not _AMOUNT_TEXT.match(text):
-            raise MoneyError(f"{field}: {value!r} is not a decimal amount (expected e.g. \"1130.00\")")
+            raise MoneyError(f'{field}: {value!r} is not a decimal amount (expected e.g. "1130.00")')
         if len(text.lstrip("+-").replace(".", "").lstrip("0")) > _MAX_DIGITS:
             raise MoneyError(f"{field}: {value!r} has more than {_MAX_DIGITS} digits")
         return Decimal(text)
@@ -96,7 +112,9 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
 
-def round_money(amount: Decimal, currency: str = "CNY", mode: str = "half_up", places: int | None = None) -> Decimal:
+def round_money(
+    amount: Decimal, currency: str = "CNY", mode: str = "half_up", places: int | None = None
+) -> Decimal:
     """Round to the currency's minor unit (or ``places``) with an explicit rounding mode."""
     try:
         rounding = ROUNDING_MODES[mode]
@@ -108,5 +126,6 @@ def round_money(amount: Decimal, currency: str = "CNY", mode: str = "half_up", p
 
 def format_amount(amount: Decimal, currency: str = "CNY") -> str:
     """The wire/JSON text of an amount: fixed point at the currency's precision, e.g. "1130.00"."""
-    places = max(minor_unit(currency), -amount.as_tuple().exponent if isinstance(amount.as_tuple().exponent, int) else 0)
+    exponent = amount.as_tuple().exponent
+    places = max(minor_unit(currency), -exponent if isinstance(exponent, int) else 0)
     return f"{amount:.{places}f}"

@@ -45,8 +45,9 @@ def redact(text: str) -> str:
     return text
 
 
-def expand_env(value: str, *, where: str, environ: Mapping[str, str] | None = None,
-               secrets_file: Path | None = None) -> str:
+def expand_env(
+    value: str, *, where: str, environ: Mapping[str, str] | None = None, secrets_file: Path | None = None
+) -> str:
     """Replace ``${NAME}`` (or ``${NAME:-default}``) by the environment or secrets file value.
 
     A missing variable is a configuration error that says where it is used and which

@@ -65,18 +65,23 @@ def load_yaml(path: str | Path, *, label: str | None = None) -> LoadedYaml:
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise ConfigurationError(f"{name}: file not found", hint="check the path (relative paths "
-                                 "resolve against the config file's folder)") from None
+        raise ConfigurationError(
+            f"{name}: file not found",
+            hint="check the path (relative paths resolve against the config file's folder)",
+        ) from None
     except OSError as exc:
         raise ConfigurationError(f"{name}: cannot read: {exc.strerror}") from None
     if len(raw) > _MAX_BYTES:
-        raise ConfigurationError(f"{name}: file is larger than {_MAX_BYTES // 1024 // 1024} MiB; "
-                                 "is this really a config or mapping file?")
+        raise ConfigurationError(
+            f"{name}: file is larger than {_MAX_BYTES // 1024 // 1024} MiB; "
+            "is this really a config or mapping file?"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{name}: not UTF-8 text (byte {exc.start})",
-                                 hint="save the file as UTF-8") from None
+        raise ConfigurationError(
+            f"{name}: not UTF-8 text (byte {exc.start})", hint="save the file as UTF-8"
+        ) from None
     return load_yaml_text(text, name)
 
 
@@ -86,9 +91,11 @@ def load_yaml_text(text: str, name: str = "<string>") -> LoadedYaml:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name)
-        raise ConfigurationError(f"malformed YAML: {exc.problem or exc}",
-                                 hint="check indentation and quoting near this position",
-                                 location=loc) from None
+        raise ConfigurationError(
+            f"malformed YAML: {exc.problem or exc}",
+            hint="check indentation and quoting near this position",
+            location=loc,
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"malformed YAML: {exc}", location=Location(name)) from None
     loaded = LoadedYaml(data=None, path=name)
@@ -99,39 +106,59 @@ def load_yaml_text(text: str, name: str = "<string>") -> LoadedYaml:
     return loaded
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _build(node: yaml.Node, loc: Loc, out: LoadedYaml) -> Any:
     out.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise ConfigurationError(
+            f"unsupported YAML tag {node.tag}",
+            hint="remove the tag",
+            location=Location(out.path, *out.positions[loc]),
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise ConfigurationError("YAML merge keys (<<) are not supported",
-                                         hint="write the keys out", location=out.locate(loc))
-            key = _scalar(key_node)
+                raise ConfigurationError(
+                    "YAML merge keys (<<) are not supported",
+                    hint="write the keys out",
+                    location=out.locate(loc),
+                )
+            key = _scalar(key_node, out.path)
             if not isinstance(key, str | int):
-                raise ConfigurationError("mapping keys must be text",
-                                         location=Location(out.path, key_node.start_mark.line + 1,
-                                                           key_node.start_mark.column + 1))
+                raise ConfigurationError(
+                    "mapping keys must be text",
+                    location=Location(out.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
+                )
             if key in result:
                 raise ConfigurationError(
-                    f"duplicate key {key!r}", hint="YAML keeps only the last one; remove or rename one",
-                    location=Location(out.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1))
+                    f"duplicate key {key!r}",
+                    hint="YAML keeps only the last one; remove or rename one",
+                    location=Location(out.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1),
+                )
             result[key] = _build(value_node, (*loc, key), out)
+            # point at the key, not its value: "unknown key" and "missing" read naturally there
+            out.positions[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*loc, i), out) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, out.path)
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _scalar(node: yaml.Node, path: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return node
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
-        raise ConfigurationError(f"unsupported YAML value: {exc.problem}",
-                                 location=Location("", node.start_mark.line + 1, node.start_mark.column + 1)) from None
+        raise ConfigurationError(
+            f"unsupported YAML value: {exc.problem}",
+            hint="remove the tag",
+            location=Location(path, node.start_mark.line + 1, node.start_mark.column + 1),
+        ) from None
     finally:
         loader.dispose()
 
@@ -154,8 +181,11 @@ def problems_from_validation(
             known = _known_keys(model, err["loc"][:-1]) if model else []
             guess = difflib.get_close_matches(bad, known, n=1, cutoff=0.6)
             msg = f"unknown key {bad!r}"
-            hint = (f"did you mean {guess[0]!r}?" if guess
-                    else (f"allowed keys here: {', '.join(sorted(known))}" if known else "remove it"))
+            hint = (
+                f"did you mean {guess[0]!r}?"
+                if guess
+                else (f"allowed keys here: {', '.join(sorted(known))}" if known else "remove it")
+            )
         elif err["type"] == "missing":
             msg = f"{field_path}: required key is missing"
             hint = f"add {str(loc[-1])!r}" if loc else ""

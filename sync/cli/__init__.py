@@ -9,6 +9,7 @@ code, never a traceback.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 import click
@@ -17,7 +18,11 @@ __all__ = ["main"]
 
 #: command name -> (module, attribute, one-line help shown by ``crmsync --help``)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("sync.cli.validate_cmd", "validate", "Check the config and every mapping; report all problems."),
+    "validate": (
+        "sync.cli.validate_cmd",
+        "validate",
+        "Check the config and every mapping; report all problems.",
+    ),
     "preview": ("sync.cli.preview_cmd", "preview", "Read, map and show vouchers without posting anything."),
     "check": ("sync.cli.check_cmd", "check", "Check connectivity, credentials and ERP base data."),
     "sync": ("sync.cli.sync_cmd", "sync", "Run one sync: read, map, post exactly once."),
@@ -61,7 +66,9 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="crmsync")
 def cli() -> None:
     """crmsync: CRM and bank money facts to ERP vouchers, each posted exactly once.

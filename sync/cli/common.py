@@ -20,14 +20,26 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 config_option = click.option(
-    "-c", "--config", "config_path", default="config.yaml", show_default=True,
-    envvar="CRMSYNC_CONFIG", type=click.Path(dir_okay=False), help="Path to config.yaml.",
+    "-c",
+    "--config",
+    "config_path",
+    default="config.yaml",
+    show_default=True,
+    envvar="CRMSYNC_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Path to config.yaml.",
 )
 
 
 def format_option(*choices: str, default: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default or choices[0],
-                        show_default=True, help="Output format.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default or choices[0],
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def setup_logging(verbose: bool = False) -> None:

@@ -32,8 +32,14 @@ def load_config(path: str | Path) -> AppConfig:
     config_path = Path(path)
     loaded = load_yaml(config_path)
     if not isinstance(loaded.data, dict):
-        raise ConfigProblems([Problem(loaded.locate(()), "config must be a mapping of keys "
-                                      "(state, sources, destination, mappings)")])
+        raise ConfigProblems(
+            [
+                Problem(
+                    loaded.locate(()),
+                    "config must be a mapping of keys (state, sources, destination, mappings)",
+                )
+            ]
+        )
     secrets_file = loaded.data.get("secrets_file")
     secrets_path = None
     if isinstance(secrets_file, str):
@@ -54,8 +60,9 @@ def load_config(path: str | Path) -> AppConfig:
     return config
 
 
-def _expand(value: Any, loc: tuple[str | int, ...], loaded: LoadedYaml, secrets: Path | None,
-            problems: list[Problem]) -> Any:
+def _expand(
+    value: Any, loc: tuple[str | int, ...], loaded: LoadedYaml, secrets: Path | None, problems: list[Problem]
+) -> Any:
     if isinstance(value, dict):
         return {k: _expand(v, (*loc, k), loaded, secrets, problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -77,8 +84,10 @@ def mapping_files(config: AppConfig) -> list[Path]:
         full = str(config.resolve_path(pattern))
         matches = sorted(glob.glob(full, recursive=True))
         if not matches:
-            raise ConfigurationError(f"{config.config_path}: mappings pattern {pattern!r} matches no file",
-                                     hint="check the glob; relative paths resolve against the config file's folder")
+            raise ConfigurationError(
+                f"{config.config_path}: mappings pattern {pattern!r} matches no file",
+                hint="check the glob; relative paths resolve against the config file's folder",
+            )
         found.extend(Path(m) for m in matches if Path(m).suffix in {".yaml", ".yml"})
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [p for p in unique if p.name != "schema.json"]

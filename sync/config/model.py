@@ -13,9 +13,13 @@ __all__ = ["AppConfig", "ConnectorSection", "StateSection"]
 
 class StateSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field("sqlite:///.crmsync/state.db",
-                     description="sqlite:///relative/or/absolute.db or postgresql://user@host:5432/db")
-    lock_timeout_seconds: float = Field(0, ge=0, description="wait this long for another run's lock; 0 = exit at once")
+    url: str = Field(
+        "sqlite:///.crmsync/state.db",
+        description="sqlite:///relative/or/absolute.db or postgresql://user@host:5432/db",
+    )
+    lock_timeout_seconds: float = Field(
+        0, ge=0, description="wait this long for another run's lock; 0 = exit at once"
+    )
 
 
 class ConnectorSection(BaseModel):
@@ -31,13 +35,17 @@ class AppConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: StateSection = Field(default_factory=StateSection)
-    sources: dict[str, ConnectorSection] = Field(min_length=1, description="named sources; mappings refer to them")
+    sources: dict[str, ConnectorSection] = Field(
+        min_length=1, description="named sources; mappings refer to them"
+    )
     destination: ConnectorSection = Field(description="where vouchers are posted")
     mappings: list[str] = Field(min_length=1, description="globs of mapping files")
     schedule: str | None = Field(None, description="cron expression for `crmsync schedule`")
     secrets_file: str | None = Field(None, description="KEY=value file for ${KEY} references")
     lookups_dir: str | None = Field(None, description="folder for CSV lookups named in mappings")
-    reports: dict[str, Any] = Field(default_factory=dict, description="report options (link templates, language)")
+    reports: dict[str, Any] = Field(
+        default_factory=dict, description="report options (link templates, language)"
+    )
     reconcile: dict[str, Any] = Field(default_factory=dict, description="reconciliation options")
     reminders: dict[str, Any] = Field(default_factory=dict, description="collection reminder channels")
     writeback: dict[str, Any] = Field(default_factory=dict, description="ERP number write-back to the CRM")

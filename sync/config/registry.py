@@ -52,5 +52,6 @@ def resolve(kind: str, type_name: str, where: Location | None = None) -> Any:
     except ModuleNotFoundError as exc:
         raise ConfigurationError(
             f"{kind} type {type_name!r} is not available in this installation ({exc.name} missing)",
-            hint="reinstall crmsync with `make` or pip install -e .", location=where,
+            hint="reinstall crmsync with `make` or pip install -e .",
+            location=where,
         ) from None
