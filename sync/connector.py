@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BuildContext", "SourceHandle"]
+__all__ = ["PROBLEM_FIELD", "RAW_FIELD", "BuildContext", "SourceHandle", "problem_record"]
+
+#: A source that meets input it cannot turn into a record (a malformed line in a file)
+#: emits, in that record's place, a record carrying this field: the problem, naming file
+#: and line. The engine quarantines it (never maps it) and the run goes on; nothing read is
+#: dropped silently, and a stream never dies on one bad line.
+PROBLEM_FIELD = "_crmsync_problem"
+#: The offending input as text (truncated), kept for the person who fixes it.
+RAW_FIELD = "_crmsync_raw"
 
 
 @dataclass(frozen=True)
@@ -43,3 +51,12 @@ class SourceHandle:
     config: Mapping[str, Any]
     #: the system the records come from, for provenance (e.g. "fxiaoke", "files", "camt053")
     system: str
+
+
+def problem_record(problem: str, raw: str, record_id: str, *, max_raw: int = 65536) -> dict[str, str]:
+    """The record a source emits for input it could not read (see ``PROBLEM_FIELD``).
+
+    ``record_id`` identifies the place (``SalesOrderObj.jsonl:17``) since the real id may be
+    unreadable; it is put under ``_id`` so the quarantine can list it like any record.
+    """
+    return {"_id": record_id, PROBLEM_FIELD: problem, RAW_FIELD: raw[:max_raw]}

@@ -1,0 +1,17 @@
+"""``python -m connectors.files spec|check|discover|read --config … [--catalog …] [--state …]``."""
+
+from __future__ import annotations
+
+import sys
+
+from airbyte_cdk.entrypoint import launch
+
+from connectors.files.source import SourceFiles
+
+
+def main() -> None:
+    launch(SourceFiles(), sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
