@@ -1,0 +1,36 @@
+"""csv: one table per file, UTF-8 with a BOM so Excel on Windows shows Chinese correctly."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sync.reports.render.cells import plain
+from sync.reports.table import Lang, Table
+
+__all__ = ["to_csv"]
+
+
+def to_csv(table: Table, lang: Lang = "zh") -> str:
+    """Header row, data rows, then the totals row (if any). Money as plain text with cents."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.title(lang) for c in table.columns])
+    for row in (*table.rows, *((table.totals,) if table.totals else ())):
+        writer.writerow([_safe(plain(v, c.kind)) for v, c in zip(row, table.columns, strict=True)])
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Neutralise spreadsheet formulas in text cells (CSV injection): a CRM name is data."""
+    if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not _number(text)):
+        return "'" + text
+    return text
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return False
+    return True

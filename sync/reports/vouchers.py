@@ -1,0 +1,452 @@
+"""The voucher report: every voucher of a period, traceable to its source record, with
+control totals that tie out to the cent.
+
+Tie-out rule, per day, per voucher group and overall: *source amount read* (the
+``SourceRef.amount`` of every source record behind the period's vouchers) minus *voucher
+amount posted* (the total of the vouchers the ERP holds) equals the sum of the differences
+listed record by record: a record whose voucher is not posted (pending, failed, waiting for
+approval) contributes its whole amount with the status as the reason; a posted voucher whose
+amount differs from its records' (rounding, a fee line) contributes the difference. Reversals
+count negative. Per account the report ties the debits and credits the mappings produced to
+those posted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from sync.model import SourceRef, Voucher
+from sync.money import ZERO
+from sync.reports.table import Cell, Column, Kind, Report, Table
+
+__all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
+
+POSTED = "posted"
+STATUS_ZH = {
+    "posted": "已过账",
+    "pending": "待过账",
+    "sending": "发送中",
+    "failed": "失败",
+    "awaiting_approval": "待审批",
+    "quarantined": "已隔离",
+    "superseded": "已被替代",
+    "reversed": "已冲销",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherItem:
+    """One outbox row: the voucher and what became of it."""
+
+    voucher: Voucher
+    status: str
+    erp_id: str = ""
+    erp_number: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    """A record no mapping could turn into a voucher, and why."""
+
+    mapping: str
+    source: str
+    stream: str
+    record_id: str
+    problems: tuple[str, ...]
+    name: str = ""
+    when: str = ""
+
+
+def status_label(status: str) -> str:
+    zh = STATUS_ZH.get(status)
+    return f"{zh} {status}" if zh else status
+
+
+def link_for(template: str | Mapping[str, str] | None, ref: SourceRef) -> str:
+    """The CRM page of a source record from ``reports.link_template``.
+
+    The template is a string or a per-stream mapping (``{SalesOrderObj: "https://…/{record_id}"}``,
+    key ``default`` as the fallback) with ``{system}``, ``{stream}``, ``{record_id}``, ``{name}``.
+    """
+    if isinstance(template, Mapping):
+        template = template.get(ref.stream) or template.get("default")
+    if not template:
+        return ""
+    values = {"system": ref.system, "stream": ref.stream, "record_id": ref.record_id, "name": ref.name}
+    try:
+        return template.format_map({k: quote(v, safe="") for k, v in values.items()})
+    except (KeyError, IndexError, ValueError):
+        return ""
+
+
+def default_period(items: Iterable[VoucherItem]) -> str | None:
+    """The period with the most vouchers (the latest on a tie); None when there are none."""
+    counts: dict[str, int] = defaultdict(int)
+    for item in items:
+        counts[item.voucher.period] += 1
+    if not counts:
+        return None
+    return max(counts, key=lambda p: (counts[p], p))
+
+
+def _sign(v: Voucher) -> int:
+    return -1 if v.reversal_of else 1
+
+
+def source_amount(v: Voucher) -> Decimal | None:
+    """Signed amount read from the voucher's source records; None when one was not recorded."""
+    if any(s.amount is None for s in v.sources):
+        return None
+    return _sign(v) * sum((s.amount or ZERO for s in v.sources), ZERO)
+
+
+def posted_amount(v: Voucher) -> Decimal:
+    """Signed voucher amount: a reversal undoes (red: negative lines; swap: same total)."""
+    return -abs(v.total) if v.reversal_of else v.total
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    item: VoucherItem
+    source: SourceRef | None
+    read: Decimal
+    posted: Decimal
+    reason: str
+
+    @property
+    def amount(self) -> Decimal:
+        return self.read - self.posted
+
+
+def differences(items: Iterable[VoucherItem]) -> list[Difference]:
+    """Every record-level gap between what was read and what was posted."""
+    result = []
+    for item in items:
+        v = item.voucher
+        if item.status != POSTED:
+            reason = status_label(item.status) + (f": {item.last_error}" if item.last_error else "")
+            for ref in v.sources:
+                result.append(Difference(item, ref, _sign(v) * (ref.amount or ZERO), ZERO, reason))
+            continue
+        read = source_amount(v)
+        if read is None:
+            result.append(
+                Difference(item, None, ZERO, posted_amount(v), "源金额未记录 source amount not recorded")
+            )
+        elif read != posted_amount(v):
+            result.append(
+                Difference(item, None, read, posted_amount(v), "凭证金额与源金额不同 voucher amount differs")
+            )
+    return result
+
+
+# -- tables --------------------------------------------------------------------------------------------
+
+_V_COLUMNS = (
+    Column("date", "日期", "Date", Kind.DATE),
+    Column("group", "凭证字", "Group"),
+    Column("erp_number", "ERP凭证号", "ERP number"),
+    Column("status", "状态", "Status"),
+    Column("key", "凭证键", "Voucher key"),
+    Column("summary", "摘要", "Summary"),
+    Column("line", "行", "Line", Kind.INT),
+    Column("account", "科目", "Account"),
+    Column("debit", "借方", "Debit", Kind.MONEY),
+    Column("credit", "贷方", "Credit", Kind.MONEY),
+    Column("dims", "辅助核算", "Dimensions"),
+    Column("memo", "行摘要", "Line memo"),
+    Column("mapping", "映射", "Mapping"),
+    Column("object", "CRM对象", "CRM object"),
+    Column("record_id", "记录ID", "Record id"),
+    Column("record_name", "记录名称", "Record name"),
+    Column("link", "链接", "Link", Kind.LINK),
+)
+
+
+def _voucher_rows(
+    items: list[VoucherItem], template: str | Mapping[str, str] | None
+) -> list[tuple[Cell, ...]]:
+    rows: list[tuple[Cell, ...]] = []
+    for item in items:
+        v = item.voucher
+        src = v.source
+        more = f" (+{len(v.sources) - 1})" if len(v.sources) > 1 else ""
+        for number, ln in enumerate(v.lines, 1):
+            dims = ", ".join(f"{k}={val}" for k, val in ln.dims)
+            rows.append(
+                (
+                    v.date,
+                    v.group,
+                    item.erp_number or None,
+                    status_label(item.status),
+                    v.key,
+                    v.summary,
+                    number,
+                    ln.account,
+                    ln.debit,
+                    ln.credit,
+                    dims,
+                    ln.memo,
+                    v.mapping.name,
+                    src.stream,
+                    src.record_id + more,
+                    src.name,
+                    link_for(template, src) or None,
+                )
+            )
+    return rows
+
+
+_TIE_COLUMNS = (
+    Column("count", "凭证数", "Vouchers", Kind.INT),
+    Column("read", "源金额", "Source amount read", Kind.MONEY),
+    Column("posted", "已过账金额", "Voucher amount posted", Kind.MONEY),
+    Column("difference", "差额", "Difference", Kind.MONEY),
+)
+
+
+def _tieout(
+    titles: tuple[str, str, str], head: Column, items: list[VoucherItem], key_of: Callable[[Voucher], str]
+) -> Table:
+    name, zh, en = titles
+    count: dict[str, int] = defaultdict(int)
+    read: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    posted: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for item in items:
+        k = key_of(item.voucher)
+        count[k] += 1
+        read[k] += _sign(item.voucher) * sum((s.amount or ZERO for s in item.voucher.sources), ZERO)
+        if item.status == POSTED:
+            posted[k] += posted_amount(item.voucher)
+    rows = tuple((k, count[k], read[k], posted[k], read[k] - posted[k]) for k in sorted(count))
+    total_read, total_posted = sum(read.values(), ZERO), sum(posted.values(), ZERO)
+    totals = ("合计 / Total", len(items), total_read, total_posted, total_read - total_posted)
+    return Table(
+        name,
+        zh,
+        en,
+        (head, *_TIE_COLUMNS),
+        rows,
+        totals,
+        note_zh="源金额 − 已过账金额 = 差异明细表的合计",
+        note_en="read − posted = the total of the differences sheet",
+    )
+
+
+def _account_table(items: list[VoucherItem]) -> Table:
+    sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+    for item in items:
+        for ln in item.voucher.lines:
+            s = sums[ln.account]
+            s[0] += ln.debit
+            s[1] += ln.credit
+            if item.status == POSTED:
+                s[2] += ln.debit
+                s[3] += ln.credit
+    rows = tuple(
+        (acc, s[0], s[1], s[2], s[3], (s[0] - s[1]) - (s[2] - s[3])) for acc, s in sorted(sums.items())
+    )
+    totals = ("合计 / Total", *(sum((r[i] for r in rows), ZERO) for i in range(1, 6)))
+    columns = (
+        Column("account", "科目", "Account"),
+        Column("debit_mapped", "借方(生成)", "Debit mapped", Kind.MONEY),
+        Column("credit_mapped", "贷方(生成)", "Credit mapped", Kind.MONEY),
+        Column("debit_posted", "借方(已过账)", "Debit posted", Kind.MONEY),
+        Column("credit_posted", "贷方(已过账)", "Credit posted", Kind.MONEY),
+        Column("difference", "净额差异", "Net difference", Kind.MONEY),
+    )
+    return Table(
+        "by_account",
+        "按科目",
+        "By account",
+        columns,
+        rows,
+        totals,
+        note_zh="映射生成的借贷 vs 已过账的借贷；差异来自未过账凭证",
+        note_en="debits/credits the mappings produced vs those posted; differences are unposted vouchers",
+    )
+
+
+def _differences_table(items: list[VoucherItem], template: str | Mapping[str, str] | None) -> Table:
+    diffs = differences(items)
+    columns = (
+        Column("date", "日期", "Date", Kind.DATE),
+        Column("key", "凭证键", "Voucher key"),
+        Column("status", "状态", "Status"),
+        Column("object", "CRM对象", "CRM object"),
+        Column("record_id", "记录ID", "Record id"),
+        Column("record_name", "记录名称", "Record name"),
+        Column("read", "源金额", "Source amount", Kind.MONEY),
+        Column("posted", "已过账", "Posted", Kind.MONEY),
+        Column("difference", "差额", "Difference", Kind.MONEY),
+        Column("reason", "原因", "Reason"),
+        Column("link", "链接", "Link", Kind.LINK),
+    )
+    rows = []
+    for d in diffs:
+        v = d.item.voucher
+        ref = d.source or v.source
+        ids = ref.record_id if d.source or len(v.sources) == 1 else ", ".join(s.record_id for s in v.sources)
+        rows.append(
+            (
+                v.date,
+                v.key,
+                status_label(d.item.status),
+                ref.stream,
+                ids,
+                ref.name,
+                d.read,
+                d.posted,
+                d.amount,
+                d.reason,
+                link_for(template, ref) or None,
+            )
+        )
+    totals = (
+        "合计 / Total",
+        None,
+        None,
+        None,
+        None,
+        None,
+        sum((d.read for d in diffs), ZERO),
+        sum((d.posted for d in diffs), ZERO),
+        sum((d.amount for d in diffs), ZERO),
+        None,
+        None,
+    )
+    return Table(
+        "differences",
+        "差异明细",
+        "Differences",
+        columns,
+        tuple(rows),
+        totals,
+        note_zh="逐条列出源金额与已过账金额的差异",
+        note_en="record by record: what was read but not (or not so) posted",
+    )
+
+
+def _failures_table(
+    items: list[VoucherItem], quarantined: list[QuarantinedItem], template: str | Mapping[str, str] | None
+) -> Table:
+    columns = (
+        Column("kind", "类型", "Kind"),
+        Column("date", "日期", "Date"),
+        Column("mapping", "映射", "Mapping"),
+        Column("object", "CRM对象", "CRM object"),
+        Column("record_id", "记录ID", "Record id"),
+        Column("record_name", "记录名称", "Record name"),
+        Column("amount", "金额", "Amount", Kind.MONEY),
+        Column("reason", "原因", "Reason"),
+        Column("link", "链接", "Link", Kind.LINK),
+    )
+    rows: list[tuple[Cell, ...]] = []
+    for item in items:
+        if item.status != "failed":
+            continue
+        v = item.voucher
+        rows.append(
+            (
+                "失败凭证 failed voucher",
+                v.date.isoformat(),
+                v.mapping.name,
+                v.source.stream,
+                v.source.record_id,
+                v.source.name,
+                v.total,
+                item.last_error or "-",
+                link_for(template, v.source) or None,
+            )
+        )
+    for q in quarantined:
+        ref = SourceRef(system=q.source, stream=q.stream, record_id=q.record_id, name=q.name)
+        rows.append(
+            (
+                "隔离记录 quarantined record",
+                q.when,
+                q.mapping,
+                q.stream,
+                q.record_id,
+                q.name,
+                None,
+                "; ".join(q.problems) or "-",
+                link_for(template, ref) or None,
+            )
+        )
+    return Table(
+        "failures",
+        "失败与隔离",
+        "Failed and quarantined",
+        columns,
+        tuple(rows),
+        note_zh="失败凭证（ERP拒绝）与无法生成凭证的隔离记录，附原因",
+        note_en="vouchers the ERP refused and records no mapping could turn into a voucher, with the reason",
+    )
+
+
+def voucher_report(
+    items: Iterable[VoucherItem],
+    quarantined: Iterable[QuarantinedItem],
+    *,
+    period: str | None,
+    link_template: str | Mapping[str, str] | None = None,
+    period_note: str = "",
+    now: dt.datetime | None = None,
+) -> Report:
+    """The report of one period (``None`` = every period), vouchers ordered by date and key."""
+    chosen = sorted(
+        (i for i in items if period is None or i.voucher.period == period),
+        key=lambda i: (i.voucher.date, i.voucher.group, i.voucher.key, i.voucher.revision),
+    )
+    q_items = list(quarantined)
+    label = period or "全部 all"
+    tables = (
+        Table(
+            "vouchers",
+            "凭证",
+            "Vouchers",
+            _V_COLUMNS,
+            tuple(_voucher_rows(chosen, link_template)),
+            note_zh=f"期间 {label}：每张凭证的每一行及其来源记录",
+            note_en=f"period {label}: every voucher line with its source",
+        ),
+        _tieout(
+            ("by_day", "按日控制合计", "Control totals by day"),
+            Column("day", "日期", "Day"),
+            chosen,
+            lambda v: v.date.isoformat(),
+        ),
+        _tieout(
+            ("by_group", "按凭证字控制合计", "Control totals by voucher group"),
+            Column("group", "凭证字", "Voucher group"),
+            chosen,
+            lambda v: v.group,
+        ),
+        _account_table(chosen),
+        _differences_table(chosen, link_template),
+        _failures_table(chosen, q_items, link_template),
+    )
+    by_status: dict[str, int] = defaultdict(int)
+    for item in chosen:
+        by_status[item.status] += 1
+    facts = (
+        ("期间", "Period", label + (f"（{period_note}）" if period_note else "")),
+        ("凭证数", "Vouchers", str(len(chosen))),
+        ("状态", "Status", ", ".join(f"{status_label(s)}: {n}" for s, n in sorted(by_status.items())) or "-"),
+        ("隔离记录", "Quarantined records", str(len(q_items))),
+    )
+    return Report(
+        f"vouchers-{period or 'all'}",
+        f"凭证报告 {label}",
+        f"Voucher report {label}",
+        tables,
+        now or dt.datetime.now(dt.UTC).astimezone(),
+        facts,
+    )
