@@ -1,0 +1,77 @@
+"""Build what a run needs from the config: mappings, sources, destination, state store.
+
+Connector sections are validated by the connector's own ``Config`` model; problems are
+reported with the config file's line and column, all at once (exit code 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sync.config import AppConfig
+from sync.config.loader import ConfigProblems, mapping_files
+from sync.config.registry import resolve
+from sync.connector import BuildContext, SourceHandle
+from sync.destination import Destination
+from sync.errors import ConfigurationError
+from sync.state import StateStore, open_state
+from sync.yamlfile import load_yaml, problems_from_validation
+
+__all__ = ["build_destination", "build_sources", "load_mappings", "open_store", "work_dir"]
+
+
+def work_dir(config: AppConfig) -> Path:
+    return config.base_dir / ".crmsync"
+
+
+def open_store(config: AppConfig) -> StateStore:
+    return open_state(config.state.url, config.base_dir)
+
+
+def load_mappings(config: AppConfig) -> Any:
+    from sync.mapping import MappingSet
+
+    lookups = config.resolve_path(config.lookups_dir) if config.lookups_dir else None
+    ms = MappingSet.load(
+        mapping_files(config),
+        base_dir=config.base_dir,
+        accounts=None,
+        profile=config.destination.type,
+        lookups_dir=lookups,
+    )
+    unknown = sorted(set(ms.streams()) - set(config.sources))
+    if unknown:
+        raise ConfigurationError(
+            f"mappings read from source(s) {', '.join(map(repr, unknown))} that config.yaml does not define",
+            hint=f"define them under sources:, or use one of: {', '.join(sorted(config.sources))}",
+        )
+    return ms
+
+
+def _build(config: AppConfig, kind: str, name: str, section: Any, loc: tuple[str, ...]) -> Any:
+    loaded = load_yaml(config.config_path)
+    where = loaded.locate((*loc, "type"))
+    module = resolve(kind, section.type, where)
+    data = section.model_dump()
+    try:
+        typed = module.Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigProblems(problems_from_validation(exc, loaded, module.Config, prefix=loc)) from None
+    ctx = BuildContext(name=name, base_dir=config.base_dir, work_dir=work_dir(config))
+    return module.build(typed, ctx)
+
+
+def build_destination(config: AppConfig) -> Destination:
+    dest: Destination = _build(config, "destination", "destination", config.destination, ("destination",))
+    return dest
+
+
+def build_sources(config: AppConfig, names: set[str] | None = None) -> dict[str, SourceHandle]:
+    return {
+        name: _build(config, "source", name, section, ("sources", name))
+        for name, section in config.sources.items()
+        if names is None or name in names
+    }

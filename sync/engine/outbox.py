@@ -1,0 +1,99 @@
+"""Outbox commit: what one record's mapping results do to the state store.
+
+Called inside the transaction that also stores the stream's cursor (see reading), so a
+record's vouchers, contributions, quarantine entry and record-index row are durable exactly
+when the cursor that moves past the record is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sync.engine.reversals import Planner
+from sync.engine.summary import RunSummary
+from sync.mapping.api import Contribution, RecordResult
+from sync.model import ReversalStyle
+from sync.state import StateStore
+
+__all__ = ["RecordWriter", "fallback_record_id"]
+
+
+def fallback_record_id(record: Mapping[str, Any]) -> str:
+    """An id for a record whose mapping failed before it found the primary key."""
+    blob = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+class RecordWriter:
+    def __init__(self, store: StateStore, planner: Planner, summary: RunSummary) -> None:
+        self.store = store
+        self.planner = planner
+        self.summary = summary
+
+    def apply(
+        self, source: str, stream: str, record: Mapping[str, Any], results: Sequence[RecordResult]
+    ) -> str:
+        """Write one record's results; returns how the record is counted (see summary)."""
+        quarantined = False
+        for r in results:
+            if r.error is not None:
+                rid = r.record_id or r.error.record_id or fallback_record_id(record)
+                self.store.quarantine(r.mapping, source, stream, rid, dict(record), r.error.render())
+                quarantined = True
+        # the record's count goes to its first voucher or group; none when it is quarantined
+        budget = [0 if quarantined else 1]
+        outcome = "quarantined" if quarantined else "skipped"
+        for r in results:
+            if r.error is None:
+                got = self._apply_one(source, stream, r, budget)
+                if got:
+                    outcome = got
+        return outcome
+
+    def _apply_one(self, source: str, stream: str, r: RecordResult, budget: list[int]) -> str:
+        """One mapping's result; returns the record's outcome when this result took its count."""
+        store, planner = self.store, self.planner
+        prev_keys, prev_groups = store.get_record(r.mapping, source, stream, r.record_id)
+        live = not (r.skipped or r.voided)
+        new_keys = [v.key for v in r.vouchers] if live else []
+        new_groups = [c.group_key for c in r.contributions] if live else []
+        for key in prev_keys:
+            if key not in new_keys:
+                planner.void(key, r.reversal_style)
+        for group in prev_groups:
+            if group not in new_groups:
+                store.remove_contribution(r.mapping, group, r.record_id)
+                store.mark_group_dirty(r.mapping, group, r.reversal_style, 0)
+        outcome = ""
+        if live:
+            for voucher in r.vouchers:
+                got = planner.put(voucher, r.reversal_style, budget[0])
+                if budget[0]:
+                    outcome = "already_posted" if got == "already" else "pending"
+                    budget[0] = 0
+            for c in r.contributions:
+                got = self._contribute(c, r.reversal_style, budget[0])
+                if budget[0]:
+                    outcome = got
+                    budget[0] = 0
+        if prev_keys != new_keys or prev_groups != new_groups:
+            store.put_record(r.mapping, source, stream, r.record_id, new_keys, new_groups)
+        store.resolve_quarantine(r.mapping, source, stream, r.record_id)
+        return outcome
+
+    def _contribute(self, c: Contribution, style: ReversalStyle, records: int) -> str:
+        """Store a record's share of a group; a changed share marks the group for assembly."""
+        store = self.store
+        payload = json.dumps(c.payload, sort_keys=True, ensure_ascii=False, default=str)
+        if store.get_contribution(c.mapping, c.group_key, c.record_id) != payload:
+            store.put_contribution(c.mapping, c.group_key, c.record_id, payload)
+            store.mark_group_dirty(c.mapping, c.group_key, style, records)
+            return "pending"
+        got = self.planner.attach(c.group_key, records)
+        if got == "missing":  # the group has no voucher yet (e.g. its assembly failed): try again
+            store.mark_group_dirty(c.mapping, c.group_key, style, records)
+            return "pending"
+        return "already_posted" if got == "already" else "pending"

@@ -1,0 +1,210 @@
+"""The poster: the idempotency protocol of DESIGN.md, once, for every destination.
+
+1. Vouchers found ``sending`` (a crash, or an unknown outcome) are looked up in the ERP first:
+   found -> ``posted``; not found -> ``pending`` (sent again below).
+2. Pending vouchers whose dependency took effect (a new revision waits for the reversal of
+   the old one) go out in batches. Each batch is marked ``sending`` and committed BEFORE
+   the ERP call.
+3. Per voucher: POSTED -> ``posted`` with the ERP id and number; PERMANENT -> ``failed`` with
+   the ERP's own message; TRANSIENT -> sent again with backoff (tenacity), still failing ->
+   ``pending`` for the next run; UNKNOWN -> looked up before any resend (found -> posted,
+   not found -> sent again; lookup itself failing -> left ``sending`` for the next run).
+4. A posted reversal marks the voucher it undoes ``reversed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from sync.destination import Destination, ErpRef, Outcome, PostResult
+from sync.engine.retry import RetryPolicy, TryAgain
+from sync.engine.summary import RunSummary
+from sync.errors import DestinationUnavailable, TransientError
+from sync.model import Voucher
+from sync.state import OutboxRow, StateStore, Status
+
+__all__ = ["Poster"]
+
+log = logging.getLogger("crmsync.engine.poster")
+
+
+class Poster:
+    def __init__(
+        self,
+        store: StateStore,
+        destination: Destination,
+        policy: RetryPolicy,
+        summary: RunSummary,
+        on_posted: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.dest = destination
+        self.policy = policy
+        self.summary = summary
+        self.on_posted = on_posted or (lambda n: None)
+        self.batch_size = max(1, int(getattr(destination, "batch_size", 50) or 50))
+        self._given_up: set[str] = set()
+
+    # -- entry ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.store.get_flag("paused"):
+            self.summary.paused = True
+            log.warning("posting is paused; run `crmsync resume` to post the waiting vouchers")
+            return
+        self.resolve_sending()
+        while True:
+            posted_before = self.summary.vouchers_posted
+            after = 0
+            while True:
+                rows = self.store.ready_batch(self.batch_size * 4, after)
+                if not rows:
+                    break
+                after = rows[-1].seq
+                todo = [r for r in rows if r.external_ref not in self._given_up]
+                for i in range(0, len(todo), self.batch_size):
+                    if self.store.get_flag("paused"):
+                        self.summary.paused = True
+                        log.warning("posting paused during the run; the rest waits in the outbox")
+                        return
+                    self.post_batch(todo[i : i + self.batch_size])
+            if self.summary.vouchers_posted == posted_before:
+                return  # nothing newly posted, so nothing newly unblocked
+
+    # -- unknown outcomes -----------------------------------------------------------------
+
+    def resolve_sending(self) -> None:
+        after = 0
+        while True:
+            rows = self.store.rows_with_status(Status.SENDING, self.batch_size, after)
+            if not rows:
+                return
+            after = rows[-1].seq
+            found = self._lookup([r.external_ref for r in rows])
+            if found is None:
+                log.warning(
+                    "could not look up %d vouchers of unknown outcome; they stay 'sending' until the "
+                    "next run can",
+                    len(rows),
+                )
+                continue
+            with self.store.transaction():
+                for row in rows:
+                    ref = found.get(row.external_ref)
+                    if ref is not None:
+                        self._mark_posted(row, ref)
+                    else:
+                        self._not_in_erp(row)
+
+    def _not_in_erp(self, row: OutboxRow) -> None:
+        """A ``sending`` voucher the ERP does not hold: send again, unless it was meanwhile replaced."""
+        reversal = self.store.reversal_for(row.external_ref)
+        if reversal is not None and reversal.status == Status.PENDING:
+            self.store.set_status(
+                row.external_ref, Status.SUPERSEDED, error="replaced before it reached the ERP"
+            )
+            self.store.set_status(
+                reversal.external_ref,
+                Status.SUPERSEDED,
+                error="nothing to reverse: the original never reached the ERP",
+            )
+        else:
+            self.store.set_status(row.external_ref, Status.PENDING)
+
+    def _lookup(self, refs: Sequence[str]) -> dict[str, ErpRef] | None:
+        """The ERP's answer, retried on transient errors; None when it cannot be had now."""
+        try:
+            for attempt in self.policy.attempts_iter():
+                with attempt:
+                    try:
+                        return dict(self.dest.lookup(list(refs)))
+                    except TransientError as exc:
+                        raise TryAgain(exc.retry_after) from exc
+        except TryAgain:
+            return None
+        return None
+
+    # -- posting --------------------------------------------------------------------------
+
+    def post_batch(self, rows: Sequence[OutboxRow]) -> None:
+        by_ref = {r.external_ref: r for r in rows}
+        vouchers = {r.external_ref: Voucher.model_validate_json(r.payload) for r in rows}
+        with self.store.transaction():
+            for ref in by_ref:
+                self.store.set_status(ref, Status.SENDING, attempt=True)
+        remaining = dict(vouchers)
+        unresolved: set[str] = set()
+        last: dict[str, PostResult] = {}
+        try:
+            for attempt in self.policy.attempts_iter():
+                with attempt:
+                    self._attempt(remaining, by_ref, last, unresolved)
+        except TryAgain:
+            pass
+        except DestinationUnavailable:
+            raise  # rows stay 'sending'; the next run looks them up before any resend
+        # what is left after the last attempt: transient -> pending; unknown/unresolved stays sending
+        with self.store.transaction():
+            for ref in remaining:
+                result = last.get(ref)
+                self.store.set_status(ref, Status.PENDING, error=result.message if result else "")
+                self._given_up.add(ref)
+                self.summary.vouchers_pending += 1
+        for ref in unresolved:
+            self._given_up.add(ref)
+            self.summary.vouchers_pending += 1
+
+    def _attempt(
+        self,
+        remaining: dict[str, Voucher],
+        by_ref: dict[str, OutboxRow],
+        last: dict[str, PostResult],
+        unresolved: set[str],
+    ) -> None:
+        try:
+            results = {r.external_ref: r for r in self.dest.post(list(remaining.values()))}
+        except TransientError as exc:
+            for ref in remaining:
+                last[ref] = PostResult.transient(ref, exc.message, exc.retry_after)
+            raise TryAgain(exc.retry_after) from exc
+        unknown: list[str] = []
+        retry_after: float | None = None
+        with self.store.transaction():
+            for ref in list(remaining):
+                result = results.get(ref) or PostResult.unknown(ref, "the destination gave no answer for it")
+                last[ref] = result
+                row = by_ref[ref]
+                if result.outcome is Outcome.POSTED and result.ref is not None:
+                    self._mark_posted(row, result.ref)
+                    del remaining[ref]
+                elif result.outcome is Outcome.PERMANENT:
+                    self.store.set_status(ref, Status.FAILED, error=result.message)
+                    self.summary.vouchers_failed += 1
+                    del remaining[ref]
+                elif result.outcome is Outcome.UNKNOWN:
+                    unknown.append(ref)
+                else:
+                    retry_after = max(retry_after or 0.0, result.retry_after or 0.0) or retry_after
+        if unknown:
+            found = self._lookup(unknown)
+            with self.store.transaction():
+                for ref in unknown:
+                    if found is None:  # cannot tell: never resend blind
+                        unresolved.add(ref)
+                        del remaining[ref]
+                    elif ref in found:
+                        self._mark_posted(by_ref[ref], found[ref])
+                        del remaining[ref]
+        if remaining:
+            raise TryAgain(retry_after)
+
+    def _mark_posted(self, row: OutboxRow, ref: ErpRef) -> None:
+        self.store.set_status(
+            row.external_ref, Status.POSTED, erp_id=ref.erp_id, erp_number=ref.number, error=""
+        )
+        if row.kind == "reversal" and row.reversal_of:
+            self.store.set_status(row.reversal_of, Status.REVERSED)
+            self.summary.reversed += 1
+        self.summary.vouchers_posted += 1
+        self.on_posted(1)

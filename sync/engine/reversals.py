@@ -1,0 +1,138 @@
+"""The reversal planner: how a new revision or a void replaces what went before.
+
+Nothing that may have reached the ERP is ever edited. When a voucher key gets new content:
+
+- the old revision never reached the ERP (``pending``: never sent or refused as transient;
+  ``failed``: refused for good) -> it becomes ``superseded``, nothing to undo;
+- the old revision is ``posted`` (or ``sending``: maybe posted) -> a reversal voucher (its own
+  key ``<key>~rev``, same protocol) goes into the outbox, and the new revision depends on it,
+  so the poster sends the reversal first and the new voucher only once the reversal took
+  effect. A reversal of a ``sending`` voucher waits for the lookup that settles it.
+
+Content that was posted and reversed before and now comes back gets a revision suffix
+(``<hash>.2``) so its external reference is new to the ERP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sync.dates import CHINA
+from sync.model import ReversalStyle, Voucher
+from sync.state import StateStore, Status
+
+__all__ = ["Planner", "today_in_china"]
+
+
+def today_in_china() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+class Planner:
+    """Writes vouchers into the outbox under the reversal rule; call inside a transaction."""
+
+    def __init__(self, store: StateStore, run_id: int | None, today: dt.date | None = None) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.today = today or today_in_china()
+
+    def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> str:
+        """Put ``voucher`` as the live revision of its key.
+
+        Returns ``already`` (same content, already posted), ``attached`` (same content, not yet
+        posted: counted against that row) or ``new``.
+        """
+        store = self.store
+        head = store.get_head(voucher.key)
+        if head is not None and head["content"] == voucher.revision:
+            return self.attach(voucher.key, records)
+        content = revision = voucher.revision
+        taken = set(store.revisions_of(voucher.key))
+        if revision in taken:
+            n = 2
+            while f"{voucher.revision}.{n}" in taken:
+                n += 1
+            revision = f"{voucher.revision}.{n}"
+            voucher = voucher.model_copy(update={"revision": revision})
+        depends = self._retire(voucher.key, head["revision"], style) if head is not None else None
+        self._insert(voucher, kind="voucher", style=style, records=records, depends_on=depends)
+        store.set_head(voucher.key, revision, content)
+        return "new"
+
+    def attach(self, key: str, records: int) -> str:
+        """Count ``records`` against the live revision of ``key``: ``already`` if posted."""
+        head = self.store.get_head(key)
+        if head is None:
+            return "missing"
+        row = self.store.get_voucher(key, head["revision"])
+        if row is None:
+            return "missing"
+        if row.status == Status.POSTED:
+            return "already"
+        if records and self.run_id is not None:
+            self.store.attach_run(row.external_ref, self.run_id, records)
+        return "attached"
+
+    def void(self, key: str, style: ReversalStyle | str) -> bool:
+        """The source record behind ``key`` is gone (voided, deleted, now skipped): undo it.
+
+        Returns True when a reversal voucher was planned.
+        """
+        head = self.store.get_head(key)
+        if head is None:
+            return False
+        planned = self._retire(key, head["revision"], style)
+        self.store.drop_head(key)
+        return planned is not None
+
+    def _retire(self, key: str, revision: str, style: ReversalStyle | str) -> str | None:
+        row = self.store.get_voucher(key, revision)
+        if row is None:
+            return None
+        if row.status in (Status.PENDING, Status.FAILED, Status.AWAITING_APPROVAL):
+            self.store.set_status(row.external_ref, Status.SUPERSEDED)
+            return None
+        if row.status in (Status.POSTED, Status.SENDING):
+            original = Voucher.model_validate_json(row.payload)
+            reversal = original.reversal(ReversalStyle(style), on=self.today)
+            existing = self.store.get_by_ref(reversal.external_ref)
+            if existing is not None:
+                return existing.external_ref
+            self._insert(
+                reversal,
+                kind="reversal",
+                style=style,
+                records=0,
+                depends_on=row.external_ref if row.status == Status.SENDING else None,
+                reversal_of=row.external_ref,
+            )
+            return reversal.external_ref
+        return None
+
+    def _insert(
+        self,
+        voucher: Voucher,
+        *,
+        kind: str,
+        style: ReversalStyle | str,
+        records: int,
+        depends_on: str | None,
+        reversal_of: str | None = None,
+    ) -> None:
+        src = voucher.source
+        self.store.insert_voucher(
+            key=voucher.key,
+            revision=voucher.revision,
+            mapping=voucher.mapping.name,
+            kind=kind,
+            record_ids=[s.record_id for s in voucher.sources],
+            source=(src.system, src.stream, src.record_id),
+            payload=voucher.model_dump_json(),
+            total=str(voucher.total),
+            voucher_date=voucher.date.isoformat(),
+            reversal_of=reversal_of,
+            depends_on=depends_on,
+            reversal_style=str(ReversalStyle(style).value),
+            run_id=self.run_id,
+            run_records=records,
+        )

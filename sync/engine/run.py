@@ -1,0 +1,227 @@
+"""One sync run: read -> map -> commit (with the cursor) -> assemble groups -> post.
+
+The caller holds the state store's run lock for the whole run (see ``sync_once``), so no
+other run posts from the same outbox at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.config import AppConfig
+from sync.connector import SourceHandle
+from sync.destination import Destination
+from sync.engine.outbox import RecordWriter
+from sync.engine.poster import Poster
+from sync.engine.reading import build_catalog, read_messages, stored_state
+from sync.engine.retry import RetryPolicy
+from sync.engine.reversals import Planner
+from sync.engine.summary import RunSummary
+from sync.errors import CrmsyncError, DestinationUnavailable, MappingError
+from sync.mapping.api import Contribution
+from sync.model import ReversalStyle
+from sync.state import StateStore
+
+__all__ = ["Engine", "Progress", "sync_once"]
+
+log = logging.getLogger("crmsync.engine")
+
+
+@dataclass
+class Progress:
+    """Callbacks a front end (progress bar, log lines) hooks into; all optional."""
+
+    on_read: Callable[[int], None] = field(default=lambda n: None)
+    on_posted: Callable[[int], None] = field(default=lambda n: None)
+    on_phase: Callable[[str, int | None], None] = field(default=lambda name, total: None)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: StateStore,
+        mappings: Any,
+        sources: dict[str, SourceHandle],
+        destination: Destination | None,
+        *,
+        policy: RetryPolicy | None = None,
+        progress: Progress | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self.store = store
+        self.mappings = mappings
+        self.sources = sources
+        self.dest = destination
+        self.policy = policy or RetryPolicy.from_env()
+        self.progress = progress or Progress()
+        self.today = today
+
+    def run(self, *, post: bool = True) -> RunSummary:
+        started = time.monotonic()
+        summary = RunSummary()
+        summary.run_id = run_id = self.store.start_run()
+        status, message = "failed", ""
+        try:
+            planner = Planner(self.store, run_id, self.today)
+            writer = RecordWriter(self.store, planner, summary)
+            self.progress.on_phase("reading", None)
+            for name in sorted(self.sources):
+                self._read_source(name, writer, summary)
+            self.assemble_groups(planner, summary)
+            if post and self.dest is not None:
+                self.progress.on_phase("posting", self._pending_count())
+                Poster(self.store, self.dest, self.policy, summary, self.progress.on_posted).run()
+            status = "done" if summary.exit_code == 0 else "incomplete"
+        except DestinationUnavailable as exc:
+            status, message = "unavailable", exc.message
+            raise
+        except CrmsyncError as exc:
+            message = exc.message
+            raise
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._final_counts(summary)
+            summary.seconds = time.monotonic() - started
+            summary.status = status
+            try:
+                self.store.finish_run(run_id, status, summary.as_dict(), message)
+            except CrmsyncError:
+                log.exception("could not record the end of run %s", run_id)
+        return summary
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read_source(self, name: str, writer: RecordWriter, summary: RunSummary) -> None:
+        handle = self.sources[name]
+        wanted = set(self.mappings.streams().get(name, set()))
+        if not wanted:
+            return
+        catalog = build_catalog(name, handle, wanted)
+        state = stored_state(self.store, name, wanted)
+        errors: list[str] = []
+        events = read_messages(name, handle, catalog, state, errors)
+        done = False
+        while not done:
+            done = True
+            with self.store.transaction():
+                for kind, stream, data in events:
+                    if kind == "state":
+                        self.store.set_cursor(name, stream, data)
+                        done = False
+                        break
+                    if stream not in wanted:
+                        continue
+                    self._record(name, stream, data, writer, summary)
+        summary.source_errors += errors
+
+    def _record(
+        self, source: str, stream: str, record: dict[str, Any], writer: RecordWriter, summary: RunSummary
+    ) -> None:
+        results = self.mappings.map_record(source, stream, record)
+        outcome = writer.apply(source, stream, record, results)
+        summary.read += 1
+        key = f"{source}.{stream}"
+        summary.streams[key] = summary.streams.get(key, 0) + 1
+        if outcome == "quarantined":
+            summary.quarantined += 1
+        elif outcome == "skipped":
+            summary.skipped += 1
+        elif outcome == "already_posted":
+            summary.already_posted += 1
+        self.progress.on_read(1)
+
+    # -- summarised vouchers ----------------------------------------------------------------
+
+    def assemble_groups(self, planner: Planner, summary: RunSummary) -> None:
+        """Build the voucher of every group whose members changed (stored dirty with them)."""
+        while True:
+            groups = self.store.dirty_groups(200)
+            if not groups:
+                return
+            with self.store.transaction():
+                for g in groups:
+                    mapping, group_key = g["mapping"], g["group_key"]
+                    style = ReversalStyle(g["reversal_style"])
+                    records = int(g["run_records"])
+                    members = self.store.group_members(mapping, group_key)
+                    if not members:
+                        planner.void(group_key, style)
+                    else:
+                        contributions = [
+                            Contribution(mapping, group_key, rid, json.loads(payload))
+                            for rid, payload in members
+                        ]
+                        try:
+                            voucher = self.mappings.assemble(mapping, group_key, contributions)
+                        except MappingError as exc:
+                            self.store.quarantine(
+                                mapping,
+                                "(group)",
+                                mapping,
+                                group_key,
+                                {"group_key": group_key, "records": [m[0] for m in members]},
+                                exc.render(),
+                            )
+                            summary.quarantined += records
+                        else:
+                            if planner.put(voucher, style, records) == "already":
+                                summary.already_posted += records
+                    self.store.clear_dirty_group(mapping, group_key)
+
+    # -- counts -----------------------------------------------------------------------------
+
+    def _pending_count(self) -> int:
+        return int(self.store.counts_by_status().get("pending", 0))
+
+    def _final_counts(self, summary: RunSummary) -> None:
+        try:
+            outcomes = self.store.run_outcomes(summary.run_id)
+        except CrmsyncError:
+            return
+        summary.posted = outcomes.get("posted", 0)
+        summary.already_posted += outcomes.get("superseded", 0) + outcomes.get("reversed", 0)
+        summary.failed = sum(
+            n for s, n in outcomes.items() if s in ("failed", "pending", "sending", "awaiting_approval")
+        )
+        summary.mapped = summary.read - summary.skipped - summary.quarantined
+
+
+def sync_once(
+    config: AppConfig,
+    *,
+    progress: Progress | None = None,
+    post: bool = True,
+    destination_factory: Callable[[AppConfig], Destination] | None = None,
+) -> RunSummary:
+    """Load everything, take the run lock (waiting ``state.lock_timeout_seconds``), run once."""
+    from sync.engine.build import build_destination, build_sources, load_mappings, open_store
+
+    mappings = load_mappings(config)
+    store = open_store(config)
+    try:
+        store.acquire_lock(config.state.lock_timeout_seconds)
+        try:
+            sources = build_sources(config, set(mappings.streams()))
+            dest = (destination_factory or build_destination)(config) if post else None
+            try:
+                return Engine(store, mappings, sources, dest, progress=progress).run(post=post)
+            finally:
+                if dest is not None:
+                    dest.close()
+        finally:
+            store.release_lock()
+    finally:
+        store.close()
+
+
+def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,78 @@
+"""The closing summary of a run, and the rule by which its counts add up.
+
+Every record read is counted exactly once, in the first of these that applies:
+
+- ``quarantined``: some mapping could not map it (it is in the quarantine with the reason);
+- ``skipped``: every mapping reading its stream excluded it by ``when:`` or it is voided at the
+  source (whatever was posted for it earlier is reversed: see ``reversed``);
+- ``already_posted``: its voucher (or its group's voucher) is unchanged and already posted;
+- ``posted``: its voucher was posted in this run;
+- ``failed``: its voucher is not posted at the end of this run: refused by the ERP (``failed``,
+  see ``crmsync failures``) or still waiting after transient errors (posted by the next run).
+
+So ``read = posted + already_posted + skipped + quarantined + failed``, always. A record
+with several vouchers is counted by its first. ``mapped`` = read - skipped - quarantined;
+``reversed`` counts reversal vouchers posted in this run; ``vouchers_posted`` counts every
+voucher posted (including reversals and vouchers left from earlier runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["RunSummary"]
+
+
+@dataclass
+class RunSummary:
+    run_id: int = 0
+    read: int = 0
+    mapped: int = 0
+    posted: int = 0
+    already_posted: int = 0
+    reversed: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    failed: int = 0
+    vouchers_posted: int = 0
+    vouchers_failed: int = 0
+    vouchers_pending: int = 0
+    paused: bool = False
+    source_errors: list[str] = field(default_factory=list)
+    #: per-source, per-stream records read
+    streams: dict[str, int] = field(default_factory=dict)
+    status: str = "running"
+    seconds: float = 0.0
+
+    @property
+    def adds_up(self) -> bool:
+        return self.read == self.posted + self.already_posted + self.skipped + self.quarantined + self.failed
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.quarantined or self.failed or self.source_errors) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        return data
+
+    def lines(self) -> list[str]:
+        """The closing summary as plain text lines."""
+        out = [
+            f"read {self.read}, mapped {self.mapped}, posted {self.posted}, already posted "
+            f"{self.already_posted}, "
+            f"reversed {self.reversed}, skipped by rule {self.skipped}, quarantined {self.quarantined}, "
+            f"failed {self.failed}",
+            f"vouchers posted in this run {self.vouchers_posted} (failed {self.vouchers_failed}, "
+            f"waiting for the next run {self.vouchers_pending}); {self.seconds:.1f} s",
+        ]
+        if self.read == 0 and self.vouchers_posted == 0:
+            out.append("nothing new: every source is up to date and nothing is waiting to be posted")
+        if self.paused:
+            out.append("posting is paused (crmsync resume); vouchers wait in the outbox")
+        out += [f"source error: {e}" for e in self.source_errors]
+        if self.quarantined or self.failed:
+            out.append("see `crmsync failures` for the reasons; `crmsync retry` after fixing them")
+        return out

@@ -1,0 +1,34 @@
+"""The state store: runs, cursors, outbox, record index, quarantine, control flags, run lock.
+
+``open_state(url, base_dir)`` picks the backend from the URL: ``sqlite:///path.db`` (the
+default, relative paths resolve against the config file's folder) or ``postgresql://…``
+(``?schema=name`` selects the schema, default ``crmsync``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sync.errors import ConfigurationError
+from sync.state.store import OutboxRow, StateStore, Status
+
+__all__ = ["OutboxRow", "StateStore", "Status", "open_state"]
+
+
+def open_state(url: str, base_dir: Path | None = None) -> StateStore:
+    """Open (creating and migrating as needed) the state store named by ``url``."""
+    if url.startswith("sqlite:///"):
+        from sync.state.sqlite import SqliteStore
+
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return SqliteStore(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        from sync.state.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ConfigurationError(
+        f"state.url {url!r} is neither sqlite:///… nor postgresql://…",
+        hint="e.g. sqlite:///.crmsync/state.db or postgresql://user@host:5432/db?schema=crmsync",
+    )

@@ -1,0 +1,125 @@
+"""The state store's schema as numbered migrations, written once for both dialects.
+
+``{serial}`` becomes an auto-increment primary key and ``{bigint}`` a 64-bit integer in each
+dialect; everything else (TEXT timestamps in UTC ISO form, JSON as TEXT) is identical, so the
+two backends behave the same byte for byte. A migration is never edited once released: add a
+new version instead.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: version -> statements; applied in order inside one transaction each
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        """CREATE TABLE runs (
+            id {serial},
+            started TEXT NOT NULL,
+            finished TEXT,
+            status TEXT NOT NULL,
+            counts TEXT NOT NULL DEFAULT '{{}}',
+            who TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT ''
+        )""",
+        """CREATE TABLE cursors (
+            source TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (source, stream)
+        )""",
+        """CREATE TABLE outbox (
+            seq {serial},
+            key TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            external_ref TEXT NOT NULL UNIQUE,
+            mapping TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            record_ids TEXT NOT NULL,
+            source_system TEXT NOT NULL DEFAULT '',
+            source_stream TEXT NOT NULL DEFAULT '',
+            source_id TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,
+            total TEXT NOT NULL DEFAULT '0',
+            voucher_date TEXT NOT NULL DEFAULT '',
+            erp_id TEXT,
+            erp_number TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            posted TEXT,
+            reversal_of TEXT,
+            depends_on TEXT,
+            reversal_style TEXT NOT NULL DEFAULT 'red',
+            run_id {bigint},
+            run_records INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (key, revision)
+        )""",
+        "CREATE INDEX outbox_status_seq ON outbox (status, seq)",
+        "CREATE INDEX outbox_run ON outbox (run_id)",
+        "CREATE INDEX outbox_source_id ON outbox (source_id)",
+        """CREATE TABLE heads (
+            key TEXT PRIMARY KEY,
+            revision TEXT NOT NULL,
+            content TEXT NOT NULL
+        )""",
+        """CREATE TABLE record_index (
+            mapping TEXT NOT NULL,
+            source TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            voucher_keys TEXT NOT NULL,
+            group_keys TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (mapping, source, stream, record_id)
+        )""",
+        """CREATE TABLE contributions (
+            mapping TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (mapping, group_key, record_id)
+        )""",
+        """CREATE TABLE groups_dirty (
+            mapping TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            reversal_style TEXT NOT NULL DEFAULT 'red',
+            run_records INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (mapping, group_key)
+        )""",
+        """CREATE TABLE quarantine (
+            id {serial},
+            mapping TEXT NOT NULL,
+            source TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            record TEXT NOT NULL,
+            problem TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            UNIQUE (mapping, source, stream, record_id)
+        )""",
+        """CREATE TABLE control (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE run_lock (
+            id INTEGER PRIMARY KEY,
+            owner TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            acquired TEXT NOT NULL,
+            heartbeat TEXT NOT NULL
+        )""",
+    ),
+}
+
+LATEST: Final = max(MIGRATIONS)

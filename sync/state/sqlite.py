@@ -1,0 +1,161 @@
+"""SQLite backend: one file, WAL, ``busy_timeout``, and a lock row guarded by ``BEGIN IMMEDIATE``.
+
+The lock row names its owner (host, pid); a row whose process is gone (same host) or whose
+heartbeat is older than ``STALE_AFTER`` (another host) is taken over, so a SIGKILLed run
+never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sync.errors import LockHeld, StateError
+from sync.state.store import StateStore, now_iso
+
+__all__ = ["SqliteStore"]
+
+STALE_AFTER = 300.0  # seconds without heartbeat before another host's lock is considered dead
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SqliteStore(StateStore):
+    dialect = "sqlite"
+    serial_sql = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    bigint_sql = "INTEGER"
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
+        self.path = path
+        self.where = str(path)
+        self._depth = 0
+        self._owner: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+            self._conn.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"state file {path} cannot be used: {exc}",
+                hint="it is corrupt or not a crmsync state file; restore it from a backup or move it away "
+                "(a fresh state re-reads every source, and keys make re-posting harmless only if the "
+                "destination is the same)",
+            ) from None
+        except OSError as exc:
+            raise StateError(
+                f"state file {path} cannot be opened: {exc}",
+                hint="check the path in state.url and the folder's permissions",
+            ) from None
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return self._conn.execute(sql, tuple(params))
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise StateError(
+                f"state file {self.path}: {exc}", hint="another program may hold it, or it is damaged"
+            ) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+            if self._owner:
+                self.heartbeat()
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+
+    def heartbeat(self) -> None:
+        if self._owner:
+            self._execute(
+                "UPDATE run_lock SET heartbeat = ? WHERE id = 1 AND owner = ?", (now_iso(), self._owner)
+            )
+
+    def acquire_lock(self, timeout: float) -> None:
+        owner = f"{socket.gethostname()}:{os.getpid()}:{time.monotonic_ns()}"
+        deadline = time.monotonic() + timeout
+        while True:
+            holder = self._try_lock(owner)
+            if holder is None:
+                self._owner = owner
+                return
+            if time.monotonic() >= deadline:
+                raise LockHeld(
+                    f"another crmsync run (pid {holder['pid']} on {holder['host']}, since "
+                    f"{holder['acquired']}) "
+                    f"holds the lock on state {self.path}",
+                    hint="wait for it to finish, or raise state.lock_timeout_seconds to wait longer",
+                )
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _try_lock(self, owner: str) -> dict[str, Any] | None:
+        with self.transaction():
+            row = self._one("SELECT owner, host, pid, acquired, heartbeat FROM run_lock WHERE id = 1")
+            if row is not None and not self._stale(row):
+                return row
+            now = now_iso()
+            self._execute(
+                "INSERT INTO run_lock (id, owner, host, pid, acquired, heartbeat) VALUES (1, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, host = excluded.host, "
+                "pid = excluded.pid, acquired = excluded.acquired, heartbeat = excluded.heartbeat",
+                (owner, socket.gethostname(), os.getpid(), now, now),
+            )
+            return None
+
+    @staticmethod
+    def _stale(row: dict[str, Any]) -> bool:
+        if row["host"] == socket.gethostname():
+            return not _pid_alive(int(row["pid"]))
+        import datetime as dt
+
+        beat = dt.datetime.fromisoformat(str(row["heartbeat"]))
+        return (dt.datetime.now(dt.UTC) - beat).total_seconds() > STALE_AFTER
+
+    def release_lock(self) -> None:
+        if self._owner is None:
+            return
+        owner, self._owner = self._owner, None
+        with self.transaction():
+            self._execute("DELETE FROM run_lock WHERE id = 1 AND owner = ?", (owner,))
+
+    def close(self) -> None:
+        try:
+            self.release_lock()
+        finally:
+            self._conn.close()
