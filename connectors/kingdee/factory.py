@@ -13,6 +13,7 @@ from connectors.kingdee.client import KingdeeClient
 from connectors.kingdee.destination import KingdeeDestination
 from connectors.kingdee.render import RenderSettings
 from sync.connector import BuildContext
+from sync.http import TransportConfig, make_session
 from sync.secrets import register_secret
 
 __all__ = ["Config", "build"]
@@ -129,7 +130,11 @@ def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> KingdeeDesti
         config = Config.model_validate(dict(config))
     creds = config.credentials()
     auth = SignatureAuth(creds) if config.auth == "signature" else LoginAuth(creds)
-    client = KingdeeClient(config.base_url, auth, timeout=config.timeout_seconds)
+    transport = TransportConfig(
+        connect_timeout_seconds=min(config.timeout_seconds, 10.0), read_timeout_seconds=config.timeout_seconds
+    )
+    session = make_session(transport, system="kingdee")
+    client = KingdeeClient(config.base_url, auth, timeout=config.timeout_seconds, session=session)
     return KingdeeDestination(
         client,
         config.render_settings(),

@@ -12,6 +12,8 @@ Rules that finance will ask about:
   ``FEXCHANGERATE`` its rate (1 for the book currency).
 - Dimensions go to ``FDetailID`` under the key the tenant's flex map names
   (customer -> ``FDETAILID__FFLEX6``); a dimension without an entry cannot be rendered.
+- Lines with a zero amount (a 0% tax line) are left out: Kingdee refuses an entry whose
+  debit and credit are both zero, and such a line changes no balance.
 - The voucher's external reference goes into ``FBillNo`` or the configured custom header
   field, shortened with ``short_ref`` when it is longer than the field holds.
 """
@@ -95,9 +97,18 @@ def render_voucher(voucher: Voucher, settings: RenderSettings) -> dict[str, Any]
         "FVOUCHERGROUPID": {"FNumber": settings.voucher_group},
         "FATTACHMENTS": 0,
         "FISADJUSTVOUCHER": "false",
-        "FEntity": [_entry(voucher, line, number, settings) for number, line in enumerate(voucher.lines, 1)],
+        "FEntity": [
+            _entry(voucher, line, number, settings)
+            for number, line in enumerate(voucher.lines, 1)
+            if not _empty(line)
+        ],
     }
     return model
+
+
+def _empty(line: VoucherLine) -> bool:
+    """A line with nothing on it (0% tax): Kingdee refuses entries with both sides zero."""
+    return line.amount == 0 and not line.amount_foreign
 
 
 def _entry(voucher: Voucher, line: VoucherLine, number: int, settings: RenderSettings) -> dict[str, Any]:
