@@ -1,0 +1,55 @@
+"""``type: sap_b1``: the config section and the factory that builds the destination."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from connectors.sap.common import DebtorTarget
+from sync.connector import BuildContext
+from sync.destination import Destination
+from sync.secrets import register_secret
+
+__all__ = ["Config", "build"]
+
+
+class Config(BaseModel):
+    """SAP Business One Service Layer (``/b1s/v1`` OData V3 or ``/b1s/v2`` OData V4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field("sap_b1", pattern="^sap_b1$")
+    base_url: str = Field(description="https://<host>:50000/b1s/v1")
+    company_db: str = Field(min_length=1, description="company database, e.g. SBODEMOCN")
+    username: str = Field(min_length=1, description="B1 user with rights to add journal entries")
+    password: SecretStr = Field(description="its password, as ${ENV} reference")
+    account_map: dict[str, str | DebtorTarget] = Field(
+        default_factory=dict,
+        description="canonical account -> B1 AccountCode, or {debtor: true} for a ShortName (BP) line",
+    )
+    batch_size: int = Field(20, ge=1, le=500, description="vouchers per engine batch (one POST each)")
+    timeout_seconds: float = Field(60, gt=0, le=600)
+
+    @field_validator("base_url")
+    @classmethod
+    def _service_root(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith(("http://", "https://")) or not value.endswith(("/b1s/v1", "/b1s/v2")):
+            raise ValueError(f"{value!r} must be the Service Layer root, e.g. https://b1host:50000/b1s/v1")
+        return value
+
+    @field_validator("account_map")
+    @classmethod
+    def _debtor_true(cls, value: dict[str, str | DebtorTarget]) -> dict[str, str | DebtorTarget]:
+        for code, target in value.items():
+            if isinstance(target, DebtorTarget) and not target.debtor:
+                raise ValueError(f"account_map.{code}: write {{debtor: true}} or an AccountCode")
+        return value
+
+
+def build(config: Config | dict[str, object], ctx: BuildContext) -> Destination:
+    """The Business One destination for one config section."""
+    from connectors.sap.b1.destination import B1Destination
+
+    cfg = config if isinstance(config, Config) else Config.model_validate(config)
+    register_secret(cfg.password.get_secret_value())
+    return B1Destination(cfg, ctx)
