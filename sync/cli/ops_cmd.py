@@ -1,0 +1,339 @@
+"""Operator commands on the state store: vouchers, failures, retry, status, pause/resume, approve."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from sync.cli.common import config_option, echo_json, format_option, run_command, setup_logging
+from sync.config import AppConfig, load_config
+from sync.dates import parse_date
+from sync.errors import ConfigurationError
+from sync.state import StateStore, Status
+
+__all__ = ["approve", "failures", "pause", "resume", "retry", "status", "vouchers"]
+
+
+@contextmanager
+def _store(config_path: str) -> Iterator[tuple[AppConfig, StateStore]]:
+    from sync.engine.build import open_store
+
+    config = load_config(config_path)
+    store = open_store(config)
+    try:
+        yield config, store
+    finally:
+        store.close()
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
+
+
+# -- vouchers ------------------------------------------------------------------------------
+
+
+@click.command("vouchers")
+@config_option
+@click.option("--status", type=click.Choice(list(Status.ALL)), help="Only vouchers with this status.")
+@click.option("--since", help="Only vouchers dated on or after YYYY-MM-DD.")
+@click.option("--source-id", help="Only vouchers made from this source record id.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@format_option("table", "json", "csv")
+@run_command
+def vouchers(  # noqa: PLR0917 - click passes options positionally by name
+    config_path: str,
+    status: str | None,
+    since: str | None,
+    source_id: str | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
+    """List vouchers in the outbox with their ERP numbers and the source record behind each."""
+    if since:
+        try:
+            since = parse_date(since, field="--since").isoformat()
+        except ValueError as exc:
+            raise ConfigurationError(str(exc), hint="write the date as YYYY-MM-DD") from None
+    with _store(config_path) as (_, store):
+        rows = store.list_vouchers(status=status, since=since, source_id=source_id, limit=limit)
+    if fmt == "json":
+        echo_json([r.public_dict() for r in rows])
+        return
+    columns = ["erp_number", "erp_id", "date", "status", "total", "kind", "key", "source", "mapping"]
+    data = [
+        [
+            r.erp_number,
+            r.erp_id,
+            r.voucher_date,
+            r.status,
+            r.total,
+            r.kind,
+            r.key,
+            f"{r.source_system}/{r.source_stream}/{r.source_id}",
+            r.mapping,
+        ]
+        for r in rows
+    ]
+    if fmt == "csv":
+        _csv(columns, data)
+    elif not rows:
+        click.echo("no vouchers match")
+    else:
+        _table(f"vouchers ({len(rows)})", columns, data)
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+@click.command("failures")
+@config_option
+@format_option("table", "json")
+@run_command
+def failures(config_path: str, fmt: str) -> None:
+    """List quarantined records and vouchers the ERP refused, with the reason (the ERP's own words)."""
+    with _store(config_path) as (_, store):
+        quarantined = store.open_quarantine()
+        failed = store.list_vouchers(status=Status.FAILED)
+    if fmt == "json":
+        echo_json(
+            {
+                "quarantined": [
+                    {
+                        "id": q["id"],
+                        "mapping": q["mapping"],
+                        "source": q["source"],
+                        "stream": q["stream"],
+                        "record_id": q["record_id"],
+                        "problem": q["problem"],
+                        "since": q["created"],
+                        "updated": q["updated"],
+                        "record": q["record"],
+                    }
+                    for q in quarantined
+                ],
+                "failed": [r.public_dict() for r in failed],
+            }
+        )
+        return
+    if not quarantined and not failed:
+        click.echo("no failures: nothing is quarantined and no voucher was refused")
+        return
+    if quarantined:
+        _table(
+            f"quarantined records ({len(quarantined)})",
+            ["id", "record", "mapping", "problem", "since"],
+            [
+                [
+                    q["id"],
+                    f"{q['source']}/{q['stream']}/{q['record_id']}",
+                    q["mapping"],
+                    q["problem"],
+                    q["created"],
+                ]
+                for q in quarantined
+            ],
+        )
+    if failed:
+        _table(
+            f"failed vouchers ({len(failed)})",
+            ["key", "source", "attempts", "ERP's message"],
+            [
+                [
+                    r.external_ref,
+                    f"{r.source_system}/{r.source_stream}/{r.source_id}",
+                    r.attempts,
+                    r.last_error,
+                ]
+                for r in failed
+            ],
+        )
+    click.echo("fix the cause, then `crmsync retry --all` (or name the keys / record ids)")
+
+
+# -- retry ---------------------------------------------------------------------------------
+
+
+@click.command("retry")
+@config_option
+@click.argument("keys", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Everything failed or quarantined.")
+@click.option("--no-post", is_flag=True, help="Only re-queue; the next `crmsync sync` posts.")
+@format_option("text", "json")
+@run_command
+def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fmt: str) -> None:
+    """Retry failed vouchers and quarantined records.
+
+    KEY is a voucher key or external reference (key#revision) of a failed voucher, or the id
+    (or quarantine number) of a quarantined record. Failed vouchers go back to pending;
+    quarantined records are mapped again from the stored raw record with the current
+    mappings. Then everything pending is posted at once (unless --no-post).
+    """
+    from sync.engine.build import build_destination, load_mappings, open_store
+    from sync.engine.retrying import requeue
+
+    if not keys and not all_:
+        raise ConfigurationError("name what to retry", hint="give KEY… or --all (see `crmsync failures`)")
+    setup_logging()
+    config = load_config(config_path)
+    mappings = load_mappings(config)
+    store = open_store(config)
+    try:
+        with store.locked(config.state.lock_timeout_seconds):
+            dest = None if no_post else build_destination(config)
+            try:
+                result = requeue(store, mappings, dest, keys=list(keys) if not all_ else None)
+            finally:
+                if dest is not None:
+                    dest.close()
+    finally:
+        store.close()
+    if fmt == "json":
+        echo_json(result)
+    else:
+        click.echo(
+            f"re-queued {result['vouchers_requeued']} failed vouchers, "
+            f"re-mapped {result['records_remapped']} quarantined records "
+            f"({result['still_quarantined']} still quarantined)"
+        )
+        if result.get("summary"):
+            click.echo(
+                f"posted {result['summary']['vouchers_posted']} vouchers now "
+                f"(failed {result['summary']['vouchers_failed']})"
+            )
+    sys.exit(1 if result["still_quarantined"] or result.get("summary", {}).get("vouchers_failed") else 0)
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+@click.command("status")
+@config_option
+@click.option(
+    "--runs", "n_runs", default=5, show_default=True, type=click.IntRange(min=1), help="Runs to show."
+)
+@format_option("text", "json")
+@run_command
+def status(config_path: str, n_runs: int, fmt: str) -> None:
+    """Last runs, source cursors, vouchers by status, quarantine size, pause flag."""
+    with _store(config_path) as (_, store):
+        runs = store.last_runs(n_runs)
+        cursors = store.cursors()
+        counts = store.counts_by_status()
+        quarantined = len(store.open_quarantine())
+        paused = store.get_flag("paused")
+        where = store.where
+    if fmt == "json":
+        echo_json(
+            {
+                "state": where,
+                "paused": bool(paused),
+                "runs": runs,
+                "cursors": cursors,
+                "vouchers": counts,
+                "quarantined": quarantined,
+            }
+        )
+        return
+    click.echo(f"state: {where}" + ("   POSTING PAUSED (crmsync resume)" if paused else ""))
+    _table(
+        "last runs",
+        [
+            "run",
+            "started",
+            "finished",
+            "status",
+            "read",
+            "posted",
+            "already",
+            "quarantined",
+            "failed",
+            "host/pid",
+        ],
+        [
+            [
+                r["id"],
+                r["started"],
+                r["finished"],
+                r["status"],
+                r["counts"].get("read", ""),
+                r["counts"].get("posted", ""),
+                r["counts"].get("already_posted", ""),
+                r["counts"].get("quarantined", ""),
+                r["counts"].get("failed", ""),
+                f"{r['host']}/{r['pid']}",
+            ]
+            for r in runs
+        ],
+    )
+    _table(
+        "cursors",
+        ["source", "stream", "state", "updated"],
+        [[c["source"], c["stream"], c["state"], c["updated"]] for c in cursors],
+    )
+    click.echo(
+        "vouchers: "
+        + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
+        + f"; quarantined records: {quarantined}"
+    )
+
+
+# -- pause / resume / approve ------------------------------------------------------------
+
+
+@click.command("pause")
+@config_option
+@click.option("--reason", default="paused by operator", show_default=True)
+@run_command
+def pause(config_path: str, reason: str) -> None:
+    """Stop posting for every run (reading and mapping go on; vouchers wait in the outbox)."""
+    with _store(config_path) as (_, store):
+        store.set_flag("paused", reason)
+    click.echo("posting paused; `crmsync resume` to post again")
+
+
+@click.command("resume")
+@config_option
+@run_command
+def resume(config_path: str) -> None:
+    """Resume posting after `crmsync pause`."""
+    with _store(config_path) as (_, store):
+        store.set_flag("paused", None)
+    click.echo("posting resumed; the next run posts the waiting vouchers")
+
+
+@click.command("approve")
+@config_option
+@click.argument("keys", nargs=-1)
+@run_command
+def approve(config_path: str, keys: tuple[str, ...]) -> None:
+    """Approve vouchers waiting for approval (awaiting_approval -> pending)."""
+    with _store(config_path) as (_, store):
+        waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)
+        chosen = [r for r in waiting if not keys or r.key in keys or r.external_ref in keys]
+        with store.transaction():
+            for r in chosen:
+                store.set_status(r.external_ref, Status.PENDING)
+    click.echo(f"approved {len(chosen)} vouchers; the next run posts them")
