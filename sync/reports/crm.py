@@ -42,6 +42,8 @@ class CrmFields:
     #: AccountObj field with the credit limit (e.g. ``credit_limit__c``); empty = none in CRM
     credit_limit: str = ""
     statuses: tuple[str, ...] = ("normal",)
+    #: 回款方式 option value -> label; select fields carry per-tenant option values ("1")
+    method_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +194,8 @@ def _read_order(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
 def _read_payment(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
     rid = str(_required(record, "_id"))
     account_id = str(_required(record, "account_id"))
-    method = _text(record, f"{f.payment_method}__r") or _text(record, f.payment_method) or "-"
+    raw = _text(record, f.payment_method)
+    method = dict(f.method_labels).get(raw) or _text(record, f"{f.payment_method}__r") or raw or "-"
     book.payments[rid] = Payment(
         id=rid,
         name=_text(record, "name") or rid,

@@ -1,0 +1,136 @@
+"""Sending one reminder: SMTP email or a JSON webhook (企业微信 / 钉钉 robots, or anything else).
+
+Webhook signature (when ``secret`` is configured), on every style:
+
+- ``X-Crmsync-Timestamp``: Unix seconds when the request was signed;
+- ``X-Crmsync-Signature``: ``sha256=`` + hex HMAC-SHA256 of ``"<timestamp>.<raw body>"``
+  with the secret as key. A receiver recomputes it over the exact body bytes, compares in
+  constant time, and rejects timestamps older than a few minutes (replays).
+
+With ``style: dingtalk`` the URL also gets DingTalk's own ``timestamp`` (ms) and ``sign``
+(base64 HMAC-SHA256 of ``"<timestamp>\\n<secret>"``), which DingTalk robots require when
+加签 is on. 企业微信 robots authenticate by the key in the URL only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from urllib.parse import quote_plus
+
+from sync.errors import PermanentError, TransientError
+from sync.reports.reminders.config import EmailChannel, WebhookChannel
+from sync.reports.reminders.message import Reminder, render_text
+from sync.secrets import redact
+
+__all__ = ["send_email", "send_webhook", "sign_body", "webhook_body"]
+
+
+def send_email(channel: EmailChannel, reminder: Reminder) -> str:
+    """Send one email; returns the Message-ID. Raises Transient/PermanentError on failure."""
+    subject, body = render_text(reminder, channel.language, channel.subject, channel.body)
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = channel.sender
+    msg["To"] = ", ".join(channel.to)
+    if channel.cc:
+        msg["Cc"] = ", ".join(channel.cc)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="crmsync")
+    msg["X-Crmsync-Reminder"] = reminder.id
+    msg.set_content(body, charset="utf-8")
+    try:
+        if channel.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                channel.host,
+                channel.port,
+                timeout=channel.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(channel.host, channel.port, timeout=channel.timeout_seconds)
+        with smtp:
+            if channel.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if channel.username and channel.password:
+                smtp.login(channel.username, channel.password.get_secret_value())
+            smtp.send_message(msg)
+    except smtplib.SMTPResponseException as exc:
+        text = redact(f"SMTP {channel.host}: {exc.smtp_code} {exc.smtp_error!r}")
+        if 400 <= exc.smtp_code < 500:
+            raise TransientError(text) from None
+        raise PermanentError(text, hint="check the channel's sender, recipients and login") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientError(redact(f"SMTP {channel.host}:{channel.port}: {exc}")) from None
+    return str(msg["Message-ID"])
+
+
+def sign_body(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` over ``"<timestamp>.<body>"`` (see the module docstring)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def webhook_body(channel: WebhookChannel, reminder: Reminder) -> dict[str, Any]:
+    subject, text = render_text(reminder, channel.language, channel.subject, channel.body)
+    if channel.style == "wecom":
+        return {"msgtype": "text", "text": {"content": f"{subject}\n{text}"}}
+    if channel.style == "dingtalk":
+        return {"msgtype": "text", "text": {"content": f"{subject}\n{text}"}}
+    return {**reminder.payload(), "subject": subject, "text": text}
+
+
+def _dingtalk_url(url: str, secret: str, now_ms: int) -> str:
+    mac = hmac.new(secret.encode(), f"{now_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = quote_plus(base64.b64encode(mac).decode())
+    return f"{url}{'&' if '?' in url else '?'}timestamp={now_ms}&sign={sign}"
+
+
+def send_webhook(channel: WebhookChannel, reminder: Reminder) -> str:
+    """POST the reminder; robots answer HTTP 200 with ``errcode``, which is checked too."""
+    from sync.http import make_session
+
+    body = json.dumps(webhook_body(channel, reminder), ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "crmsync-reminders"}
+    url = channel.url.get_secret_value()
+    if channel.secret is not None:
+        secret = channel.secret.get_secret_value()
+        now = int(time.time())
+        headers["X-Crmsync-Timestamp"] = str(now)
+        headers["X-Crmsync-Signature"] = sign_body(secret, now, body)
+        if channel.style == "dingtalk":
+            url = _dingtalk_url(url, secret, now * 1000)
+    session = make_session(system=f"webhook {channel.name}")
+    try:
+        response = session.post(url, data=body, headers=headers, timeout=channel.timeout_seconds)
+    except Exception as exc:  # requests' many connection errors: all mean "try later"
+        raise TransientError(redact(f"webhook {channel.name}: {type(exc).__name__}: {exc}")) from None
+    finally:
+        session.close()
+    text = redact(response.text[:300])
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientError(f"webhook {channel.name}: HTTP {response.status_code}: {text}")
+    if response.status_code >= 300:
+        raise PermanentError(
+            f"webhook {channel.name}: HTTP {response.status_code}: {text}",
+            hint="check the channel's url and secret",
+        )
+    if channel.style in ("wecom", "dingtalk"):
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if answer.get("errcode", 0) != 0:
+            raise PermanentError(
+                f"webhook {channel.name}: robot refused: {text}",
+                hint="check the robot key, 加签 secret and keyword rules",
+            )
+    return f"HTTP {response.status_code}"

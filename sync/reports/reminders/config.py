@@ -1,0 +1,121 @@
+"""The ``reminders:`` section of config.yaml.
+
+Example::
+
+    reminders:
+      interval_hours: 72          # the same reminder is not sent again within this time
+      min_overdue_days: 1         # only orders at least this many days past due
+      min_amount: "100.00"        # skip customers owing less than this in total
+      channels:
+        - name: finance-mail
+          type: email
+          host: smtp.exmail.qq.com
+          port: 465
+          security: ssl           # ssl | starttls | none
+          username: ar@example.cn
+          password: ${SMTP_PASSWORD}
+          sender: "财务部 <ar@example.cn>"
+          to: [sales-lead@example.cn]
+          language: zh            # zh | en
+        - name: wecom-robot
+          type: webhook
+          url: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${WECOM_KEY}
+          style: wecom            # generic | wecom | dingtalk
+          secret: ${WEBHOOK_SECRET}   # optional: HMAC-SHA256 signature headers
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from sync.model import Amount
+from sync.secrets import register_secret
+
+__all__ = ["EmailChannel", "RemindersConfig", "WebhookChannel"]
+
+
+class _Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="stable id: the sent-log key")
+    language: Literal["zh", "en"] = "zh"
+    subject: str | None = Field(None, description="jinja template overriding the default subject")
+    body: str | None = Field(None, description="jinja template overriding the default text")
+
+
+class EmailChannel(_Channel):
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int = Field(465, ge=1, le=65535)
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(min_length=3, description="From: header, e.g. 财务部 <ar@example.cn>")
+    to: list[str] = Field(min_length=1)
+    cc: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(30, gt=0, le=600)
+
+    @field_validator("password")
+    @classmethod
+    def _register(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> EmailChannel:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give both username and password, or neither (no SMTP login)")
+        return self
+
+
+class WebhookChannel(_Channel):
+    type: Literal["webhook"]
+    url: SecretStr = Field(description="robot URLs carry their key in the query string: treated as a secret")
+    style: Literal["generic", "wecom", "dingtalk"] = "generic"
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing secret")
+    timeout_seconds: float = Field(10, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        if not text.startswith(("http://", "https://")):
+            raise ValueError("url must start with https:// (or http:// for a local receiver)")
+        if "?" in text:
+            register_secret(text.split("?", 1)[1])  # robot keys live in the query string
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
+
+Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+
+
+class RemindersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    interval_hours: float = Field(24, gt=0, le=24 * 366)
+    min_overdue_days: int = Field(1, ge=1, le=3650)
+    min_amount: Amount = Decimal("0.01")
+    channels: list[Channel] = Field(default_factory=list)
+    sent_log: str | None = Field(
+        None, description="SQLite file of sent reminders (default: beside the state db)"
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, value: list[EmailChannel | WebhookChannel]) -> list[EmailChannel | WebhookChannel]:
+        names = [c.name for c in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"channel names must be unique; repeated: {', '.join(dupes)}")
+        return value

@@ -1,0 +1,152 @@
+"""One reminder per customer with overdue orders: its identity, its figures, its text.
+
+A reminder's identity is the customer plus a fingerprint of what is overdue (each order
+and its open amount), so an unchanged list is "the same reminder" and is not re-sent within
+the interval, while a new overdue order or a part payment makes a new one. Days overdue are
+not in the fingerprint: they change every day without changing what is owed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from sync.errors import ConfigurationError
+from sync.money import ZERO, format_amount
+from sync.reports.aging import overdue_items
+from sync.reports.crm import CrmBook
+from sync.reports.receivables import OpenItem
+from sync.reports.table import Lang
+
+__all__ = ["DEFAULT_TEMPLATES", "Reminder", "build_reminders", "render_text"]
+
+DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
+    "zh": (
+        "【催款提醒】{{ customer }} 逾期未收 {{ total }} 元（截至 {{ as_of }}）",
+        "{{ customer }} 截至 {{ as_of }} 有 {{ items|length }} 笔订单逾期未收，合计 {{ total }} 元：\n"
+        "{% for i in items %}- {{ i.order }}（下单 {{ i.order_date }}，到期 {{ i.due }}，"
+        "逾期 {{ i.overdue_days }} 天）"
+        "：未收 {{ i.open }} 元，负责人 {{ i.owner }}\n{% endfor %}"
+        "\n请跟进回款。本提醒由 crmsync 自动发送。\n",
+    ),
+    "en": (
+        "[Overdue] {{ customer }} owes {{ total }} CNY past due (as of {{ as_of }})",
+        "As of {{ as_of }}, {{ customer }} has {{ items|length }} overdue order(s), "
+        "{{ total }} CNY in total:\n"
+        "{% for i in items %}- {{ i.order }} (ordered {{ i.order_date }}, due {{ i.due }}, "
+        "{{ i.overdue_days }} days overdue): {{ i.open }} CNY open, owner {{ i.owner }}\n{% endfor %}"
+        "\nPlease follow up. Sent automatically by crmsync.\n",
+    ),
+}
+
+_ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    account_id: str
+    account_name: str
+    as_of: dt.date
+    items: tuple[OpenItem, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.open for i in self.items), ZERO)
+
+    @property
+    def fingerprint(self) -> str:
+        text = "|".join(
+            f"{i.order.id}={format_amount(i.open)}" for i in sorted(self.items, key=lambda i: i.order.id)
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def id(self) -> str:
+        return f"{self.account_id}:{self.fingerprint}"
+
+    def context(self) -> dict[str, Any]:
+        """What templates see: plain strings, amounts with thousands separators and cents."""
+        return {
+            "customer": self.account_name,
+            "customer_id": self.account_id,
+            "as_of": self.as_of.isoformat(),
+            "total": f"{self.total:,.2f}",
+            "items": [
+                {
+                    "order": i.order.name,
+                    "order_id": i.order.id,
+                    "order_date": i.order.date.isoformat(),
+                    "due": i.order.due.isoformat(),
+                    "overdue_days": i.overdue_days,
+                    "open": f"{i.open:,.2f}",
+                    "amount": f"{i.order.amount:,.2f}",
+                    "owner": i.order.owner or "-",
+                }
+                for i in self.items
+            ],
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """The machine-readable body of a generic webhook: amounts as decimal strings."""
+        return {
+            "event": "crmsync.overdue_reminder",
+            "id": self.id,
+            "as_of": self.as_of.isoformat(),
+            "customer": {"id": self.account_id, "name": self.account_name},
+            "currency": "CNY",
+            "total": format_amount(self.total),
+            "items": [
+                {
+                    "order_id": i.order.id,
+                    "order": i.order.name,
+                    "order_date": i.order.date.isoformat(),
+                    "due": i.order.due.isoformat(),
+                    "overdue_days": i.overdue_days,
+                    "amount": format_amount(i.order.amount),
+                    "open": format_amount(i.open),
+                    "owner": i.order.owner,
+                }
+                for i in self.items
+            ],
+        }
+
+
+def build_reminders(
+    book: CrmBook, as_of: dt.date, *, min_overdue_days: int = 1, min_amount: Decimal = Decimal("0.01")
+) -> list[Reminder]:
+    """One reminder per customer whose orders at least ``min_overdue_days`` past due add up to
+    ``min_amount`` or more; customers by name."""
+    per: dict[str, list[OpenItem]] = defaultdict(list)
+    for item in overdue_items(book, as_of):
+        if item.overdue_days >= min_overdue_days:
+            per[item.order.account_id].append(item)
+    reminders = [
+        Reminder(aid, items[0].order.account_name, as_of, tuple(items)) for aid, items in per.items()
+    ]
+    return sorted(
+        (r for r in reminders if r.total >= min_amount), key=lambda r: (r.account_name, r.account_id)
+    )
+
+
+def render_text(
+    reminder: Reminder, lang: Lang, subject: str | None = None, body: str | None = None
+) -> tuple[str, str]:
+    """(subject, body) from the channel's templates or the defaults in its language."""
+    default_subject, default_body = DEFAULT_TEMPLATES[lang]
+    ctx = reminder.context()
+    try:
+        return (
+            _ENV.from_string(subject or default_subject).render(ctx).strip(),
+            _ENV.from_string(body or default_body).render(ctx),
+        )
+    except Exception as exc:  # template errors of every jinja kind: a configuration problem
+        raise ConfigurationError(
+            f"reminders: template cannot be rendered: {exc}",
+            hint="fix the channel's subject/body template (jinja syntax)",
+        ) from None

@@ -1,0 +1,70 @@
+"""One reminder run: for every reminder and channel, skip it if recently sent, else send and log.
+
+A failing channel does not stop the others; its reminders stay unsent (and unlogged) so
+the next run tries again. A dry run renders everything and sends and logs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sync.errors import PermanentError, TransientError
+from sync.reports.reminders.channels import send_email, send_webhook
+from sync.reports.reminders.config import EmailChannel, RemindersConfig
+from sync.reports.reminders.message import Reminder, render_text
+from sync.reports.reminders.sentlog import SentLog
+
+__all__ = ["Outcome", "run_reminders"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    channel: str
+    reminder: Reminder
+    status: str  # sent | skipped | failed | dry-run
+    detail: str
+    subject: str = ""
+    body: str = ""
+
+
+def run_reminders(
+    reminders: list[Reminder],
+    config: RemindersConfig,
+    log: SentLog | None,
+    *,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+) -> list[Outcome]:
+    moment = now or dt.datetime.now(dt.UTC)
+    interval = dt.timedelta(hours=config.interval_hours)
+    outcomes = []
+    for channel in config.channels:
+        for reminder in reminders:
+            subject, body = render_text(reminder, channel.language, channel.subject, channel.body)
+            if log is not None and log.recently_sent(channel.name, reminder.id, moment, interval):
+                last = log.last_sent(channel.name, reminder.id)
+                outcomes.append(
+                    Outcome(
+                        channel.name,
+                        reminder,
+                        "skipped",
+                        f"already sent {last:%Y-%m-%d %H:%M} UTC" if last else "already sent",
+                    )
+                )
+                continue
+            if dry_run:
+                outcomes.append(Outcome(channel.name, reminder, "dry-run", "would send", subject, body))
+                continue
+            try:
+                if isinstance(channel, EmailChannel):
+                    detail = send_email(channel, reminder)
+                else:
+                    detail = send_webhook(channel, reminder)
+            except (TransientError, PermanentError) as exc:
+                outcomes.append(Outcome(channel.name, reminder, "failed", exc.message, subject, body))
+                continue
+            if log is not None:
+                log.record(channel.name, reminder.id, reminder.account_id, moment, detail)
+            outcomes.append(Outcome(channel.name, reminder, "sent", detail, subject, body))
+    return outcomes

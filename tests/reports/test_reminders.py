@@ -1,0 +1,276 @@
+"""Reminders: sent once, not re-sent within the interval, signed webhooks verify, dry runs send nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.errors import ConfigurationError
+from sync.reports.config import load_section
+from sync.reports.crm import load_book
+from sync.reports.reminders.config import RemindersConfig
+from sync.reports.reminders.message import build_reminders
+from sync.reports.reminders.run import run_reminders
+from sync.reports.reminders.sentlog import SentLog
+from tests.reports.gen import ms, oid
+from tests.reports.receivers import http_receiver, smtp_server
+
+AS_OF = dt.date(2026, 12, 20)
+NOW = dt.datetime(2026, 12, 20, 1, 0, tzinfo=dt.UTC)
+SECRET = "whsec-9f3a7c1e5b2d4a6f8e0c"
+
+
+def book():  # type: ignore[no-untyped-def]
+    a1, a2 = oid("a", 1), oid("a", 2)
+    records: list[tuple[str, dict[str, Any]]] = [
+        ("AccountObj", {"_id": a1, "name": "上海明远贸易有限公司"}),
+        ("AccountObj", {"_id": a2, "name": "杭州西溪茶业"}),
+        (
+            "SalesOrderObj",
+            {
+                "_id": oid("0", 1),
+                "name": "SO-20261001-0001",
+                "account_id": a1,
+                "owner__r": "张伟",
+                "order_time": ms(dt.date(2026, 10, 1)),
+                "order_amount": "11300.00",
+            },
+        ),
+        (
+            "SalesOrderObj",
+            {
+                "_id": oid("0", 2),
+                "name": "SO-20261015-0002",
+                "account_id": a2,
+                "owner__r": "李娜",
+                "order_time": ms(dt.date(2026, 10, 15)),
+                "order_amount": "2260.50",
+            },
+        ),
+        (
+            "PaymentObj",
+            {
+                "_id": oid("b", 1),
+                "name": "P-1",
+                "account_id": a1,
+                "order_id": oid("0", 1),
+                "payment_time": ms(dt.date(2026, 11, 1)),
+                "payment_amount": "1300.00",
+                "payment_term": "1",
+            },
+        ),
+        # not yet due: ordered 2026-12-01, due 2026-12-31
+        (
+            "SalesOrderObj",
+            {
+                "_id": oid("0", 3),
+                "name": "SO-20261201-0003",
+                "account_id": a2,
+                "order_time": ms(dt.date(2026, 12, 1)),
+                "order_amount": "999.00",
+            },
+        ),
+    ]
+    return load_book(records)
+
+
+def config(**channel: Any) -> RemindersConfig:
+    return RemindersConfig.model_validate({"interval_hours": 24, "channels": [channel]})
+
+
+def test_overdue_reminders_per_customer() -> None:
+    reminders = build_reminders(book(), AS_OF)
+    assert [(r.account_name, str(r.total)) for r in reminders] == [
+        ("上海明远贸易有限公司", "10000.00"),
+        ("杭州西溪茶业", "2260.50"),
+    ]
+    assert reminders[0].items[0].overdue_days == 50
+
+
+def test_email_is_sent_once_and_not_again_within_the_interval(tmp_path: Path) -> None:
+    log = SentLog(tmp_path / "reminders.db")
+    with smtp_server() as (box, port):
+        cfg = config(
+            type="email",
+            name="ar-mail",
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            sender="财务部 <ar@example.cn>",
+            to=["sales@example.cn"],
+            language="zh",
+        )
+        first = run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW)
+        assert [o.status for o in first] == ["sent", "sent"]
+        assert len(box.messages) == 2
+        mail = box.messages[0]
+        assert "上海明远贸易有限公司" in mail["Subject"] and "10,000.00" in mail["Subject"]
+        assert "SO-20261001-0001" in mail.get_content() and "逾期 50 天" in mail.get_content()
+        assert box.recipients[0] == ["sales@example.cn"]
+        again = run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW + dt.timedelta(hours=23))
+        assert [o.status for o in again] == ["skipped", "skipped"]
+        assert len(box.messages) == 2
+        later = run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW + dt.timedelta(hours=25))
+        assert [o.status for o in later] == ["sent", "sent"]
+        assert len(box.messages) == 4
+
+
+def test_english_template(tmp_path: Path) -> None:
+    with smtp_server() as (box, port):
+        cfg = config(
+            type="email",
+            name="en",
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            sender="ar@example.cn",
+            to=["auditor@example.com"],
+            language="en",
+        )
+        run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        assert box.messages[0]["Subject"].startswith("[Overdue] 上海明远贸易有限公司 owes 10,000.00 CNY")
+
+
+def test_a_part_payment_makes_a_new_reminder_within_the_interval(tmp_path: Path) -> None:
+    log = SentLog(tmp_path / "reminders.db")
+    with http_receiver() as (hook, url):
+        cfg = config(type="webhook", name="hook", url=url + "/hook")
+        run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW)
+        b = book()
+        from sync.reports.crm import Payment
+
+        b.payments["extra"] = Payment(
+            "extra",
+            "P-2",
+            oid("a", 1),
+            "上海明远贸易有限公司",
+            "张伟",
+            dt.date(2026, 12, 19),
+            __import__("decimal").Decimal("100.00"),
+            "1",
+            order_id=oid("0", 1),
+        )
+        outcome = run_reminders(build_reminders(b, AS_OF), cfg, log, now=NOW + dt.timedelta(hours=1))
+        assert [o.status for o in outcome] == ["sent", "skipped"]
+        assert len(hook.requests) == 3
+
+
+def test_signed_webhook_verifies(tmp_path: Path) -> None:
+    with http_receiver() as (hook, url):
+        cfg = config(type="webhook", name="signed", url=url + "/in", secret=SECRET)
+        run_reminders(build_reminders(book(), AS_OF), cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        _path, headers, body = hook.requests[0]
+        stamp = headers["x-crmsync-timestamp"]
+        expected = (
+            "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        )
+        assert hmac.compare_digest(headers["x-crmsync-signature"], expected)
+        data = json.loads(body)
+        assert data["event"] == "crmsync.overdue_reminder"
+        assert data["total"] == "10000.00" and data["items"][0]["open"] == "10000.00"
+        tampered = body.replace(b"10000.00", b"1.00")
+        forged = (
+            "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + tampered, hashlib.sha256).hexdigest()
+        )
+        assert forged != headers["x-crmsync-signature"]
+
+
+def test_dingtalk_style_signs_the_url_and_checks_errcode(tmp_path: Path) -> None:
+    with http_receiver() as (hook, url):
+        cfg = config(
+            type="webhook",
+            name="ding",
+            url=url + "/robot/send?access_token=abcdef123456",
+            style="dingtalk",
+            secret=SECRET,
+        )
+        hook.answer = {"errcode": 310000, "errmsg": "sign not match"}
+        outcome = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        assert outcome[0].status == "failed" and "robot refused" in outcome[0].detail
+        assert "abcdef123456" not in outcome[0].detail
+        path = hook.requests[0][0]
+        assert "&timestamp=" in path and "&sign=" in path
+        assert json.loads(hook.requests[0][2])["msgtype"] == "text"
+        # a failed send is not logged: the next run tries again
+        hook.answer = {"errcode": 0, "errmsg": "ok"}
+        again = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        assert again[0].status == "sent"
+
+
+def test_dry_run_sends_and_logs_nothing(tmp_path: Path) -> None:
+    log = SentLog(tmp_path / "reminders.db")
+    with smtp_server() as (box, port), http_receiver() as (hook, url):
+        cfg = RemindersConfig.model_validate(
+            {
+                "channels": [
+                    {
+                        "type": "email",
+                        "name": "m",
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "security": "none",
+                        "sender": "ar@example.cn",
+                        "to": ["x@example.cn"],
+                    },
+                    {"type": "webhook", "name": "w", "url": url, "secret": SECRET},
+                ]
+            }
+        )
+        outcome = run_reminders(build_reminders(book(), AS_OF), cfg, log, dry_run=True, now=NOW)
+        assert {o.status for o in outcome} == {"dry-run"} and len(outcome) == 4
+        assert "SO-20261001-0001" in outcome[0].body
+        assert box.messages == [] and hook.requests == []
+        assert log.last_sent("m", outcome[0].reminder.id) is None
+
+
+def test_unreachable_smtp_is_a_failure_not_a_crash(tmp_path: Path) -> None:
+    from tests.reports.receivers import _free_port
+
+    cfg = config(
+        type="email",
+        name="m",
+        host="127.0.0.1",
+        port=_free_port(),
+        security="none",
+        sender="ar@example.cn",
+        to=["x@example.cn"],
+        timeout_seconds=2,
+    )
+    outcome = run_reminders(build_reminders(book(), AS_OF), cfg, SentLog(tmp_path / "r.db"), now=NOW)
+    assert {o.status for o in outcome} == {"failed"}
+
+
+def test_config_errors_name_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "reminders:\n  channels:\n    - type: email\n      name: m\n      host: h\n"
+        "      sender: a@b.cn\n      to: [x@y.cn]\n      pasword: x\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError) as err:
+        load_section(
+            RemindersConfig,
+            {
+                "channels": [
+                    {
+                        "type": "email",
+                        "name": "m",
+                        "host": "h",
+                        "sender": "a@b.cn",
+                        "to": ["x@y.cn"],
+                        "pasword": "x",
+                    }
+                ]
+            },
+            "reminders",
+            path,
+            tags=("email", "webhook"),
+        )
+    assert "config.yaml:8:7: unknown key 'pasword'" in str(err.value)
+    assert "did you mean 'password'?" in str(err.value)
