@@ -196,7 +196,8 @@ class CompiledMapping:
             "summary": self.summary(scope),
             "currency": self.currency,
         }
-        lines = self._lines(scope)
+        group_key = self._group(scope, header) if self.group_by else ""
+        lines = self._lines(scope, header["summary"])
         control = None
         if self.control_amount is not None:
             control = _as_amount(self.control_amount(scope), "control_amount", self.header_where)
@@ -205,12 +206,12 @@ class CompiledMapping:
         )
         extra = self._extra_revision(scope.record)
         if self.group_by:
-            return self._contribution(scope, rid, header, lines, source=source, extra=extra)
+            return self._contribution(rid, group_key, header, lines, source=source, extra=extra)
         key = self.key(scope) if self.key else f"{self.name}:{self.stream}:{rid}"
         voucher = self._voucher(key, header, lines, (source,), extra)
         return RecordResult(self.name, rid, vouchers=(voucher,), reversal_style=self.spec.reversal)
 
-    def _lines(self, scope: Scope) -> list[VoucherLine]:
+    def _lines(self, scope: Scope, summary: str) -> list[VoucherLine]:
         out: list[VoucherLine] = []
         debit = credit = ZERO
         for line in self.lines:
@@ -232,7 +233,7 @@ class CompiledMapping:
                 if line.rate is not None:
                     rate = _as_amount(line.rate(scope), "rate", line.where)
             dims = {name: fn(scope) for name, fn in line.dims}
-            memo = line.memo(scope) if line.memo else ""
+            memo = line.memo(scope) if line.memo else summary
             try:
                 out.append(
                     VoucherLine(
@@ -335,16 +336,8 @@ class CompiledMapping:
 
     # -- summarisation --------------------------------------------------------------------------
 
-    def _contribution(
-        self,
-        scope: Scope,
-        rid: str,
-        header: dict[str, Any],
-        lines: Sequence[VoucherLine],
-        *,
-        source: SourceRef,
-        extra: str,
-    ) -> RecordResult:
+    def _group(self, scope: Scope, header: dict[str, Any]) -> str:
+        """Evaluate the group values (usable by name afterwards); set the group summary; the group key."""
         values = []
         for name, fn in self.group_by:
             value = fn(scope)
@@ -352,7 +345,18 @@ class CompiledMapping:
             values.append(render_text(value))
         if self.group_summary is not None:
             header["summary"] = self.group_summary(scope)
-        key = self.group_key(scope) if self.group_key else f"{self.name}:{self.stream}:{'|'.join(values)}"
+        return self.group_key(scope) if self.group_key else f"{self.name}:{self.stream}:{'|'.join(values)}"
+
+    def _contribution(
+        self,
+        rid: str,
+        key: str,
+        header: dict[str, Any],
+        lines: Sequence[VoucherLine],
+        *,
+        source: SourceRef,
+        extra: str,
+    ) -> RecordResult:
         # the record's own voucher must be valid on its own: one bad record fails alone
         self._voucher(key, header, lines, (source,), extra)
         payload = {

@@ -323,7 +323,7 @@ class _Compiler:
                 if isinstance(node.op, ast.Add) and type(a) is str and type(b) is str:
                     return a + b
                 raise EvalError(
-                    f"cannot do arithmetic with text {a!r} and {b!r}",
+                    f"cannot do arithmetic with text: {render_text(a)!r} and {render_text(b)!r}",
                     hint="wrap amount fields in amount(...) to read them as decimals",
                 )
             return op(a, b)

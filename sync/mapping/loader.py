@@ -178,9 +178,7 @@ def _line(b: _Builder, spec: MappingSpec, i: int, known: list[str]) -> CompiledL
         amount_where=b.where((*loc, side)),
         when=None if ln.when is None else b.expr(ln.when, (*loc, "when"), known),
         dims=tuple((name, b.template(t, (*loc, "dims", name), known)) for name, t in ln.dims.items()),
-        memo=b.template(ln.memo, (*loc, "memo"), known)
-        if ln.memo
-        else b.template(spec.voucher.summary, ("voucher", "summary"), known),
+        memo=b.template(ln.memo, (*loc, "memo"), known) if ln.memo else None,
         currency=None if ln.currency is None else b.template(ln.currency, (*loc, "currency"), known),
         foreign_amount=None
         if ln.foreign_amount is None
