@@ -27,6 +27,10 @@ from sync.reports.table import Cell, Column, Kind, Report, Table
 __all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
 
 POSTED = "posted"
+#: statuses whose voucher the ERP holds: a ``reversed`` voucher was posted, then undone by its reversal
+IN_ERP = frozenset({"posted", "reversed"})
+#: replaced by a newer revision before it ever reached the ERP: not part of the books, left out
+SUPERSEDED = "superseded"
 STATUS_ZH = {
     "posted": "已过账",
     "pending": "待过账",
@@ -129,7 +133,7 @@ def differences(items: Iterable[VoucherItem]) -> list[Difference]:
     result = []
     for item in items:
         v = item.voucher
-        if item.status != POSTED:
+        if item.status not in IN_ERP:
             reason = status_label(item.status) + (f": {item.last_error}" if item.last_error else "")
             for ref in v.sources:
                 result.append(Difference(item, ref, _sign(v) * (ref.amount or ZERO), ZERO, reason))
@@ -222,7 +226,7 @@ def _tieout(
         k = key_of(item.voucher)
         count[k] += 1
         read[k] += _sign(item.voucher) * sum((s.amount or ZERO for s in item.voucher.sources), ZERO)
-        if item.status == POSTED:
+        if item.status in IN_ERP:
             posted[k] += posted_amount(item.voucher)
     rows = tuple((k, count[k], read[k], posted[k], read[k] - posted[k]) for k in sorted(count))
     total_read, total_posted = sum(read.values(), ZERO), sum(posted.values(), ZERO)
@@ -246,7 +250,7 @@ def _account_table(items: list[VoucherItem]) -> Table:
             s = sums[ln.account]
             s[0] += ln.debit
             s[1] += ln.credit
-            if item.status == POSTED:
+            if item.status in IN_ERP:
                 s[2] += ln.debit
                 s[3] += ln.credit
     rows = tuple(
@@ -401,22 +405,16 @@ def voucher_report(
     now: dt.datetime | None = None,
 ) -> Report:
     """The report of one period (``None`` = every period), vouchers ordered by date and key."""
+    every = [i for i in items if period is None or i.voucher.period == period]
+    superseded = sum(1 for i in every if i.status == SUPERSEDED)
     chosen = sorted(
-        (i for i in items if period is None or i.voucher.period == period),
+        (i for i in every if i.status != SUPERSEDED),
         key=lambda i: (i.voucher.date, i.voucher.group, i.voucher.key, i.voucher.revision),
     )
     q_items = list(quarantined)
     label = period or "全部 all"
+    # control totals first: a reader checks that the period ties out, then drills down
     tables = (
-        Table(
-            "vouchers",
-            "凭证",
-            "Vouchers",
-            _V_COLUMNS,
-            tuple(_voucher_rows(chosen, link_template)),
-            note_zh=f"期间 {label}：每张凭证的每一行及其来源记录",
-            note_en=f"period {label}: every voucher line with its source",
-        ),
         _tieout(
             ("by_day", "按日控制合计", "Control totals by day"),
             Column("day", "日期", "Day"),
@@ -432,6 +430,15 @@ def voucher_report(
         _account_table(chosen),
         _differences_table(chosen, link_template),
         _failures_table(chosen, q_items, link_template),
+        Table(
+            "vouchers",
+            "凭证",
+            "Vouchers",
+            _V_COLUMNS,
+            tuple(_voucher_rows(chosen, link_template)),
+            note_zh=f"期间 {label}：每张凭证的每一行及其来源记录",
+            note_en=f"period {label}: every voucher line with its source",
+        ),
     )
     by_status: dict[str, int] = defaultdict(int)
     for item in chosen:
@@ -441,6 +448,7 @@ def voucher_report(
         ("凭证数", "Vouchers", str(len(chosen))),
         ("状态", "Status", ", ".join(f"{status_label(s)}: {n}" for s, n in sorted(by_status.items())) or "-"),
         ("隔离记录", "Quarantined records", str(len(q_items))),
+        ("已被替代（未过账，未计入）", "Superseded (never posted, not counted)", str(superseded)),
     )
     return Report(
         f"vouchers-{period or 'all'}",

@@ -36,12 +36,12 @@ def test_xlsx_has_a_sheet_per_table_with_frozen_headers_money_formats_and_exact_
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == [
         "概要",
-        "凭证",
         "按日控制合计",
         "按凭证字控制合计",
         "按科目",
         "差异明细",
         "失败与隔离",
+        "凭证",
     ]
     sheet = book["按日控制合计"]
     assert sheet.freeze_panes == "A2"
@@ -61,7 +61,7 @@ def test_xlsx_has_a_sheet_per_table_with_frozen_headers_money_formats_and_exact_
 
 def test_xlsx_english_titles(report):  # type: ignore[no-untyped-def]
     book = openpyxl.load_workbook(io.BytesIO(render(report, "xlsx", "en")[".xlsx"]))
-    assert book.sheetnames[:3] == ["Summary", "Vouchers", "Control totals by day"]
+    assert book.sheetnames[:3] == ["Summary", "Control totals by day", "Control totals by voucher group"]
     assert book["Vouchers"]["I1"].value == "Debit"
 
 

@@ -27,12 +27,16 @@ dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 nav a { margin-right: 14px; color: #3e7cb1; text-decoration: none; }
 table { border-collapse: collapse; margin: 4px 0 8px; min-width: 40%; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; }
+td { max-width: 26em; overflow-wrap: anywhere; }
+td.k-key, td.k-record_id { font-family: ui-monospace,Menlo,Consolas,monospace;
+  font-size: 11px; color: #52606d; }
 th { background: var(--head); position: sticky; top: 0; text-align: center; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.neg { color: var(--bad); }
 tr.total td { font-weight: bold; background: #f7f9fb; }
 tr:nth-child(even) td { background: #fbfcfd; }
-td.status-posted { color: var(--ok); } td.status-failed, td.status-quarantined { color: var(--bad); }
+td.status-posted, td.status-reversed { color: var(--ok); }
+td.status-failed, td.status-quarantined { color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
 @media print { body { margin: 0; } th { position: static; } }
 """
@@ -49,8 +53,12 @@ def _cell(value: Cell, column: Column) -> str:
         classes.append("num")
         if text.startswith("-"):
             classes.append("neg")
+    if column.key in ("key", "record_id"):
+        classes.append(f"k-{column.key}")
     if column.key == "status" and text:
-        classes.append(f"status-{re.sub(r'[^a-z_]', '', text.lower())}")
+        word = next((w for w in ("posted", "reversed", "failed", "quarantined") if w in text), "")
+        if word:
+            classes.append(f"status-{word}")
     attr = f' class="{" ".join(classes)}"' if classes else ""
     if column.kind is Kind.LINK and text:
         if _SAFE_LINK.match(text):

@@ -1,0 +1,129 @@
+"""Where the reports' inputs come from: the CRM source named in config.yaml, and the state store.
+
+This is glue at the level of the CLI (it uses the engine's builders and the state store);
+the report builders themselves stay pure functions of the values read here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sync.config import AppConfig
+from sync.dates import CHINA
+from sync.errors import ConfigurationError
+from sync.model import Voucher
+from sync.reports.config import ReportsConfig, load_section
+from sync.reports.crm import (
+    ACCOUNT_STREAM,
+    ALLOCATION_STREAM,
+    ORDER_STREAM,
+    PAYMENT_STREAM,
+    CrmBook,
+    load_book,
+)
+from sync.reports.vouchers import QuarantinedItem, VoucherItem
+
+__all__ = ["crm_book", "reminders_log_path", "reports_config", "voucher_items"]
+
+log = logging.getLogger("crmsync.reports")
+CRM_STREAMS = (ACCOUNT_STREAM, ORDER_STREAM, PAYMENT_STREAM, ALLOCATION_STREAM)
+_CRM_TYPES = ("fxiaoke", "files")
+
+
+def reports_config(config: AppConfig) -> ReportsConfig:
+    rc: ReportsConfig = load_section(ReportsConfig, config.reports, "reports", config.config_path)
+    return rc
+
+
+def crm_source_name(config: AppConfig, rc: ReportsConfig) -> str:
+    if rc.crm_source:
+        if rc.crm_source not in config.sources:
+            raise ConfigurationError(
+                f"{config.config_path}: reports.crm_source {rc.crm_source!r} is not a source",
+                hint=f"use one of: {', '.join(sorted(config.sources))}",
+            )
+        return rc.crm_source
+    for name, section in config.sources.items():
+        if section.type in _CRM_TYPES:
+            return name
+    raise ConfigurationError(
+        f"{config.config_path}: no CRM source (type fxiaoke or files) for the collection reports",
+        hint="add one under sources:, or name it in reports.crm_source",
+    )
+
+
+def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[str]]:
+    """All accounts, orders, payments and 回款明细 the CRM source holds (a full read, no cursor)."""
+    from sync.engine.build import build_sources
+    from sync.engine.reading import build_catalog, read_messages
+
+    name = crm_source_name(config, rc)
+    handle = build_sources(config, {name})[name]
+    available = {s.name for s in handle.source.streams(handle.config)}
+    wanted = [s for s in CRM_STREAMS if s in available]
+    if ORDER_STREAM not in wanted and PAYMENT_STREAM not in wanted:
+        raise ConfigurationError(
+            f"source {name!r} has neither {ORDER_STREAM} nor {PAYMENT_STREAM}: nothing to report on",
+            hint="point reports.crm_source at the CRM source",
+        )
+    errors: list[str] = []
+    events = read_messages(name, handle, build_catalog(name, handle, wanted), [], errors)
+    book = load_book(((stream, data) for kind, stream, data in events if kind == "record"), rc.fields())
+    return book, name, errors
+
+
+def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[QuarantinedItem], list[str]]:
+    """Every outbox row as (voucher, status, ERP ref) and every open quarantine entry."""
+    from sync.engine.build import open_store
+
+    store = open_store(config)
+    try:
+        rows = store.list_vouchers()
+        quarantine = store.open_quarantine()
+    finally:
+        store.close()
+    items, problems = [], []
+    for row in rows:
+        try:
+            voucher = Voucher.model_validate_json(row.payload)
+        except ValidationError as exc:
+            problems.append(f"outbox {row.external_ref}: payload unreadable: {exc.error_count()} problem(s)")
+            continue
+        items.append(VoucherItem(voucher, row.status, row.erp_id or "", row.erp_number or "", row.last_error))
+    return items, [_quarantined(q) for q in quarantine], problems
+
+
+def _quarantined(row: dict[str, Any]) -> QuarantinedItem:
+    record = row.get("record") if isinstance(row.get("record"), dict) else {}
+    assert isinstance(record, dict)
+    created = str(row.get("created") or "")
+    when = ""
+    if created:
+        try:
+            when = dt.datetime.fromisoformat(created).astimezone(CHINA).date().isoformat()
+        except ValueError:
+            when = created[:10]
+    return QuarantinedItem(
+        mapping=str(row.get("mapping", "")),
+        source=str(row.get("source", "")),
+        stream=str(row.get("stream", "")),
+        record_id=str(row.get("record_id", "")),
+        problems=(str(row.get("problem", "")),),
+        name=str(record.get("name", "")),
+        when=when,
+    )
+
+
+def reminders_log_path(config: AppConfig, configured: str | None) -> Path:
+    """reminders.sent_log, else ``reminders.db`` beside the SQLite state db, else in .crmsync/."""
+    if configured:
+        return config.resolve_path(configured)
+    url = config.state.url
+    if url.startswith("sqlite:///"):
+        return config.resolve_path(url.removeprefix("sqlite:///")).parent / "reminders.db"
+    return config.base_dir / ".crmsync" / "reminders.db"
