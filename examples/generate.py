@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import random
 from decimal import ROUND_HALF_UP, Decimal
@@ -285,21 +286,29 @@ def generate() -> dict[str, list[dict[str, Any]]]:  # noqa: PLR0915 - one readab
     return out
 
 
+def render(data: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """The files, path relative to examples/ -> text, exactly as written."""
+    files = {
+        f"crm/{stream}.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        for stream, records in data.items()
+    }
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["crm_account_id", "erp_customer_code", "customer_name"])
+    for i, acct in enumerate(data["AccountObj"], start=1):
+        writer.writerow([acct["_id"], f"CUST{i:04d}", acct["name"]])
+    files["lookups/customers.csv"] = buf.getvalue()
+    return files
+
+
 def main() -> None:
     data = generate()
-    CRM.mkdir(exist_ok=True)
-    LOOKUPS.mkdir(exist_ok=True)
-    for stream, records in data.items():
-        with (CRM / f"{stream}.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
-            for rec in records:
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    with (LOOKUPS / "customers.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["crm_account_id", "erp_customer_code", "customer_name"])
-        for i, acct in enumerate(data["AccountObj"], start=1):
-            writer.writerow([acct["_id"], f"CUST{i:04d}", acct["name"]])
+    for rel, text in render(data).items():
+        path = HERE / rel
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
     counts = ", ".join(f"{k} {len(v)}" for k, v in data.items())
-    print(f"wrote {CRM.relative_to(HERE.parent)}/*.jsonl ({counts}) and {LOOKUPS.relative_to(HERE.parent)}")
+    print(f"wrote examples/crm/*.jsonl ({counts}) and examples/lookups/customers.csv")
 
 
 if __name__ == "__main__":
