@@ -6,6 +6,9 @@ reported with the config file's line and column, all at once (exit code 2).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,22 @@ from sync.state import StateStore, open_state
 from sync.yamlfile import load_yaml, problems_from_validation
 
 __all__ = ["build_destination", "build_sources", "load_mappings", "open_store", "work_dir"]
+
+
+@contextmanager
+def keep_logging() -> Iterator[None]:
+    """Undo what importing airbyte_cdk does to logging (its entrypoint points the root logger
+    at stdout as Airbyte JSON), and keep the CDK's chatter at WARNING unless we log DEBUG."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        quiet = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+        for name in ("airbyte", "crmsync.source"):
+            logging.getLogger(name).setLevel(quiet)
 
 
 def work_dir(config: AppConfig) -> Path:
@@ -70,8 +89,9 @@ def build_destination(config: AppConfig) -> Destination:
 
 
 def build_sources(config: AppConfig, names: set[str] | None = None) -> dict[str, SourceHandle]:
-    return {
-        name: _build(config, "source", name, section, ("sources", name))
-        for name, section in config.sources.items()
-        if names is None or name in names
-    }
+    with keep_logging():
+        return {
+            name: _build(config, "source", name, section, ("sources", name))
+            for name, section in config.sources.items()
+            if names is None or name in names
+        }

@@ -49,7 +49,7 @@ class RetryPolicy:
         )
 
     def _wait(self) -> Callable[[RetryCallState], float]:
-        backoff = wait_exponential_jitter(initial=self.initial, max=self.maximum, jitter=self.initial)
+        backoff = wait_exponential_jitter(multiplier=self.initial, max=self.maximum, jitter=self.initial)
 
         def wait(state: RetryCallState) -> float:
             base = float(backoff(state))
