@@ -29,7 +29,7 @@ from connectors.kingdee.render import (
     render_voucher,
     save_options,
 )
-from sync.destination import CheckReport, ErpRef, PostResult
+from sync.destination import CheckReport, ErpRef, Outcome, PostResult
 from sync.errors import (
     ConfigurationError,
     CrmsyncError,
@@ -232,9 +232,10 @@ class KingdeeDestination:
             if found.id in done or (env.kind is Kind.OK and not env.errors):
                 state[ref] = replace(found, status=to_state)
                 continue
-            failure = _failure(ref, env, _errors_at(env, index, len(refs)), operation)
+            failure = _failure(ref, env, _errors_at(env, index, len(refs)), "")
+            verb = "was refused" if failure.outcome is Outcome.PERMANENT else "did not complete"
             prefix = (
-                f"saved in Kingdee as {self._erp_ref(found).number} (id {found.id}) but {operation} refused: "
+                f"saved in Kingdee as {self._erp_ref(found).number} (id {found.id}) but {operation} {verb}: "
             )
             results[ref] = replace(failure, message=prefix + failure.message)
 
@@ -423,10 +424,11 @@ def _errors_at(env: Envelope, index: int, size: int) -> list[str]:
 def _failure(ref: str, env: Envelope, messages: list[str], operation: str) -> PostResult:
     text = "；".join(dict.fromkeys(messages)) or env.message
     kind = env.kind
+    said = f"{operation}: {text}" if operation else text
     if kind is Kind.TRANSIENT:
-        return PostResult.transient(ref, f"{operation}: {text} (MsgCode {env.msg_code})")
+        return PostResult.transient(ref, f"{said} (MsgCode {env.msg_code})")
     if kind is Kind.SESSION_LOST:  # the client already replayed once
-        return PostResult.transient(ref, f"{operation}: {text}")
+        return PostResult.transient(ref, said)
     if not messages and not env.errors:
         return PostResult.unknown(ref, f"{operation} answered without a result for this voucher")
     if not messages:  # errors exist but belong to other vouchers of the batch: this one was not saved

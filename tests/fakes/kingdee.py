@@ -148,6 +148,7 @@ class FakeKingdee:
         self.injected: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str], Any]] = []
         self._rng = random.Random(seed)
+        self._scripted: dict[str, list[str]] = {}
         self._lock = threading.RLock()
         self._sessions: dict[str, _Session] = {}
         self._next_id = 100001
@@ -357,8 +358,17 @@ class FakeKingdee:
 
     # -- faults ---------------------------------------------------------------------------
 
+    def script_fault(self, operation: str, fault: str) -> None:
+        """Inject ``fault`` on the next call of ``operation`` (besides the random ones)."""
+        with self._lock:
+            self._scripted.setdefault(operation, []).append(fault)
+
     def draw_fault(self, operation: str) -> str | None:
         with self._lock:
+            if self._scripted.get(operation):
+                fault = self._scripted[operation].pop(0)
+                self.injected[fault] += 1
+                return fault
             if self.fault_rate <= 0 or self._rng.random() >= self.fault_rate:
                 return None
             choices = [f for f in self.faults if f != "timeout_after_save" or operation in WRITE_OPS]
