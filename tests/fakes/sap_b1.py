@@ -67,6 +67,7 @@ class FakeB1:
         seed: int = 11,
         hang_seconds: float = 3.0,
         session_timeout: float = 1800.0,
+        max_faults: int | None = None,
         port: int = 0,
     ) -> None:
         self.company_db, self.username, self.password = company_db, username, password
@@ -85,6 +86,7 @@ class FakeB1:
         self.faults = tuple(faults)
         self.hang_seconds = hang_seconds
         self.session_timeout = session_timeout
+        self.max_faults = max_faults
         self.sessions: dict[str, float] = {}  # B1SESSION -> last use
         self.entries: list[dict[str, Any]] = []
         self.logins = 0
@@ -139,7 +141,8 @@ class FakeB1:
 
     def roll(self) -> str | None:
         with self._lock:
-            if self.fault_rate and self._rng.random() < self.fault_rate:
+            budget_left = self.max_faults is None or sum(self.faults_fired.values()) < self.max_faults
+            if self.fault_rate and budget_left and self._rng.random() < self.fault_rate:
                 kind = self._rng.choice(self.faults)
                 self.faults_fired[kind] = self.faults_fired.get(kind, 0) + 1
                 return kind

@@ -13,6 +13,7 @@ import datetime as dt
 import errno
 import os
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -104,7 +105,7 @@ class IdocDestination:
 
     def _write_once(self, name: str, data: bytes) -> bool:
         """Write atomically under ``name``; False when it already exists (never overwritten)."""
-        tmp = self.folder / f".{name}.{os.getpid()}.tmp"
+        tmp = self.folder / f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)

@@ -22,7 +22,9 @@ ACCOUNT_MAP = {
 }
 
 
-def order_voucher(number: str = "SO-20261101-0007", customer: str = "10100001", gross: str = "11300.00") -> Voucher:
+def order_voucher(
+    number: str = "SO-20261101-0007", customer: str = "10100001", gross: str = "11300.00"
+) -> Voucher:
     """上海华信贸易有限公司 buys for ¥11,300.00 incl. 13% VAT, confirmed 2026-11-01 (China time)."""
     total = Decimal(gross)
     net = (total / Decimal("1.13")).quantize(Decimal("0.01"))
@@ -33,16 +35,32 @@ def order_voucher(number: str = "SO-20261101-0007", customer: str = "10100001", 
         group="记",
         summary=f"销售订单 {number} 上海华信贸易有限公司",
         lines=(
-            VoucherLine(account="1122", side="debit", amount=total, dims={"customer": customer}, memo=f"应收 {number}"),
-            VoucherLine(account="6001", side="credit", amount=net, dims={"profit_center": "YB101"}, memo="主营业务收入"),
-            VoucherLine(account="222101", side="credit", amount=total - net, dims={"tax_code": "A1"}, memo="销项税额"),
+            VoucherLine(
+                account="1122", side="debit", amount=total, dims={"customer": customer}, memo=f"应收 {number}"
+            ),
+            VoucherLine(
+                account="6001",
+                side="credit",
+                amount=net,
+                dims={"profit_center": "YB101"},
+                memo="主营业务收入",
+            ),
+            VoucherLine(
+                account="222101", side="credit", amount=total - net, dims={"tax_code": "A1"}, memo="销项税额"
+            ),
         ),
-        sources=(SourceRef(system="crm", stream="SalesOrderObj", record_id="65f0c1a2e4b0", name=number, amount=total),),
+        sources=(
+            SourceRef(
+                system="crm", stream="SalesOrderObj", record_id="65f0c1a2e4b0", name=number, amount=total
+            ),
+        ),
         mapping=MappingRef(name="order_confirmed", file="mappings/fxiaoke-sap/order.yaml", line=1),
     )
 
 
-def payment_voucher(number: str = "PAY-20261103-0042", customer: str = "10100001", amount: str = "11300.00") -> Voucher:
+def payment_voucher(
+    number: str = "PAY-20261103-0042", customer: str = "10100001", amount: str = "11300.00"
+) -> Voucher:
     """The customer's bank transfer of ¥11,300.00 received 2026-11-03."""
     value = Decimal(amount)
     return Voucher(
@@ -52,10 +70,24 @@ def payment_voucher(number: str = "PAY-20261103-0042", customer: str = "10100001
         group="收",
         summary=f"回款 {number} 上海华信贸易有限公司",
         lines=(
-            VoucherLine(account="1002", side="debit", amount=value, dims={"bank_account": "招商银行 0755"}, memo="银行存款"),
-            VoucherLine(account="1122", side="credit", amount=value, dims={"customer": customer}, memo=f"收款 {number}"),
+            VoucherLine(
+                account="1002",
+                side="debit",
+                amount=value,
+                dims={"bank_account": "招商银行 0755"},
+                memo="银行存款",
+            ),
+            VoucherLine(
+                account="1122",
+                side="credit",
+                amount=value,
+                dims={"customer": customer},
+                memo=f"收款 {number}",
+            ),
         ),
-        sources=(SourceRef(system="crm", stream="PaymentObj", record_id="65f0c1a2e4c7", name=number, amount=value),),
+        sources=(
+            SourceRef(system="crm", stream="PaymentObj", record_id="65f0c1a2e4c7", name=number, amount=value),
+        ),
         mapping=MappingRef(name="payment_received", file="mappings/fxiaoke-sap/payment.yaml", line=1),
     )
 
