@@ -176,7 +176,7 @@ class FxiaokeClient:
     # -- business calls ------------------------------------------------------------------------
 
     def query(
-        self, api_name: str, search_query_info: Mapping[str, Any], *, stream: str = ""
+        self, api_name: str, search_query_info: Mapping[str, Any], *, stream: str = "", where: str = ""
     ) -> list[dict[str, Any]]:
         """One page of ``api_name`` records (custom ``__c`` objects use the custom endpoint)."""
         path = CUSTOM_QUERY_PATH if api_name.endswith("__c") else QUERY_PATH
@@ -189,8 +189,8 @@ class FxiaokeClient:
         try:
             payload = self.call(path, data)
         except _BadBody as exc:
-            raise MalformedPage(stream or api_name, offset, str(exc)) from None
-        return _data_list(payload, stream or api_name, offset)
+            raise MalformedPage(stream or api_name, offset, str(exc), where=where) from None
+        return _data_list(payload, stream or api_name, offset, where)
 
     def describe(self, api_name: str) -> dict[str, Any]:
         """The object's field descriptions (``data.describe.fields``)."""
@@ -380,29 +380,33 @@ def _decode(content: bytes) -> dict[str, Any]:
 
 
 def _refusal(path: str, code: int, body: dict[str, Any], kind: ErrorKind) -> Exception:
+    if kind is ErrorKind.TOKEN:  # refused again right after a fresh token: credentials or corpId
+        return FxiaokeConfigError(path, code, body, kind=ErrorKind.PERMISSION)
     if kind in (ErrorKind.QUOTA, ErrorKind.PERMISSION):
         return FxiaokeConfigError(path, code, body, kind=kind)
     return FxiaokeApiError(path, code, body, kind=kind)
 
 
-def _data_list(payload: Mapping[str, Any], stream: str, offset: int) -> list[dict[str, Any]]:
+def _data_list(payload: Mapping[str, Any], stream: str, offset: int, where: str) -> list[dict[str, Any]]:
     """``data.dataList``, checked: a list of objects each with ``_id`` and ``last_modified_time``."""
+
+    def bad(detail: str) -> MalformedPage:
+        return MalformedPage(stream, offset, detail, where=where)
+
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise MalformedPage(stream, offset, f"'data' is {type(data).__name__}, expected an object")
+        raise bad(f"'data' is {type(data).__name__}, expected an object")
     records = data.get("dataList")
     if not isinstance(records, list):
-        raise MalformedPage(stream, offset, f"'data.dataList' is {type(records).__name__}, expected a list")
+        raise bad(f"'data.dataList' is {type(records).__name__}, expected a list")
     for index, record in enumerate(records):
         if not isinstance(record, dict):
-            raise MalformedPage(stream, offset, f"row {index} is {type(record).__name__}, expected an object")
+            raise bad(f"row {index} is {type(record).__name__}, expected an object")
         if not isinstance(record.get("_id"), str) or not record["_id"]:
-            raise MalformedPage(stream, offset, f"row {index} has no '_id'")
+            raise bad(f"row {index} has no '_id'")
         lmt = record.get("last_modified_time")
         if isinstance(lmt, bool) or not isinstance(lmt, int):
-            raise MalformedPage(
-                stream,
-                offset,
+            raise bad(
                 f"row {index} (_id {record['_id']}) has last_modified_time {lmt!r}, expected epoch ms",
             )
     return records

@@ -50,6 +50,11 @@ class PageQuery:
             orders = _BY_TIME
         return {"limit": limit, "offset": 0, "filters": filters, "orders": orders}
 
+    def describe(self) -> str:
+        """The page's filter in words, for error messages."""
+        text = f"page filter last_modified_time {self.op} {self.bound}"
+        return text + (f" and _id GT {self.after_id}" if self.after_id else "")
+
     def as_slice(self) -> dict[str, Any]:
         return {"op": self.op, "bound": self.bound, "after_id": self.after_id}
 
@@ -68,8 +73,9 @@ def next_query(query: PageQuery, page: list[dict[str, Any]], limit: int) -> Page
     if query.op == "EQ":
         return PageQuery("EQ", query.bound, last["_id"])
     last_time = int(last[LMT])
-    if query.op == "GTE" and last_time == query.bound:
-        # a full page of one instant: the same query would return it again
+    if int(page[0][LMT]) == last_time:
+        # a full page of one instant (a bulk import): the same query would return it again, so
+        # walk the rest of that instant by _id (the page holds its first rows in _id order)
         return PageQuery("EQ", last_time, last["_id"])
     return PageQuery("GTE", last_time)
 

@@ -86,7 +86,10 @@ class FxiaokeStream(Stream, CheckpointMixin):
         )
         try:
             page = self._client.query(
-                self._api_name, query.search_query_info(self._page_size), stream=self.name
+                self._api_name,
+                query.search_query_info(self._page_size),
+                stream=self.name,
+                where=query.describe(),
             )
         except CrmsyncError as exc:
             raise _traced(self.name, exc) from exc
