@@ -43,6 +43,9 @@ class AppConfig(BaseModel):
     schedule: str | None = Field(None, description="cron expression for `crmsync schedule`")
     secrets_file: str | None = Field(None, description="KEY=value file for ${KEY} references")
     lookups_dir: str | None = Field(None, description="folder for CSV lookups named in mappings")
+    chart_of_accounts: str | None = Field(
+        None, description="CSV chart of accounts (code,name,…) that validate/preview check accounts against"
+    )
     reports: dict[str, Any] = Field(
         default_factory=dict, description="report options (link templates, language)"
     )
