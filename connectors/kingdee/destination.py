@@ -32,7 +32,6 @@ from connectors.kingdee.render import (
 from sync.destination import CheckReport, ErpRef, Outcome, PostResult
 from sync.errors import (
     ConfigurationError,
-    CrmsyncError,
     DestinationUnavailable,
     PermanentError,
     TransientError,
@@ -242,19 +241,22 @@ class KingdeeDestination:
     # -- lookup ---------------------------------------------------------------------------
 
     def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
-        """Which references Kingdee holds; saved-but-not-audited ones are taken to the target
-        status on the way (best effort: a refusal is logged, the voucher is still found)."""
+        """Which references Kingdee holds at the configured status.
+
+        A voucher that is saved but not yet submitted/audited (a run died in between) is taken
+        there now; if that does not complete it is left out of the answer, so the engine sends
+        it again and ``post`` -- which never saves a reference Kingdee already holds -- resumes
+        the missing step and reports the outcome.
+        """
         shorts = {external_reference(ref): ref for ref in external_refs}
-        found = self._find(list(shorts))
-        state = {shorts[short]: f for short, f in found.items()}
-        if self.target_status is not None:
+        state = {shorts[short]: f for short, f in self._find(list(shorts)).items()}
+        target = self.target_status
+        if target is not None:
             results: dict[str, PostResult] = {}
-            try:
-                self._advance(state, results, {})
-            except CrmsyncError as exc:
-                log.warning("could not finish Submit/Audit during lookup: %s", exc.message)
+            self._advance(state, results, {})
             for ref, result in results.items():
-                log.warning("voucher %s: %s", ref, result.message)
+                log.info("voucher %s is in Kingdee but not at status %s yet: %s", ref, target, result.message)
+                state.pop(ref, None)
         return {ref: self._erp_ref(f) for ref, f in state.items()}
 
     def _find(self, refs: Sequence[str]) -> dict[str, Found]:

@@ -147,3 +147,16 @@ def test_a_voucher_that_cannot_be_rendered_is_permanent_and_never_sent(fake: Fak
     [result] = destination_for(fake).post([voucher.model_copy(update={"lines": (line, voucher.lines[1])})])
     assert result.outcome is Outcome.PERMANENT and result.message.startswith("not sent:")
     assert fake.calls["Save"] == 0 and fake.calls["BatchSave"] == 0
+
+
+def test_lookup_leaves_out_a_voucher_whose_audit_cannot_complete_and_post_then_resumes_it(
+    fake: FakeKingdee,
+) -> None:
+    voucher = order_voucher()
+    destination_for(fake).post([voucher])  # saved only
+    audited = destination_for(fake, submit=True, audit=True)
+    fake.script_fault("Audit", "msg14")
+    assert audited.lookup([voucher.external_ref]) == {}  # the engine will send it again ...
+    [result] = audited.post([voucher])  # ... and post finds it, audits it, saves nothing
+    assert result.outcome is Outcome.POSTED
+    assert len(fake.vouchers) == 1 and fake.vouchers[0].status == "C"
