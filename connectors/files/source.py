@@ -96,7 +96,7 @@ class JsonlStream(Stream, CheckpointMixin):
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        return self._file.position.to_state()
+        return self._file.state()
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:

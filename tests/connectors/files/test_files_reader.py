@@ -163,3 +163,14 @@ def test_a_state_that_is_not_this_files_position_means_start_from_the_top(state:
 def test_a_position_survives_its_state_form() -> None:
     pos = FilePosition("PaymentObj.jsonl", 120, 3, 500, 1793635200000000000, "ab" * 32)
     assert FilePosition.from_state(json.loads(json.dumps(pos.to_state())), "PaymentObj.jsonl") == pos
+
+
+def test_the_state_asked_for_mid_read_is_the_position_after_the_last_record(tmp_path: Path) -> None:
+    path = tmp_path / "PaymentObj.jsonl"
+    path.write_text("".join(f'{{"_id": "p{n}"}}\n' for n in range(1, 6)), encoding="utf-8")
+    f = JsonlFile(path, None, print)
+    for n, record in enumerate(f.records(), start=1):
+        state = f.state()
+        assert state == f.position.to_state()
+        assert (record["_id"], state["line"]) == (f"p{n}", n)
+        assert path.read_bytes()[: state["offset"]].endswith(f'"p{n}"}}\n'.encode())
