@@ -88,6 +88,13 @@ def _emit(
     if output == "-":
         if fmt == "xlsx":
             raise ConfigurationError("xlsx cannot go to stdout", hint="give --output FILE or a folder")
+        if fmt == "csv":
+            from sync.reports.render.csvfmt import to_csv
+
+            for number, table in enumerate(report.tables):
+                click.echo(("\n" if number else "") + f"# {table.title(lang)}")
+                click.echo(to_csv(table, lang), nl=False)
+            return
         for content in render(report, fmt, lang).values():
             sys.stdout.buffer.write(content)
         return
@@ -334,11 +341,13 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     reminders = build_reminders(book, day, min_overdue_days=cfg.min_overdue_days, min_amount=cfg.min_amount)
     click.echo(f"{len(reminders)} customer(s) with overdue orders as of {day}")
     log_path = reminders_log_path(config, cfg.sent_log)
-    log = SentLog(log_path)
+    # a dry run reads the log (to show what would be skipped) but never creates it
+    log = SentLog(log_path) if not dry_run or log_path.exists() else None
     try:
         outcomes = run_reminders(reminders, cfg, log, dry_run=dry_run)
     finally:
-        log.close()
+        if log is not None:
+            log.close()
     for o in outcomes:
         click.echo(
             f"[{o.status}] {o.channel}: {o.reminder.account_name} {o.reminder.total:,.2f} — {o.detail}"

@@ -7,6 +7,7 @@ Example::
       crm_source: crm               # source with the CRM objects (default: first files/fxiaoke one)
       link_template: "https://www.fxiaoke.com/XV/UI/Home#crm/detail/=/{stream}/{record_id}"
       payment_methods: {"1": 银行转账, "2": 支付宝}   # option value -> label (回款方式)
+      employees: {"1000": 张伟}     # employee id -> name, when records carry no owner__r
       payment_terms_days: 30        # due date = order date + this, unless due_date_field is set
       due_date_field: due_date__c   # a date field of SalesOrderObj holding the due date
       credit_limit_field: credit_limit__c   # AccountObj field with the credit limit
@@ -42,6 +43,7 @@ class ReportsConfig(BaseModel):
     payment_methods: dict[str, str] = Field(
         default_factory=dict, description="回款方式 option value -> label"
     )
+    employees: dict[str, str] = Field(default_factory=dict, description="CRM employee id -> name (负责人)")
     payment_terms_days: int = Field(30, ge=0, le=3650)
     due_date_field: str = ""
     credit_limit_field: str = ""
@@ -64,6 +66,7 @@ class ReportsConfig(BaseModel):
             credit_limit=self.credit_limit_field,
             statuses=tuple(self.statuses),
             method_labels=tuple(sorted(self.payment_methods.items())),
+            employee_names=tuple(sorted(self.employees.items())),
         )
 
 

@@ -44,6 +44,8 @@ class CrmFields:
     statuses: tuple[str, ...] = ("normal",)
     #: 回款方式 option value -> label; select fields carry per-tenant option values ("1")
     method_labels: tuple[tuple[str, str], ...] = ()
+    #: employee id -> name for 负责人 when records carry no ``owner__r`` label
+    employee_names: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +151,15 @@ def _text(record: Mapping[str, Any], name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _owner(record: Mapping[str, Any]) -> str:
-    """The sales owner's display name (``owner__r``) or id; employee fields are lists."""
+def _owner(record: Mapping[str, Any], f: CrmFields) -> str:
+    """The sales owner's display name (``owner__r``, else the configured name) or id."""
     label = record.get("owner__r")
     if isinstance(label, dict):
         label = label.get("name")
-    return str(label) if label else _text(record, "owner")
+    if label:
+        return str(label)
+    owner = _text(record, "owner")
+    return dict(f.employee_names).get(owner, owner)
 
 
 def _required(record: Mapping[str, Any], name: str) -> Any:
@@ -184,7 +189,7 @@ def _read_order(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
         name=_text(record, "name") or rid,
         account_id=account_id,
         account_name=_text(record, "account_id__r"),
-        owner=_owner(record),
+        owner=_owner(record, f),
         date=day,
         due=due,
         amount=parse_amount(_required(record, f.order_amount), field=f.order_amount),
@@ -201,7 +206,7 @@ def _read_payment(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> Non
         name=_text(record, "name") or rid,
         account_id=account_id,
         account_name=_text(record, "account_id__r"),
-        owner=_owner(record),
+        owner=_owner(record, f),
         date=date_from_epoch_ms(_required(record, f.payment_date), field=f.payment_date),
         amount=parse_amount(_required(record, f.payment_amount), field=f.payment_amount),
         method=method,

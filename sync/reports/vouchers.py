@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
+from sync.dates import CHINA
 from sync.model import SourceRef, Voucher
 from sync.money import ZERO
 from sync.reports.table import Cell, Column, Kind, Report, Table
@@ -443,9 +444,17 @@ def voucher_report(
     by_status: dict[str, int] = defaultdict(int)
     for item in chosen:
         by_status[item.status] += 1
+    day_totals = tables[0].totals
+    assert (
+        day_totals is not None and isinstance(day_totals[2], Decimal) and isinstance(day_totals[3], Decimal)
+    )
+    assert isinstance(day_totals[4], Decimal)
     facts = (
         ("期间", "Period", label + (f"（{period_note}）" if period_note else "")),
         ("凭证数", "Vouchers", str(len(chosen))),
+        ("源金额合计", "Source amount read", f"{day_totals[2]:,.2f}"),
+        ("已过账合计", "Voucher amount posted", f"{day_totals[3]:,.2f}"),
+        ("差额（见差异明细）", "Difference (see Differences)", f"{day_totals[4]:,.2f}"),
         ("状态", "Status", ", ".join(f"{status_label(s)}: {n}" for s, n in sorted(by_status.items())) or "-"),
         ("隔离记录", "Quarantined records", str(len(q_items))),
         ("已被替代（未过账，未计入）", "Superseded (never posted, not counted)", str(superseded)),
@@ -455,6 +464,6 @@ def voucher_report(
         f"凭证报告 {label}",
         f"Voucher report {label}",
         tables,
-        now or dt.datetime.now(dt.UTC).astimezone(),
+        now or dt.datetime.now(CHINA),
         facts,
     )

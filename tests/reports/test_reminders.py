@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,16 @@ def test_overdue_reminders_per_customer() -> None:
     assert reminders[0].items[0].overdue_days == 50
 
 
+def test_a_customer_whose_advance_covers_the_overdue_orders_is_not_chased() -> None:
+    b = book()
+    from sync.reports.crm import Payment
+
+    b.payments["adv"] = Payment(
+        "adv", "P-ADV", oid("a", 2), "杭州西溪茶业", "李娜", dt.date(2026, 12, 1), Decimal("2260.50"), "1"
+    )
+    assert [r.account_name for r in build_reminders(b, AS_OF)] == ["上海明远贸易有限公司"]
+
+
 def test_email_is_sent_once_and_not_again_within_the_interval(tmp_path: Path) -> None:
     log = SentLog(tmp_path / "reminders.db")
     with smtp_server() as (box, port):
@@ -152,7 +163,7 @@ def test_a_part_payment_makes_a_new_reminder_within_the_interval(tmp_path: Path)
             "上海明远贸易有限公司",
             "张伟",
             dt.date(2026, 12, 19),
-            __import__("decimal").Decimal("100.00"),
+            Decimal("100.00"),
             "1",
             order_id=oid("0", 1),
         )

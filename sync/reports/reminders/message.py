@@ -19,9 +19,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from sync.errors import ConfigurationError
 from sync.money import ZERO, format_amount
-from sync.reports.aging import overdue_items
 from sync.reports.crm import CrmBook
-from sync.reports.receivables import OpenItem
+from sync.reports.receivables import OpenItem, receivables
 from sync.reports.table import Lang
 
 __all__ = ["DEFAULT_TEMPLATES", "Reminder", "build_reminders", "render_text"]
@@ -120,18 +119,22 @@ class Reminder:
 def build_reminders(
     book: CrmBook, as_of: dt.date, *, min_overdue_days: int = 1, min_amount: Decimal = Decimal("0.01")
 ) -> list[Reminder]:
-    """One reminder per customer whose orders at least ``min_overdue_days`` past due add up to
-    ``min_amount`` or more; customers by name."""
+    """One reminder per customer whose orders at least ``min_overdue_days`` past due, less the
+    customer's unapplied cash (an advance not yet matched to the order), come to ``min_amount``
+    or more; customers by name. A customer whose advance covers the overdue orders is not
+    chased: finance has to apply the cash, not the customer to pay again."""
+    rec = receivables(book, as_of)
     per: dict[str, list[OpenItem]] = defaultdict(list)
-    for item in overdue_items(book, as_of):
-        if item.overdue_days >= min_overdue_days:
+    for item in rec.items:
+        if item.overdue and item.overdue_days >= min_overdue_days:
             per[item.order.account_id].append(item)
-    reminders = [
-        Reminder(aid, items[0].order.account_name, as_of, tuple(items)) for aid, items in per.items()
-    ]
-    return sorted(
-        (r for r in reminders if r.total >= min_amount), key=lambda r: (r.account_name, r.account_id)
-    )
+    reminders = []
+    for aid, items in per.items():
+        items.sort(key=lambda i: (-i.overdue_days, i.order.name))
+        reminder = Reminder(aid, items[0].order.account_name, as_of, tuple(items))
+        if reminder.total - rec.unapplied.get(aid, ZERO) >= min_amount:
+            reminders.append(reminder)
+    return sorted(reminders, key=lambda r: (r.account_name, r.account_id))
 
 
 def render_text(
