@@ -17,9 +17,8 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,20 @@ _INSERT_LINE = (
     "amount_foreign, rate, dims, memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _FIND = "SELECT external_ref, id, number FROM vouchers WHERE external_ref IN ({marks}) ORDER BY id DESC"
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Per-batch memory inside one transaction: references held, next number per series.
+
+    A series's next number is read once per batch; the transaction (BEGIN IMMEDIATE) keeps
+    every other writer out until COMMIT, so it cannot go stale. Any SQLite error rolls the
+    whole batch back, so no voucher is ever half-written.
+    """
+
+    held: dict[str, ErpRef]
+    next_seq: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    posted_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +154,8 @@ class Ledger:
             except sqlite3.OperationalError as exc:  # busy beyond the timeout: nothing was written
                 return [PostResult.transient(p["external_ref"], f"ledger is busy: {exc}") for p in payloads]
             try:
-                results = [self._post_one(conn, p) for p in payloads]
+                batch_state = _Batch(held=self._held(conn, [p["external_ref"] for p in payloads]))
+                results = [self._post_one(conn, p, batch_state) for p in payloads]
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
@@ -154,17 +168,9 @@ class Ledger:
         return results
 
     def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
-        found: dict[str, ErpRef] = {}
-        refs = list(dict.fromkeys(external_refs))
         conn = self._connection()
         with self._lock:
-            for i in range(0, len(refs), _LOOKUP_CHUNK):
-                chunk = refs[i : i + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(_FIND.format(marks=marks), chunk).fetchall()
-                for ref, vid, number in rows:  # descending: the first posting wins
-                    found[ref] = ErpRef(str(vid), number)
-        return found
+            return _find(conn, external_refs)
 
     def close(self) -> None:
         with self._lock:
@@ -180,65 +186,66 @@ class Ledger:
                 self._conn = connect(self.path, self._busy_timeout)
             return self._conn
 
-    def _post_one(self, conn: sqlite3.Connection, p: dict[str, Any]) -> PostResult:
+    def _held(self, conn: sqlite3.Connection, refs: Sequence[str]) -> dict[str, ErpRef]:
+        """What the ledger already holds of this batch, read inside the batch's transaction."""
+        return _find(conn, refs) if self.dedupe else {}
+
+    def _post_one(self, conn: sqlite3.Connection, p: dict[str, Any], batch: _Batch) -> PostResult:
         ref = p["external_ref"]
-        if self.dedupe:
-            row = conn.execute(
-                "SELECT id, number FROM vouchers WHERE external_ref = ? ORDER BY id LIMIT 1", (ref,)
-            ).fetchone()
-            if row is not None:
-                return PostResult.posted(ref, ErpRef(str(row[0]), row[1]))
+        if ref in batch.held:
+            return PostResult.posted(ref, batch.held[ref])
         try:
             entries = self._validate(p)
         except Refusal as exc:
             return PostResult.permanent(ref, f"{p['book']} {p['period']}: {exc}")
-        with _savepoint(conn):
-            seq = int(conn.execute(_NEXT_SEQ, (p["book"], p["period"], p["group"])).fetchone()[0])
-            number = f"{p['group']}-{seq}"
-            src = p["source"]
-            cur = conn.execute(
-                _INSERT_VOUCHER,
+        series = (p["book"], p["period"], p["group"])
+        seq = batch.next_seq.get(series) or int(conn.execute(_NEXT_SEQ, series).fetchone()[0])
+        batch.next_seq[series] = seq + 1
+        number = f"{p['group']}-{seq}"
+        src = p["source"]
+        row = (
+            p["book"],
+            p["period"],
+            p["group"],
+            seq,
+            number,
+            p["date"],
+            p["summary"],
+            p["currency"],
+            ref,
+            p["key"],
+            p["revision"],
+            p["reversal_of"],
+            src["system"],
+            src["stream"],
+            src["id"],
+            src["name"],
+            sum(e.debit for e in entries),
+            batch.posted_at,
+        )
+        vid = conn.execute(_INSERT_VOUCHER, row).lastrowid
+        conn.executemany(
+            _INSERT_LINE,
+            [
                 (
-                    p["book"],
-                    p["period"],
-                    p["group"],
-                    seq,
-                    number,
-                    p["date"],
-                    p["summary"],
-                    p["currency"],
-                    ref,
-                    p["key"],
-                    p["revision"],
-                    p["reversal_of"],
-                    src["system"],
-                    src["stream"],
-                    src["id"],
-                    src["name"],
-                    sum(e.debit for e in entries),
-                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                ),
-            )
-            vid = cur.lastrowid
-            conn.executemany(
-                _INSERT_LINE,
-                [
-                    (
-                        vid,
-                        n,
-                        e.line["account"],
-                        e.debit,
-                        e.credit,
-                        e.line["currency"],
-                        e.line["amount_foreign"],
-                        e.line["rate"],
-                        json.dumps(e.line["dims"], ensure_ascii=False, sort_keys=True),
-                        e.line["memo"],
-                    )
-                    for n, e in enumerate(entries, start=1)
-                ],
-            )
-        return PostResult.posted(ref, ErpRef(str(vid), number))
+                    vid,
+                    n,
+                    e.line["account"],
+                    e.debit,
+                    e.credit,
+                    e.line["currency"],
+                    e.line["amount_foreign"],
+                    e.line["rate"],
+                    _dims_text(e.line["dims"]),
+                    e.line["memo"],
+                )
+                for n, e in enumerate(entries, start=1)
+            ],
+        )
+        erp_ref = ErpRef(str(vid), number)
+        if self.dedupe:
+            batch.held[ref] = erp_ref
+        return PostResult.posted(ref, erp_ref)
 
     def _validate(self, p: dict[str, Any]) -> list[_Entry]:
         """The lines with debit and credit in minor units, or the refusal."""
@@ -287,14 +294,17 @@ def _fmt(minor: int, currency: str) -> str:
     return format_amount(parse_amount(minor).scaleb(-minor_unit(currency)), currency)
 
 
-@contextmanager
-def _savepoint(conn: sqlite3.Connection) -> Iterator[None]:
-    """One voucher's rows go in whole or not at all, inside the batch transaction."""
-    conn.execute("SAVEPOINT voucher")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK TO voucher")
-        conn.execute("RELEASE voucher")
-        raise
-    conn.execute("RELEASE voucher")
+def _dims_text(dims: dict[str, str]) -> str:
+    return json.dumps(dims, ensure_ascii=False, sort_keys=True) if dims else "{}"
+
+
+def _find(conn: sqlite3.Connection, external_refs: Sequence[str]) -> dict[str, ErpRef]:
+    """The first voucher posted under each of these references."""
+    found: dict[str, ErpRef] = {}
+    refs = list(dict.fromkeys(external_refs))
+    for i in range(0, len(refs), _LOOKUP_CHUNK):
+        chunk = refs[i : i + _LOOKUP_CHUNK]
+        rows = conn.execute(_FIND.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+        for ref, vid, number in rows:  # descending ids: the first posting wins
+            found[ref] = ErpRef(str(vid), number)
+    return found
