@@ -65,11 +65,11 @@ class PostgresStore(StateStore):
         self._locked = False
         try:
             self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
-            self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            self._conn.execute(f'SET search_path TO "{schema}"')
             with self.transaction():
-                # one migrator at a time across processes
+                # one creator/migrator at a time across processes (CREATE SCHEMA IF NOT EXISTS races)
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key ^ 1,))
+                self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                self._conn.execute(f'SET search_path TO "{schema}"')
                 self._migrate()
         except psycopg.Error as exc:
             raise StateError(

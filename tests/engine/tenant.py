@@ -92,7 +92,8 @@ def make_setup(
             [
                 f"state: {{url: {json.dumps(state_url)}, lock_timeout_seconds: {lock_timeout}}}",
                 "sources:",
-                f"  crm: {{type: files, path: data, streams: [PaymentObj], checkpoint_interval: {checkpoint}}}",
+                "  crm: {type: files, path: data, streams: [PaymentObj], "
+                f"checkpoint_interval: {checkpoint}}}",
                 f"destination: {json.dumps(dest)}",
                 f"mappings: [{json.dumps(str(mapping))}]",
                 extra,

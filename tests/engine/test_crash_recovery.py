@@ -1,0 +1,148 @@
+"""Exactly-once under SIGKILL at random points, faults, and two runs at once (real processes).
+
+Runs are real ``crmsync`` processes forked from a pre-imported server (``zygote``): each is a
+separate OS process with its own connections, killed with SIGKILL by the test or by the
+fault-injecting destination itself at a seeded operation (before the ERP call, or after the
+ERP committed and before crmsync heard the answer: the dangerous window).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.state import open_state
+from tests.engine.tenant import (
+    balances,
+    expected_balances,
+    make_setup,
+    payments,
+    refs_in_ledger,
+    source_ids_in_ledger,
+)
+from tests.engine.zygote import Zygote
+
+FAST_RETRIES = {
+    "CRMSYNC_RETRY_ATTEMPTS": "3",
+    "CRMSYNC_RETRY_INITIAL_SECONDS": "0.005",
+    "CRMSYNC_RETRY_MAX_SECONDS": "0.02",
+}
+KILLS = 30
+
+
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zygote]:
+    """One pre-imported fork server for the module (it keeps no state between runs)."""
+    z = Zygote(tmp_path_factory.mktemp("runs"))
+    yield z
+    z.close()
+
+
+def test_sigkill_at_random_points_never_posts_twice_or_loses_a_record(
+    tmp_path: Path, state_url: str, zygote: Zygote
+) -> None:
+    rng = random.Random(20261128)
+    records = payments(24, seed=11)
+    faults = {
+        "type": "faulty",
+        "seed": 9,
+        "transient": 0.15,
+        "unknown_after_commit": 0.15,
+        "lost_response": 0.1,
+        "lookup_transient": 0.1,
+        "delay_ms": 3,
+    }
+    setup = make_setup(tmp_path / "t", state_url, records, destination=faults, batch_size=3, checkpoint=4)
+    args = ["sync", "-c", str(setup.config), "--format", "json"]
+    kills = attempts = 0
+    next_id = len(records)
+    while kills < KILLS:
+        attempts += 1
+        assert attempts < 200, f"only {kills} kills landed in {attempts} runs"
+        if attempts % 2 == 0:  # the CRM keeps producing: new payments arrive between runs
+            new = payments(next_id + 3, seed=attempts)[next_id:]
+            next_id += 3
+            records += new
+            setup.write_payments(records)
+        env = {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(attempts)}
+        if rng.random() < 0.6:  # the destination kills its own process at a chosen operation
+            env["CRMSYNC_FAULT_KILL_AT"] = str(rng.randint(1, 10))
+            pid, _, err = zygote.start(args, env)
+        else:  # the test kills it from outside, at a random moment of the run
+            pid, _, err = zygote.start(args, env)
+            time.sleep(rng.uniform(0.0, 0.25))
+            os.kill(pid, signal.SIGKILL)
+        status = zygote.wait(pid)
+        assert status in (-signal.SIGKILL, 0, 1), err.read_text(encoding="utf-8")
+        kills += status == -signal.SIGKILL
+    # no more kills: run until everything is through (faults still on)
+    for final in range(10):
+        pid, out, err = zygote.start(args, {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(1000 + final)})
+        status = zygote.wait(pid)
+        assert status in (0, 1), err.read_text(encoding="utf-8")
+        with open_state(state_url) as store:
+            counts = store.counts_by_status()
+        if status == 0 and set(counts) == {"posted"}:
+            break
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert summary["exit_code"] == 0
+    assert counts == {"posted": len(records)}
+    in_ledger = source_ids_in_ledger(setup.ledger)
+    assert sorted(in_ledger) == sorted(r["_id"] for r in records)  # nothing lost
+    assert set(in_ledger.values()) == {1}  # nothing twice
+    assert set(refs_in_ledger(setup.ledger).values()) == {1}
+    assert balances(setup.ledger) == expected_balances(records)  # to the cent
+
+
+def _wait_for_lock(state_url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open_state(state_url) as store:
+                if store._one("SELECT pid FROM run_lock WHERE id = 1"):
+                    return
+        except Exception:  # the first run may be creating the schema
+            pass
+        time.sleep(0.02)
+    raise AssertionError("the first run never took the lock")
+
+
+def test_two_runs_at_once_never_post_twice_the_second_waits(
+    tmp_path: Path, state_url: str, zygote: Zygote
+) -> None:
+    records = payments(12)
+    slow = {"type": "faulty", "delay_ms": 60}
+    setup = make_setup(tmp_path / "t", state_url, records, destination=slow, batch_size=2, lock_timeout=60)
+    args = ["sync", "-c", str(setup.config), "--format", "json"]
+    first, out1, _ = zygote.start(args, FAST_RETRIES)
+    second, out2, err2 = zygote.start(args, FAST_RETRIES)
+    assert (zygote.wait(first), zygote.wait(second)) == (0, 0), err2.read_text(encoding="utf-8")
+    posted = sorted(json.loads(p.read_text(encoding="utf-8"))["vouchers_posted"] for p in (out1, out2))
+    assert posted == [0, 12]
+    assert set(refs_in_ledger(setup.ledger).values()) == {1} and len(refs_in_ledger(setup.ledger)) == 12
+    assert balances(setup.ledger) == expected_balances(records)
+
+
+def test_a_second_run_that_cannot_wait_exits_4_naming_the_holder(
+    tmp_path: Path, state_url: str, zygote: Zygote
+) -> None:
+    slow = {"type": "faulty", "delay_ms": 100}
+    setup = make_setup(
+        tmp_path / "t", state_url, payments(10), destination=slow, batch_size=1, lock_timeout=0
+    )
+    args = ["sync", "-c", str(setup.config)]
+    first, _, _ = zygote.start(args, FAST_RETRIES)
+    _wait_for_lock(state_url)
+    second, _, err2 = zygote.start(args, FAST_RETRIES)
+    assert zygote.wait(second) == 4
+    message = err2.read_text(encoding="utf-8")
+    assert f"pid {first}" in message and "holds the lock" in message and "Traceback" not in message
+    assert zygote.wait(first) == 0
+    assert set(refs_in_ledger(setup.ledger).values()) == {1} and len(refs_in_ledger(setup.ledger)) == 10
