@@ -533,16 +533,21 @@ def compile_expression(
         source = source[2:-2].strip()
     if not source:
         raise CompileError("empty expression")
+    start = text.find(source)  # columns in errors count from the start of ``text``
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise CompileError(
             f"invalid expression {source!r}: {exc.msg}",
             "check quotes and brackets; text values need quotes, e.g. life_status == 'normal'",
-            max((exc.offset or 1) - 1, 0),
+            start + max((exc.offset or 1) - 1, 0),
         ) from None
     compiler = _Compiler(source, frozenset(known_vars), None if lookups is None else frozenset(lookups))
-    return compiler.compile(tree.body)
+    try:
+        return compiler.compile(tree.body)
+    except CompileError as exc:
+        exc.column += start
+        raise
 
 
 _HOLE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)

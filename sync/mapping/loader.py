@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from sync.errors import ConfigurationError, Location
@@ -40,12 +41,35 @@ class _Builder:
             compiler = compile_template if template else compile_expression
             fn = compiler(text, known_vars=tuple(known), lookups=self.lookup_names)
         except CompileError as exc:
-            col = where.column + exc.column if where.column else 0
             self.problems.append(
-                Problem(Location(where.path, where.line, col), f"{what}: {exc.message}", exc.hint)
+                Problem(self._inside(loc, exc.column) or where, f"{what}: {exc.message}", exc.hint)
             )
             return _never
         return located(fn, where, what)
+
+    def _inside(self, loc: Loc, column: int) -> Location | None:
+        """The position of ``column`` inside a one-line scalar value (None for block scalars)."""
+        try:
+            node: Any = yaml.compose(
+                Path(self.loaded.path).read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader
+            )
+        except (OSError, yaml.YAMLError):
+            return None
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == str(part)), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        if not isinstance(node, yaml.ScalarNode) or node.style in {"|", ">"}:
+            return None
+        if node.start_mark.line != node.end_mark.line:
+            return None
+        quote = 1 if node.style in {"'", '"'} else 0
+        return Location(
+            self.loaded.path, node.start_mark.line + 1, node.start_mark.column + 1 + quote + column
+        )
 
     def expr(self, text: str, loc: Loc, known: Collection[str] = ()) -> Evaluator:
         return self._compile(text, loc, known, template=False)
