@@ -145,3 +145,23 @@ def test_a_line_needs_exactly_one_side(tmp_path: Path) -> None:
         GOOD.replace("    credit: amount(order_amount)", "    credit: amount(order_amount)\n    debit: '1'"),
     )
     assert "give exactly one of `debit` or `credit`" in problems[0]
+
+
+def test_an_older_version_is_migrated_on_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync.mapping import migrations
+
+    def v0_to_v1(data: dict) -> dict:  # version 0 called the header `header:`
+        data["voucher"] = data.pop("header")
+        return data
+
+    monkeypatch.setitem(migrations.MIGRATIONS, 0, v0_to_v1)
+    (tmp_path / "m.yaml").write_text(
+        GOOD.replace("version: 1", "version: 0").replace("voucher:", "header:"), encoding="utf-8"
+    )
+    ms = MappingSet.load([tmp_path / "m.yaml"], base_dir=tmp_path)
+    assert ms.mappings[0].spec.version == 1
+
+
+def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, GOOD.replace("version: 1", "version: 0"))
+    assert "m0.yaml:1:" in problems[0] and "mapping version 0 is not supported" in problems[0]

@@ -160,3 +160,33 @@ def test_sample_payments_refunds_and_invoices_all_have_an_outcome(ready: Mapping
     for stream in ("PaymentObj", "RefundObj", "InvoiceApplicationObj"):
         results = _map_all(ready, stream)
         assert results and not [r.error for r in results if r.error]
+
+
+def test_a_record_the_source_could_not_read_fails_for_every_mapping(ready: MappingSet) -> None:
+    from sync.connector import problem_record
+
+    record = problem_record(
+        "line 17 is not JSON: Expecting ',' delimiter", '{"_id": "x" "name"', "SalesOrderObj.jsonl:17"
+    )
+    (result,) = ready.map_record("crm", "SalesOrderObj", record)
+    assert result.error is not None and result.record_id == "SalesOrderObj.jsonl:17"
+    assert "could not read this record: line 17 is not JSON" in result.error.message
+
+
+def test_lookups_dir_overrides_the_shipped_csv(tmp_path: Path) -> None:
+    (tmp_path / "lookups").mkdir()
+    (tmp_path / "lookups" / "bank_accounts.csv").write_text(
+        "payment_term,account\n2,1002.02\n", encoding="utf-8"
+    )
+    ms = MappingSet.load([READY / "payment_received.yaml"], base_dir=ROOT, lookups_dir=tmp_path)
+    record = {
+        "_id": "p",
+        "name": "n",
+        "life_status": "normal",
+        "account_id": "a",
+        "payment_time": 1793462400000,
+        "payment_amount": "1.00",
+        "payment_term": "2",
+    }
+    (result,) = ms.map_record("crm", "PaymentObj", record)
+    assert result.vouchers[0].lines[0].account == "1002.02"
