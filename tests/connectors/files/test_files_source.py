@@ -222,3 +222,16 @@ def test_check_fails_with_a_message_that_says_what_to_fix(
 def test_check_succeeds_on_the_sample_folder() -> None:
     ok, message = SourceFiles().check_connection(None, {"path": str(EXAMPLES)})  # type: ignore[arg-type]
     assert ok, message
+
+
+def test_every_sample_record_conforms_to_the_schema_discover_announces(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")  # airbyte-cdk's own dependency
+    folder = tmp_path / "crm"
+    shutil.copytree(EXAMPLES, folder)
+    schemas = {
+        s.name: s.json_schema for s in discover(SourceFiles(), {"path": str(folder)}).catalog.catalog.streams
+    }
+    out = run(folder, tuple(sorted(schemas)))
+    assert len(out.records) > 150
+    for msg in out.records:
+        jsonschema.validate(msg.record.data, schemas[msg.record.stream])
