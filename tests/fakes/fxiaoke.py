@@ -383,6 +383,7 @@ class _Tenant:
                 "invoice_id": self.id("InvoiceApplicationObj", invoice),
                 "invoice_id__r": name,
                 "order_id": self.id("SalesOrderObj", invoice % self.n("SalesOrderObj")),
+                "order_id__r": self.order_no(invoice % self.n("SalesOrderObj")),
                 "invoiced_amount": _money(cents),
                 "tax_rate": "13",
                 "tax_amount": str(tax),
