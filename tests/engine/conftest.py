@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
-from click.testing import CliRunner
 
-from sync.cli import cli
+from tests.engine.tenant import Result, crmsync
 from tests.fakes import faulty_destination
 
+__all__ = ["Result", "crmsync"]
+
 faulty_destination.register()  # `type: faulty` for this test process only
-
-
-@dataclass
-class Result:
-    exit_code: int
-    summary: dict[str, Any]
-    stdout: str
-    stderr: str
-
-
-def crmsync(*args: str) -> Result:
-    """``crmsync ARGS`` in this process; JSON stdout parsed when there is some."""
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    out = res.stdout.strip()
-    try:
-        data = json.loads(out) if out.startswith(("{", "[")) else {}
-    except json.JSONDecodeError:
-        data = {}
-    return Result(res.exit_code, data, res.stdout, res.stderr)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from sync.cli import cli
 from sync.dates import CHINA, epoch_ms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +148,25 @@ def expected_balances(records: list[dict[str, Any]]) -> dict[str, Decimal]:
         out[bank] = out.get(bank, Decimal(0)) + amount
         out["1122"] = out.get("1122", Decimal(0)) - amount
     return {k: v for k, v in out.items() if v}
+
+
+# -- the command line, in-process ----------------------------------------------------------
+
+
+@dataclass
+class Result:
+    exit_code: int
+    summary: dict[str, Any]
+    stdout: str
+    stderr: str
+
+
+def crmsync(*args: str) -> Result:
+    """``crmsync ARGS`` in this process; JSON stdout parsed when there is some."""
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    out = res.stdout.strip()
+    try:
+        data = json.loads(out) if out.startswith(("{", "[")) else {}
+    except json.JSONDecodeError:
+        data = {}
+    return Result(res.exit_code, data, res.stdout, res.stderr)
