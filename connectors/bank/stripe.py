@@ -187,7 +187,7 @@ def to_transaction(txn: Mapping[str, Any], order_key: str, payout_id: str = "") 
         status=str(txn.get("status") or ""),
         kind=kind,
         fee=fee,
-        net=abs(net) if kind == "payout" else net,
+        net=abs(net),
         order_ref=str(metadata.get(order_key) or ""),
         payout_id=str(source.get("id")) if kind == "payout" else payout_id,
         trace_id=trace_id,

@@ -1,0 +1,132 @@
+"""The ``reconcile:`` section of config.yaml, validated here (AppConfig keeps it as a free dict)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sync.errors import ConfigurationError
+from sync.money import parse_amount
+from sync.yamlfile import LoadedYaml, load_yaml
+
+__all__ = ["CrmFields", "ReconcileConfig", "load_reconcile_config"]
+
+#: Fxiaoke 回款编号 (20261101-000001) and 订单编号 (SO-20261101-0001), separators optional
+DEFAULT_PATTERNS = (r"SO[-_ ]?\d{8}[-_ ]?\d{4}(?![0-9])", r"(?<![0-9])\d{8}[-_ ]?\d{6}(?![0-9])")
+
+
+class CrmFields(BaseModel):
+    """Where the CRM records keep what matching needs (Fxiaoke API names by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payment_stream: str = "PaymentObj"
+    order_stream: str = "SalesOrderObj"
+    id: str = "_id"
+    payment_number: str = "name"
+    payment_amount: str = "payment_amount"
+    payment_date: str = Field("payment_time", description="epoch ms (Fxiaoke) or YYYY-MM-DD")
+    payment_customer: str = "account_id__r"
+    payment_order_id: str = "order_id"
+    payment_order_number: str = "order_id__r"
+    payment_payer_account: str = Field(
+        "", description="field with the payer's bank account, if the CRM has one"
+    )
+    order_number: str = "name"
+    order_amount: str = "order_amount"
+    order_date: str = "order_time"
+    order_customer: str = "account_id__r"
+    voided_field: str = "life_status"
+    voided_values: tuple[str, ...] = ("invalid", "ineffective")
+
+
+class ReconcileConfig(BaseModel):
+    """Matching rules, tolerances and the accounts reconciliation books to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bank_sources: list[str] = Field(default_factory=list, description="names of bank/platform sources")
+    crm_source: str | None = Field(
+        None, description="name of the CRM source (default: the first fxiaoke/files)"
+    )
+    crm_fields: CrmFields = Field(default_factory=CrmFields)
+    reference_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PATTERNS),
+        description="regexes for our order/payment numbers in remittance text",
+    )
+    tolerance: Decimal = Field(Decimal("0"), description="underpayment accepted (bank charges), in yuan")
+    tolerance_percent: Decimal = Field(Decimal("0"), description="underpayment accepted, % of the amount")
+    date_window_days: int = Field(
+        15, ge=0, le=366, description="CRM payment date within this many days of the bank date"
+    )
+    max_combination: int = Field(
+        4, ge=1, le=8, description="most payments one receipt may pay (or parts one payment)"
+    )
+    claimed_not_received_days: int = Field(7, ge=0, le=366)
+    book: str = Field("default", description="book (账簿) of the vouchers")
+    voucher_group: str = Field("收", description="凭证字 of receipt vouchers")
+    receivable_account: str = "1122"
+    suspense_account: str = Field("2241.99", description="其他应付款-待处理")
+    fee_account: str = Field("6603.02", description="财务费用-手续费")
+    default_bank_account: str = Field("1002", description="ledger account of a bank account not listed below")
+    bank_accounts: dict[str, str] = Field(
+        default_factory=dict, description="bank account number -> ledger account"
+    )
+    platform_payers: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "stripe": ["STRIPE"],
+            "alipay_bill": ["支付宝", "ALIPAY"],
+            "wechat_bill": ["财付通", "TENPAY", "微信"],
+        },
+        description="words in the bank payer name that mark a platform settlement",
+    )
+
+    @field_validator("tolerance", "tolerance_percent", mode="before")
+    @classmethod
+    def _money(cls, value: Any) -> Any:
+        return parse_amount(value, field="tolerance")
+
+    @field_validator("reference_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"reference pattern {pattern!r} is not a valid regex: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.tolerance < 0 or self.tolerance_percent < 0:
+            raise ValueError("tolerance must not be negative")
+        return self
+
+    def compiled_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.IGNORECASE) for p in self.reference_patterns]
+
+    def bank_ledger_account(self, account: str) -> str:
+        return self.bank_accounts.get(account, self.default_bank_account)
+
+
+def load_reconcile_config(section: dict[str, Any], config_path: Path) -> ReconcileConfig:
+    """The validated section, or a ConfigurationError locating each bad key by file, line, column."""
+    try:
+        return ReconcileConfig.model_validate(section or {})
+    except ValidationError as exc:
+        try:
+            loaded = load_yaml(config_path)
+        except ConfigurationError:
+            loaded = LoadedYaml(None, str(config_path))
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = ("reconcile", *err["loc"])
+            what = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"{loaded.locate(loc)}: {'.'.join(map(str, loc))}: {what}")
+        raise ConfigurationError(
+            "\n".join(lines), hint="see README 'Reconciliation (收款核销)' for the keys"
+        ) from None
