@@ -155,7 +155,10 @@ class JsonlFile:
         if not self._resume(st):
             return
         yield from self._read()
-        end = self.path.stat()
+        try:
+            end = self.path.stat()
+        except FileNotFoundError:  # removed while we read: keep the size we read against
+            return
         if self._offset == end.st_size:  # a later run compares against what the file is now
             self._size, self._mtime_ns = end.st_size, end.st_mtime_ns
 

@@ -6,9 +6,12 @@ parent accounts, a missing 辅助核算 dimension, amounts finer than the curren
 unit, dates outside the period, closed periods) with a permanent error in the ERP's own
 words, stores the external reference and answers lookups by it.
 
-Unlike Kingdee or SAP it can refuse a second voucher with a reference it already holds
-(``dedupe``, on by default: it answers with the voucher it has). The engine must not rely on
+Unlike Kingdee or SAP it does not post a second voucher under a reference it already holds
+(``dedupe``, on by default): it answers with the voucher it has. The engine must not rely on
 that; its fault-injection tests turn it off to prove exactly-once without it.
+
+The SQLite schema (tables ``vouchers`` and ``lines``, amounts in integer minor units) is read
+by ``connectors.ledger.queries`` and by the engine's crash tests: change it only by migration.
 """
 
 from __future__ import annotations
