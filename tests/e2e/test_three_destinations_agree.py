@@ -1,0 +1,167 @@
+"""The same mapping files post to the embedded ledger, Kingdee and SAP, and all agree.
+
+One data set (the sample tenant's orders, payments, refunds and invoices), the shipped
+``mappings/fxiaoke-kingdee/*.yaml`` unchanged, four destinations: the embedded ledger, the
+fake Kingdee, the fake S/4HANA and the fake Business One. What each ERP holds, keyed back to
+the canonical account (SAP's customer lines folded into 1122 via the account map), is the
+same debit-minus-credit per account, to the cent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from sync.cli import cli
+from tests.e2e.test_sap_e2e import ROOT, customer_codes
+from tests.fakes.kingdee import FakeKingdee
+from tests.fakes.sap_b1 import FakeB1
+from tests.fakes.sap_s4 import FakeS4
+
+pytestmark = pytest.mark.slow
+
+ACCOUNTS = ("1122", "6001", "6051", "2221.01.05", "1002.01", "1012.01", "1012.02", "1001")
+S4_MAP: dict[str, Any] = {
+    "1122": {"debtor": True},
+    "6001": "41000000",
+    "6051": "41500000",
+    "2221.01.05": "22210000",
+    "1002.01": "11002000",
+    "1012.01": "11003100",
+    "1012.02": "11003200",
+    "1001": "10010000",
+}
+SECRETS = {
+    "KINGDEE_APP_SECRET": "0123456789abcdef0123456789abcdef",
+    "SAP_PASSWORD": "S4-secret-Passw0rd!",
+    "B1_PASSWORD": "B1-secret-Passw0rd!",
+}
+
+
+def setup(root: Path, destination: dict[str, Any]) -> Path:
+    """A config over a copy of the sample tenant and the shipped mappings."""
+    root.mkdir()
+    shutil.copytree(ROOT / "examples" / "crm", root / "data")
+    shutil.copytree(ROOT / "mappings" / "fxiaoke-kingdee", root / "mappings")
+    config = root / "config.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                f"state: {{url: {json.dumps('sqlite:///' + str(root / 'state.db'))}}}",
+                "sources:",
+                "  crm: {type: files, path: data}",
+                f"destination: {json.dumps(destination, ensure_ascii=False)}",
+                f"mappings: [{json.dumps(str(root / 'mappings' / '*.yaml'))}]",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def sync(config: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["sync", "-c", str(config), "--format", "json"], catch_exceptions=False)
+    summary: dict[str, Any] = json.loads(result.stdout)
+    assert summary["vouchers_failed"] == summary["vouchers_pending"] == 0, summary
+    return summary
+
+
+def nonzero(totals: dict[str, Decimal]) -> dict[str, Decimal]:
+    return {k: v for k, v in sorted(totals.items()) if v}
+
+
+def ledger_totals(path: Path) -> dict[str, Decimal]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT account, SUM(debit_minor) - SUM(credit_minor) FROM lines GROUP BY account"
+        )
+        return nonzero({account: Decimal(minor) / 100 for account, minor in rows})
+
+
+def sap_totals(fake_totals: dict[str, Decimal], account_map: dict[str, Any]) -> dict[str, Decimal]:
+    back = {v: k for k, v in account_map.items() if isinstance(v, str)}
+    debtor = next(k for k, v in account_map.items() if isinstance(v, dict))
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for account, amount in fake_totals.items():
+        out[debtor if account.startswith("customer:") else back.get(account, account)] += amount
+    return nonzero(out)
+
+
+def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customers = sorted(set(customer_codes().values()))
+
+    ledger_config = setup(tmp_path / "ledger", {"type": "ledger", "path": "ledger.db", "dedupe": False})
+    ledger_summary = sync(ledger_config, monkeypatch)
+    ledger = ledger_totals(tmp_path / "ledger" / "ledger.db")
+
+    with FakeKingdee(customers=customers, accounts={}) as kingdee:
+        for code in ACCOUNTS:
+            kingdee.add_account(code, *(("FFLEX6",) if code == "1122" else ()))
+        config = setup(
+            tmp_path / "kingdee",
+            {
+                "type": "kingdee",
+                "base_url": kingdee.url,
+                "acct_id": kingdee.acct_id,
+                "username": kingdee.username,
+                "app_id": kingdee.app_id,
+                "app_secret": "${KINGDEE_APP_SECRET}",
+                "auth": "signature",
+                "account_book": "001",
+                "voucher_group": "PRE001",
+            },
+        )
+        kingdee_summary = sync(config, monkeypatch)
+        kingdee_totals = nonzero(kingdee.totals_by_account())
+
+    with FakeS4(accounts=[v for v in S4_MAP.values() if isinstance(v, str)], customers=customers) as s4:
+        config = setup(
+            tmp_path / "s4",
+            {
+                "type": "sap_s4",
+                "base_url": s4.url,
+                "username": s4.username,
+                "password": "${SAP_PASSWORD}",
+                "company_code": "1010",
+                "created_by_user": "CC0000000001",
+                "account_map": S4_MAP,
+            },
+        )
+        s4_summary = sync(config, monkeypatch)
+        s4_totals = sap_totals(s4.totals_by_account(), S4_MAP)
+
+    with FakeB1(accounts=ACCOUNTS, customers=dict.fromkeys(customers, "1122")) as b1:
+        config = setup(
+            tmp_path / "b1",
+            {
+                "type": "sap_b1",
+                "base_url": b1.url,
+                "company_db": "SBODEMOCN",
+                "username": "manager",
+                "password": "${B1_PASSWORD}",
+                "account_map": {"1122": {"debtor": True}},
+            },
+        )
+        b1_summary = sync(config, monkeypatch)
+        b1_totals = sap_totals(b1.totals_by_account(), {"1122": {"debtor": True}})
+
+    posted = {s["vouchers_posted"] for s in (ledger_summary, kingdee_summary, s4_summary, b1_summary)}
+    assert len(posted) == 1 and posted.pop() > 100
+    assert ledger and set(ledger) <= set(ACCOUNTS)
+    assert kingdee_totals == ledger
+    assert s4_totals == ledger
+    assert b1_totals == ledger
+    assert sum(ledger.values()) == 0
