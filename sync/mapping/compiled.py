@@ -21,10 +21,11 @@ from sync.mapping.api import Contribution, RecordResult
 from sync.mapping.expr import EvalError, Evaluator, Scope, render_text
 from sync.mapping.lookups import Lookup
 from sync.mapping.models import MappingSpec
+from sync.mapping.summarise import ROUNDING_INDEX, contribution_payload, merge
 from sync.model import MappingRef, SourceRef, Voucher, VoucherLine
 from sync.money import ZERO, MoneyError, format_amount, parse_amount, round_money
 
-__all__ = ["CompiledLine", "CompiledMapping", "Located", "located"]
+__all__ = ["CompiledLine", "CompiledMapping", "located"]
 
 
 class _Fail(Exception):
@@ -33,15 +34,6 @@ class _Fail(Exception):
     def __init__(self, message: str, where: Location, *, field: str = "", hint: str = "") -> None:
         self.message, self.where, self.field, self.hint = message, where, field, hint
         super().__init__(message)
-
-
-@dataclass(frozen=True, slots=True)
-class Located:
-    """A compiled expression with the place in the file it came from."""
-
-    run: Evaluator
-    where: Location
-    what: str  # the key path, e.g. lines[1].credit
 
 
 def located(fn: Evaluator, where: Location, what: str) -> Evaluator:
@@ -208,11 +200,12 @@ class CompiledMapping:
         if self.group_by:
             return self._contribution(rid, group_key, header, lines, source=source, extra=extra)
         key = self.key(scope) if self.key else f"{self.name}:{self.stream}:{rid}"
-        voucher = self._voucher(key, header, lines, (source,), extra)
+        voucher = self._voucher(key, header, [ln for _, ln in lines], (source,), extra)
         return RecordResult(self.name, rid, vouchers=(voucher,), reversal_style=self.spec.reversal)
 
-    def _lines(self, scope: Scope, summary: str) -> list[VoucherLine]:
-        out: list[VoucherLine] = []
+    def _lines(self, scope: Scope, summary: str) -> list[tuple[int, VoucherLine]]:
+        """The record's lines, each with the index of the mapping line it came from."""
+        out: list[tuple[int, VoucherLine]] = []
         debit = credit = ZERO
         for line in self.lines:
             if line.when is not None and not line.when(scope):
@@ -236,15 +229,18 @@ class CompiledMapping:
             memo = line.memo(scope) if line.memo else summary
             try:
                 out.append(
-                    VoucherLine(
-                        account=account,
-                        side=line.side,
-                        amount=amount,
-                        currency=currency,
-                        amount_foreign=foreign,
-                        rate=rate,
-                        dims=dims,
-                        memo=memo,
+                    (
+                        line.index,
+                        VoucherLine(
+                            account=account,
+                            side=line.side,
+                            amount=amount,
+                            currency=currency,
+                            amount_foreign=foreign,
+                            rate=rate,
+                            dims=dims,
+                            memo=memo,
+                        ),
                     )
                 )
             except ValidationError as exc:
@@ -254,7 +250,7 @@ class CompiledMapping:
             else:
                 credit += amount
         if debit != credit:
-            out.append(self._rounding_line(scope, debit, credit))
+            out.append((ROUNDING_INDEX, self._rounding_line(scope, debit, credit)))
         return out
 
     def _rounding_line(self, scope: Scope, debit: Decimal, credit: Decimal) -> VoucherLine:
@@ -352,101 +348,24 @@ class CompiledMapping:
         rid: str,
         key: str,
         header: dict[str, Any],
-        lines: Sequence[VoucherLine],
+        lines: Sequence[tuple[int, VoucherLine]],
         *,
         source: SourceRef,
         extra: str,
     ) -> RecordResult:
         # the record's own voucher must be valid on its own: one bad record fails alone
-        self._voucher(key, header, lines, (source,), extra)
-        payload = {
-            "header": {**header, "date": header["date"].isoformat()},
-            "lines": [
-                [
-                    ln.account,
-                    ln.side.value,
-                    str(ln.amount),
-                    ln.currency,
-                    None if ln.amount_foreign is None else str(ln.amount_foreign),
-                    None if ln.rate is None else str(ln.rate),
-                    [list(d) for d in ln.dims],
-                    ln.memo,
-                ]
-                for ln in lines
-            ],
-            "source": {
-                "system": source.system,
-                "stream": source.stream,
-                "record_id": source.record_id,
-                "name": source.name,
-                "amount": None if source.amount is None else str(source.amount),
-            },
-            "extra": extra,
-        }
+        self._voucher(key, header, [ln for _, ln in lines], (source,), extra)
+        payload = contribution_payload(header, lines, source, extra)
         contribution = Contribution(mapping=self.name, group_key=key, record_id=rid, payload=payload)
         return RecordResult(self.name, rid, contributions=(contribution,), reversal_style=self.spec.reversal)
 
     def assemble(self, group_key: str, contributions: Sequence[Contribution]) -> Voucher:
         """The group's voucher from all its current members; the order they come in does not matter."""
-        members = sorted(contributions, key=lambda c: c.record_id)
-        if not members:
+        if not contributions:
             raise MappingError(f"mapping {self.name!r}: group {group_key} has no records to assemble")
-        merged: dict[tuple[Any, ...], list[Any]] = {}
-        order: list[tuple[Any, ...]] = []
-        for c in members:
-            for position, raw in enumerate(c.payload["lines"]):
-                account, side, amount, currency, foreign, rate, dims, memo = raw
-                slot = (position, account, side, currency, tuple(tuple(d) for d in dims))
-                entry = merged.get(slot)
-                if entry is None:
-                    merged[slot] = [
-                        Decimal(amount),
-                        None if foreign is None else Decimal(foreign),
-                        {rate},
-                        {memo},
-                    ]
-                    order.append(slot)
-                else:
-                    entry[0] += Decimal(amount)
-                    if foreign is not None:
-                        entry[1] = (entry[1] or ZERO) + Decimal(foreign)
-                    entry[2].add(rate)
-                    entry[3].add(memo)
-        lines = []
-        for slot in sorted(order, key=lambda s: (s[0], s[2], s[1], s[4], s[3])):
-            amount, foreign, rates, memos = merged[slot]
-            if amount == ZERO and foreign in (None, ZERO):
-                continue
-            rate = next(iter(rates)) if len(rates) == 1 else None
-            lines.append(
-                VoucherLine(
-                    account=slot[1],
-                    side=slot[2],
-                    amount=amount,
-                    currency=slot[3],
-                    amount_foreign=foreign,
-                    rate=None if foreign is None or rate is None else Decimal(rate),
-                    dims=slot[4],
-                    memo=next(iter(memos)) if len(memos) == 1 else "",
-                )
-            )
-        first = members[0].payload["header"]
-        header = {**first, "date": max(dt.date.fromisoformat(c.payload["header"]["date"]) for c in members)}
-        if len({c.payload["header"]["date"] for c in members}) > 1:
-            header["period"] = ""
-        sources = tuple(
-            SourceRef(
-                system=s["system"],
-                stream=s["stream"],
-                record_id=s["record_id"],
-                name=s["name"],
-                amount=None if s["amount"] is None else Decimal(s["amount"]),
-            )
-            for s in (c.payload["source"] for c in members)
-        )
-        extra = "\n".join(c.payload["extra"] for c in members if c.payload["extra"])
+        merged = merge(contributions)
         try:
-            return self._voucher(group_key, header, lines, sources, extra)
+            return self._voucher(group_key, merged.header, merged.lines, merged.sources, merged.extra)
         except _Fail as fail:
             raise MappingError(
                 f"mapping {self.name!r}: group {group_key}: {fail.message}",
