@@ -392,6 +392,7 @@ class FakeS4:
         hang_seconds: float = 3.0,
         page_size: int = 50,
         failure_number: str = " ",
+        master_data: bool = True,
         port: int = 0,
     ) -> None:
         self.username, self.password = username, password
@@ -403,6 +404,7 @@ class FakeS4:
         self.hang_seconds = hang_seconds
         self.page_size = page_size
         self.failure_number = failure_number
+        self.master_data = master_data  # False: the G/L and customer APIs are not in the arrangement
         self.documents: list[Document] = []
         self.requests: list[str] = []  # raw SOAP bodies received, for round-trip assertions
         self.faults_fired: dict[str, int] = {}
@@ -677,6 +679,8 @@ class FakeS4:
                 return [
                     self._cube_row(doc, i, ln) for doc in self.documents for i, ln in enumerate(doc.lines, 1)
                 ]
+            if not self.master_data and not entity.startswith("API_OPLACCTGDOCITEMCUBE_SRV"):
+                raise KeyError(entity)
             if entity == "API_GLACCOUNTINCHARTOFACCOUNTS_SRV/A_GLAccountInCompanyCode":
                 return [
                     {"CompanyCode": self.company_code, "GLAccount": a.zfill(10)}

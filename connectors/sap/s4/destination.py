@@ -241,8 +241,9 @@ class S4Destination:
             except PermanentError as exc:
                 problems.append(exc.message)
         accounts, customers = codes_needed(vouchers, self.config.account_map)
-        missing_gl = self._missing(GL_IN_COMPANY, "GLAccount", accounts)
-        missing_cu = self._missing(CUSTOMER_COMPANY, "Customer", customers)
+        warnings: list[str] = []
+        missing_gl = self._missing(GL_IN_COMPANY, "GLAccount", accounts, warnings)
+        missing_cu = self._missing(CUSTOMER_COMPANY, "Customer", customers, warnings)
         if missing_gl:
             problems.append(
                 f"G/L accounts not in company code {self.config.company_code}: {', '.join(missing_gl)}"
@@ -252,7 +253,9 @@ class S4Destination:
                 f"customers not extended to company code {self.config.company_code}: {', '.join(missing_cu)}"
             )
         details.append(f"checked {len(accounts)} G/L accounts and {len(customers)} customers")
-        return CheckReport(ok=not problems, problems=tuple(problems), details=tuple(details))
+        return CheckReport(
+            ok=not problems, problems=tuple(problems), warnings=tuple(warnings), details=tuple(details)
+        )
 
     def _check_soap(self) -> None:
         try:
@@ -273,9 +276,19 @@ class S4Destination:
                 hint="check base_url; on-premise give the full SOAMANAGER service URL",
             )
 
-    def _missing(self, path: str, field: str, codes: set[str]) -> list[str]:
+    def _missing(self, path: str, field: str, codes: set[str], warnings: list[str]) -> list[str]:
+        """Codes the master-data service does not know; a service we may not read is a warning."""
         if not codes:
             return []
+        try:
+            return self._unknown(path, field, codes)
+        except DestinationUnavailable as exc:
+            warnings.append(
+                f"cannot verify {field} codes: {exc.message} ({', '.join(sorted(codes))} unchecked)"
+            )
+            return []
+
+    def _unknown(self, path: str, field: str, codes: set[str]) -> list[str]:
         seen: set[str] = set()
         company = quote_literal(self.config.company_code)
         for part in chunks(sorted(codes), _LOOKUP_CHUNK):

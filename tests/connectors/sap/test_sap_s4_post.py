@@ -180,6 +180,14 @@ def test_check_lists_missing_accounts_and_customers(fake_s4: FakeS4, tmp_path: P
     assert s4(fake_s4, tmp_path).check([order_voucher()]).ok
 
 
+def test_check_warns_when_master_data_services_are_not_in_the_arrangement(tmp_path: Path) -> None:
+    with FakeS4(master_data=False) as fake:
+        report = s4(fake, tmp_path).check([order_voucher()])
+    assert report.ok
+    assert len(report.warnings) == 2
+    assert "cannot verify GLAccount codes" in report.warnings[0] and "41000000" in report.warnings[0]
+
+
 def test_odata_writes_fetch_a_csrf_token_and_retry_once_when_it_expired(
     fake_s4: FakeS4, tmp_path: Path
 ) -> None:
