@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from decimal import Decimal
@@ -174,3 +175,51 @@ def test_the_state_asked_for_mid_read_is_the_position_after_the_last_record(tmp_
         assert state == f.position.to_state()
         assert (record["_id"], state["line"]) == (f"p{n}", n)
         assert path.read_bytes()[: state["offset"]].endswith(f'"p{n}"}}\n'.encode())
+
+
+_record_st = st.fixed_dictionaries(
+    {
+        "_id": st.text(alphabet="0123456789abcdef", min_size=24, max_size=24),
+        "payment_amount": st.decimals(min_value=0, max_value=10**9, places=2).map(str),
+        "account_id__r": st.sampled_from(["上海明远信息科技有限公司", "成都蜀通物流有限公司", ""]),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_record_st, max_size=6), min_size=1, max_size=5), st.data())
+def test_appending_exports_across_interrupted_runs_delivers_each_record_once_in_order(
+    tmp_path_factory: pytest.TempPathFactory, appends: list[list[dict[str, Any]]], data: st.DataObject
+) -> None:
+    path = tmp_path_factory.mktemp("exports") / "PaymentObj.jsonl"
+    path.write_text("", encoding="utf-8")
+    saved: FilePosition | None = None
+    delivered: list[dict[str, Any]] = []
+    for batch in appends:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in batch)
+        while True:  # runs cut off after a random number of records, until one reads to the end
+            f = JsonlFile(path, saved, lambda _: None)
+            stop = data.draw(st.integers(min_value=1, max_value=4))
+            taken = list(itertools.islice(f.records(), stop))
+            delivered.extend(taken)
+            saved = f.position  # the checkpoint a STATE message after the last record carries
+            if len(taken) < stop:
+                break
+    assert delivered == [r for batch in appends for r in batch]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_record_st, min_size=1, max_size=8, unique_by=lambda r: r["_id"]), st.data())
+def test_any_edit_before_the_position_makes_the_next_read_deliver_the_whole_file(
+    tmp_path_factory: pytest.TempPathFactory, records: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    path = tmp_path_factory.mktemp("exports") / "PaymentObj.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    _, pos, _ = read_all(path)
+    i = data.draw(st.integers(min_value=0, max_value=len(records) - 1))
+    edited = [dict(r) for r in records]
+    edited[i]["payment_amount"] = str(Decimal(edited[i]["payment_amount"]) + Decimal("0.01"))
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in edited), encoding="utf-8")
+    os.utime(path, ns=(pos.mtime_ns + 1_000_000, pos.mtime_ns + 1_000_000))  # a later export
+    assert read_all(path, pos)[0] == edited
