@@ -7,7 +7,7 @@ truncation before the position makes it re-read the whole file. Records re-emitt
 are harmless: the engine dedupes by voucher key and revision. An unchanged file (same size,
 mtime and fully consumed) is not even opened; mtime has the file system's granularity
 (nanoseconds on ext4/xfs, a few milliseconds of kernel clock), so only an export rewritten to
-the same size within that tick after our read would be missed until its next change.
+the same size within one tick of its previous write would be missed until its next change.
 
 Values are kept exactly as the file gives them, with one exception: a JSON number with a
 fraction or exponent (``1130.5``) becomes its literal text (``"1130.5"``), never a float, so
