@@ -646,6 +646,7 @@ class FakeFxiaoke:
         for api, count in (custom_objects or {}).items():
             self._tables[api] = _Table()
             self._tables[api].bulk_load(self._custom_record(api, i) for i in range(count))
+        self._advance_clock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -709,8 +710,16 @@ class FakeFxiaoke:
         with self._lock:
             return json.loads(json.dumps(self._tables[api].rows[record_id]))
 
+    def _advance_clock(self) -> None:
+        """The server clock never runs behind its data (sample tenants may be dated ahead)."""
+        with self._lock:
+            for table in self._tables.values():
+                if table.keys:
+                    self._clock_ms = max(self._clock_ms, table.keys[-1][0])
+
     def now_ms(self) -> int:
-        """The fake's clock: real time, but strictly increasing, so every edit is newer."""
+        """The fake's clock: real time, but strictly increasing and ahead of every record, so each
+        edit is the newest change (as on the real server, whose clock stamps last_modified_time)."""
         with self._lock:
             self._clock_ms = max(int(time.time() * 1000), self._clock_ms + 1)
             return self._clock_ms
@@ -774,6 +783,7 @@ class FakeFxiaoke:
             ]
             with self._lock:
                 self._tables.setdefault(path.stem, _Table()).bulk_load(rows)
+        self._advance_clock()
 
     def total(self, api: str, amount_field: str, *, life_status: str | None = "normal") -> Decimal:
         """Sum of a money field (Decimal) over the records with that life_status (None = all)."""
