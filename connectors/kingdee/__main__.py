@@ -1,0 +1,16 @@
+"""``python -m connectors.kingdee spec|check|write``: the Kingdee destination under the Airbyte
+protocol. The glue is generic (sync/airbyte_destination.py); this file only names the type."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _main() -> None:
+    from sync.airbyte_destination import main
+
+    main("kingdee", sys.argv[1:])
+
+
+if __name__ == "__main__":
+    _main()

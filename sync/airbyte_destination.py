@@ -1,0 +1,348 @@
+"""Any crmsync destination as an Airbyte destination: ``spec``, ``check``, ``write``.
+
+``python -m connectors.<system> spec|check|write`` runs the destination under the Airbyte
+protocol: RECORD messages from any Airbyte source are mapped with the configured YAML
+mappings and the vouchers posted; a STATE message is passed on only after every voucher
+made from the records before it is committed in the ERP. There is no state store in this
+mode, so exactly-once rests on the ERP itself: before a voucher is sent, its external
+reference is looked up (a restarted sync re-reads records from the last acknowledged state
+and finds their vouchers already there); an unknown outcome is looked up before any resend.
+
+What cannot be committed blocks every later STATE, never a record: a voucher the ERP refuses
+or a record the mappings cannot map ends the sync with an error that names it and the ERP's
+own message; after the fix, the platform re-sends from the last acknowledged state.
+
+Config (one JSON object)::
+
+    {"destination": {...the destination's own keys, as in config.yaml...},
+     "mappings": ["/etc/crmsync/mappings/*.yaml"], "source": "crm", "lookups_dir": null}
+
+Limits (documented in README): summarised mappings (many records -> one voucher) and
+reversals of voided or edited records need the state store of ``crmsync sync``; here a
+summarised mapping is refused at ``check`` and a voided record is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sync.destination import Destination, Outcome
+from sync.errors import ConfigurationError, CrmsyncError
+from sync.model import Voucher
+from sync.secrets import redact
+
+__all__ = ["AirbyteModeConfig", "CommitReport", "Committer", "main"]
+
+log = logging.getLogger("crmsync.airbyte_destination")
+
+
+class AirbyteModeConfig(BaseModel):
+    """The Airbyte destination config: the destination section plus where the mappings are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    destination: dict[str, Any] = Field(description="the destination's keys, exactly as in config.yaml")
+    mappings: list[str] = Field(min_length=1, description="globs of mapping YAML files")
+    source: str = Field("crm", description="the source name the mappings read (`source:` in each mapping)")
+    lookups_dir: str | None = Field(
+        None, description="folder of CSV lookups overriding those beside the mappings"
+    )
+
+
+@dataclass
+class CommitReport:
+    """What happened to a set of vouchers: committed, refused (with the ERP's words), still open."""
+
+    committed: dict[str, str] = field(default_factory=dict)  # external_ref -> ERP number
+    refused: dict[str, str] = field(default_factory=dict)  # external_ref -> ERP message
+    open: list[str] = field(default_factory=list)  # transient / unknown after every attempt
+
+    @property
+    def complete(self) -> bool:
+        return not self.refused and not self.open
+
+
+class Committer:
+    """Posts vouchers until each is committed or refused: lookup first, bounded retries."""
+
+    def __init__(
+        self,
+        destination: Destination,
+        *,
+        attempts: int = 5,
+        initial: float = 1.0,
+        maximum: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.dest = destination
+        self.attempts = attempts
+        self.initial = initial
+        self.maximum = maximum
+        self.sleep = sleep
+
+    def commit(self, vouchers: Sequence[Voucher]) -> CommitReport:
+        report = CommitReport()
+        pending = {v.external_ref: v for v in vouchers}
+        self._drop_found(pending, list(pending), report)  # a restarted sync: already in the ERP
+        for attempt in range(self.attempts):
+            if not pending:
+                break
+            wait = self._round(pending, report)
+            if pending and attempt + 1 < self.attempts:
+                self.sleep(wait if wait is not None else self._backoff(attempt))
+        report.open = sorted(pending)
+        return report
+
+    def _round(self, pending: dict[str, Voucher], report: CommitReport) -> float | None:
+        unknown: list[str] = []
+        retry_after: float | None = None
+        batch = max(1, int(getattr(self.dest, "batch_size", 50) or 50))
+        refs = list(pending)
+        for start in range(0, len(refs), batch):
+            for result in self.dest.post([pending[r] for r in refs[start : start + batch]]):
+                ref = result.external_ref
+                if result.outcome is Outcome.POSTED:
+                    report.committed[ref] = result.ref.number if result.ref else ""
+                    pending.pop(ref, None)
+                elif result.outcome is Outcome.PERMANENT:
+                    report.refused[ref] = result.message
+                    pending.pop(ref, None)
+                elif result.outcome is Outcome.UNKNOWN:
+                    unknown.append(ref)
+                elif result.retry_after is not None:
+                    retry_after = max(retry_after or 0.0, result.retry_after)
+        if unknown:
+            self._drop_found(pending, unknown, report)
+        return retry_after
+
+    def _drop_found(self, pending: dict[str, Voucher], refs: list[str], report: CommitReport) -> None:
+        if not refs:
+            return
+        try:
+            found = self.dest.lookup(refs)
+        except CrmsyncError as exc:
+            if isinstance(exc, ConfigurationError):
+                raise
+            log.warning(
+                "lookup failed (%s); those vouchers are looked up again before any resend", exc.message
+            )
+            return
+        for ref, erp in found.items():
+            if ref in pending:
+                report.committed[ref] = erp.number
+                pending.pop(ref)
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.maximum, self.initial * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
+
+
+def _factory(type_name: str) -> Any:
+    from sync.config.registry import resolve
+
+    return resolve("destination", type_name)
+
+
+def _secret_fields(schema: dict[str, Any]) -> dict[str, Any]:
+    """Mark SecretStr fields ``airbyte_secret`` so the platform masks them."""
+    for prop in schema.get("properties", {}).values():
+        if prop.get("format") == "password" or prop.get("writeOnly"):
+            prop["airbyte_secret"] = True
+    return schema
+
+
+def connection_specification(type_name: str) -> dict[str, Any]:
+    module = _factory(type_name)
+    dest_schema = _secret_fields(module.Config.model_json_schema())
+    spec = AirbyteModeConfig.model_json_schema()
+    spec["properties"]["destination"] = dest_schema
+    spec["title"] = f"crmsync {type_name} destination"
+    return spec
+
+
+def _mapping_files(patterns: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern, recursive=True))
+        if not matches:
+            raise ConfigurationError(
+                f"mappings pattern {pattern!r} matches no file",
+                hint="give absolute globs such as /etc/crmsync/mappings/*.yaml",
+            )
+        found.extend(Path(m) for m in matches if Path(m).suffix in {".yaml", ".yml"})
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+@dataclass
+class Session:
+    """One check or write: the typed config, the destination and the mappings."""
+
+    type_name: str
+    config: AirbyteModeConfig
+    destination: Destination
+    mappings: Any
+
+    @classmethod
+    def open(cls, type_name: str, raw: Mapping[str, Any], base_dir: Path) -> Session:
+        from sync.connector import BuildContext
+        from sync.mapping import MappingSet
+
+        try:
+            config = AirbyteModeConfig.model_validate(dict(raw))
+            module = _factory(type_name)
+            typed = module.Config.model_validate({"type": type_name, **config.destination})
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid config: {redact(str(exc))}") from None
+        lookups = Path(config.lookups_dir) if config.lookups_dir else None
+        mappings = MappingSet.load(
+            _mapping_files(config.mappings), base_dir=base_dir, profile=type_name, lookups_dir=lookups
+        )
+        destination = module.build(
+            typed, BuildContext(name="destination", base_dir=base_dir, work_dir=base_dir / ".crmsync")
+        )
+        return cls(type_name, config, destination, mappings)
+
+    def summarised(self) -> list[str]:
+        return [m.name for m in self.mappings.mappings if getattr(m, "summarise", None)]
+
+
+@dataclass
+class Writer:
+    """The write loop: map records, post, pass a STATE on only when all before it committed."""
+
+    session: Session
+    committer: Committer
+    flush_at: int = 200
+    buffer: dict[str, Voucher] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    committed: int = 0
+
+    def record(self, stream: str, data: Mapping[str, Any]) -> None:
+        for result in self.session.mappings.map_record(self.session.config.source, stream, data):
+            if result.error is not None:
+                self.problems.append(f"{stream} record {result.record_id}: {result.error.render()}")
+            elif result.contributions:
+                self.problems.append(
+                    f"{stream} record {result.record_id}: mapping {result.mapping} summarises "
+                    "records; run it with `crmsync sync` (needs the state store)"
+                )
+            elif result.voided:
+                log.warning(
+                    "%s record %s is voided at the source; its reversal needs `crmsync sync`",
+                    stream,
+                    result.record_id,
+                )
+            for voucher in result.vouchers:
+                self.buffer[voucher.external_ref] = voucher
+        if len(self.buffer) >= self.flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        report = self.committer.commit(list(self.buffer.values()))
+        self.committed += len(report.committed)
+        self.problems.extend(
+            f"voucher {ref} refused by {self.session.type_name}: {msg}"
+            for ref, msg in sorted(report.refused.items())
+        )
+        self.problems.extend(
+            f"voucher {ref} could not be committed yet (transient errors); "
+            "it is looked up and sent again on the next sync"
+            for ref in report.open
+        )
+        self.buffer.clear()
+
+    def state_may_pass(self) -> bool:
+        self.flush()
+        return not self.problems
+
+
+def run_write(session: Session, messages: Iterable[Any], committer: Committer | None = None) -> Iterator[Any]:
+    """Yield the STATE messages that may be acknowledged; raise at the end when something is open."""
+    from airbyte_cdk.models import Type
+
+    writer = Writer(session, committer or Committer(session.destination))
+    held = 0
+    for message in messages:
+        if message.type == Type.RECORD and message.record is not None:
+            writer.record(message.record.stream, message.record.data)
+        elif message.type == Type.STATE:
+            if writer.state_may_pass():
+                yield message
+            else:
+                held += 1
+    writer.flush()
+    if writer.problems:
+        listed = "\n".join(f"- {p}" for p in writer.problems[:50])
+        more = f"\n… and {len(writer.problems) - 50} more" if len(writer.problems) > 50 else ""
+        raise CrmsyncError(
+            f"{len(writer.problems)} item(s) could not be committed; {held} state message(s) held back, "
+            f"so the next sync re-sends those records (nothing is posted twice):\n{listed}{more}",
+            hint="fix the mapping or the ERP base data, then run the sync again",
+        )
+
+
+def main(type_name: str, argv: Sequence[str]) -> None:
+    """Entry point for ``python -m connectors.<system>``."""
+    from airbyte_cdk.destinations import Destination as CdkDestination
+    from airbyte_cdk.models import (
+        AirbyteConnectionStatus,
+        ConnectorSpecification,
+        DestinationSyncMode,
+        FailureType,
+        Status,
+    )
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+    class _Adapter(CdkDestination):
+        def spec(self, logger: logging.Logger) -> ConnectorSpecification:
+            return ConnectorSpecification(
+                documentationUrl="https://github.com/crmsync/crmsync#connectors",
+                connectionSpecification=connection_specification(type_name),
+                supported_destination_sync_modes=[DestinationSyncMode.append],
+            )
+
+        def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+            try:
+                session = Session.open(type_name, config, Path.cwd())
+                try:
+                    summarised = session.summarised()
+                    report = session.destination.check(())
+                finally:
+                    session.destination.close()
+            except CrmsyncError as exc:
+                return AirbyteConnectionStatus(status=Status.FAILED, message=redact(exc.render()))
+            problems = list(report.problems) + [
+                f"mapping {name} summarises records; run it with `crmsync sync`" for name in summarised
+            ]
+            if problems:
+                return AirbyteConnectionStatus(status=Status.FAILED, message=redact("; ".join(problems)))
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=redact("; ".join(report.details)))
+
+        def write(
+            self, config: Mapping[str, Any], configured_catalog: Any, input_messages: Iterable[Any]
+        ) -> Any:
+            try:
+                session = Session.open(type_name, config, Path.cwd())
+            except CrmsyncError as exc:
+                raise AirbyteTracedException(
+                    message=redact(exc.render()), internal_message=None, failure_type=FailureType.config_error
+                ) from None
+            try:
+                yield from run_write(session, input_messages)
+            except CrmsyncError as exc:
+                failure = FailureType.config_error if exc.exit_code == 2 else FailureType.transient_error
+                raise AirbyteTracedException(message=redact(exc.render()), failure_type=failure) from None
+            finally:
+                session.destination.close()
+
+    _Adapter().run(list(argv))
