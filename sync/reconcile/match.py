@@ -185,7 +185,11 @@ class _Run:
             res = self.results.get(d.bank_id)
             if res is None or res.status not in {"unmatched", "other"} or res.txn.direction != CREDIT:
                 continue
-            prs = [self.book.results[p] for p in d.payment_ids if p in self.book.results]
+            prs = [
+                self.book.results[p]
+                for p in d.payment_ids
+                if p in self.book.results and (d.bank_id, p) not in self.forbidden
+            ]
             if prs:
                 res.status = "unmatched"
                 self.settle(res, prs, "manual", 1.0)

@@ -120,6 +120,20 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             heartbeat TEXT NOT NULL
         )""",
     ),
+    # 2: reconciliation (sync.reconcile.decisions): a person's manual match / unmatch decisions
+    2: (
+        """CREATE TABLE reconcile_decisions (
+            id {serial},
+            action TEXT NOT NULL,
+            bank_id TEXT NOT NULL,
+            payment_ids TEXT NOT NULL DEFAULT '[]',
+            note TEXT NOT NULL DEFAULT '',
+            who TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            revoked TEXT
+        )""",
+        "CREATE INDEX reconcile_decisions_bank ON reconcile_decisions (bank_id)",
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)
