@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sync.errors import ConfigurationError, CrmsyncError, MappingError
 from sync.model import Voucher
 from sync.money import format_amount
 
-__all__ = ["Failure", "Trial", "chart_accounts", "load_mapping_set", "preview", "trial_map"]
+__all__ = ["Failure", "Trial", "chart_accounts", "chart_rules", "load_mapping_set", "preview", "trial_map"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class Trial:
     counts: Counter[str] = field(default_factory=Counter)
     per_stream: dict[str, Counter[str]] = field(default_factory=dict)
     source_errors: list[str] = field(default_factory=list)
+    #: the destination's own line rules (detail accounts, required dimensions), when known
+    check: Callable[[Voucher], str | None] | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,6 +84,37 @@ class Trial:
             f"read {c['read']}: mapped {c['mapped']}, skipped by rule {c['skipped']}{voided}, "
             f"failed {c['failed']}; vouchers {len(self.vouchers)}"
         )
+
+
+def chart_rules(config: AppConfig) -> Callable[[Voucher], str | None] | None:
+    """The ledger's line rules (detail accounts only, required dimensions) for the chart in use."""
+    path: Path | None = None
+    if config.chart_of_accounts:
+        path = config.resolve_path(config.chart_of_accounts)
+    elif config.destination.type == "ledger":
+        chart = (config.destination.model_extra or {}).get("chart")
+        path = config.resolve_path(chart) if isinstance(chart, str) and chart else None
+    try:
+        from connectors.ledger.chart import DEFAULT_CHART_PATH, load_chart
+
+        loaded = (
+            load_chart(path or DEFAULT_CHART_PATH) if path or config.destination.type == "ledger" else None
+        )
+    except (ImportError, ConfigurationError):  # not in the ledger's format: account codes only
+        return None
+    if loaded is None:
+        return None
+    chart = loaded
+
+    def check(voucher: Voucher) -> str | None:
+        problems = [
+            f"line {i} {p}"
+            for i, ln in enumerate(voucher.lines, 1)
+            if (p := chart.problem(ln.account, ln.dimensions))
+        ]
+        return "; ".join(problems) or None
+
+    return check
 
 
 def chart_accounts(config: AppConfig) -> tuple[frozenset[str] | None, str]:
@@ -150,10 +183,15 @@ def _selected(streams: dict[str, set[str]], wanted: str | None) -> list[tuple[st
 
 
 def trial_map(
-    config: AppConfig, mappings: Any, *, stream: str | None = None, limit: int | None = None
+    config: AppConfig,
+    mappings: Any,
+    *,
+    stream: str | None = None,
+    limit: int | None = None,
+    check: Callable[[Voucher], str | None] | None = None,
 ) -> Trial:
     """Read records (in-process, from the start, nothing stored), map them, assemble groups."""
-    trial = Trial()
+    trial = Trial(check=check)
     groups: dict[tuple[str, str], list[Any]] = {}
     for source, name in _selected(mappings.streams(), stream):
         counts = trial.per_stream.setdefault(f"{source}/{name}", Counter())
@@ -165,12 +203,30 @@ def trial_map(
                 if outcome == "voided":
                     c["voided"] += 1
     for (mapping, key), members in sorted(groups.items()):
+        m = mappings.get(mapping)
         try:
-            trial.vouchers.append(mappings.assemble(mapping, key, members))
+            voucher = mappings.assemble(mapping, key, members)
         except MappingError as err:
-            m = mappings.get(mapping)
             trial.failures.append(Failure.of(m.source, m.stream, mapping, err, record_id=key))
+            continue
+        problem = check(voucher) if check else None
+        if problem:
+            trial.failures.append(_refused(m, key, problem))
+        else:
+            trial.vouchers.append(voucher)
     return trial
+
+
+def _refused(mapping: Any, record_id: str, problem: str) -> Failure:
+    return Failure(
+        mapping.source,
+        mapping.stream,
+        record_id,
+        mapping.name,
+        f"{mapping.file}:{mapping.line}",
+        f"mapping {mapping.name!r}: the destination would refuse this voucher: {problem}",
+        "post to a detail account of the chart and give the line the dimensions it requires",
+    )
 
 
 def _map_one(
@@ -186,6 +242,13 @@ def _map_one(
     failed = [r for r in results if r.error is not None]
     for r in failed:
         trial.failures.append(Failure.of(source, stream, r.mapping, r.error, record_id=r.record_id))
+    if trial.check is not None:
+        for r in results:
+            for v in r.vouchers:
+                problem = trial.check(v)
+                if problem:
+                    failed.append(r)
+                    trial.failures.append(_refused(mappings.get(r.mapping), r.record_id, problem))
     if failed:
         return "failed"
     produced = False
@@ -293,7 +356,7 @@ def preview(config_path: str, stream: str | None, limit: int | None, fmt: str) -
     config = load_config(config_path)
     accounts, _ = chart_accounts(config)
     mappings = load_mapping_set(config, accounts)
-    trial = trial_map(config, mappings, stream=stream, limit=limit)
+    trial = trial_map(config, mappings, stream=stream, limit=limit, check=chart_rules(config))
     _emit(trial, fmt)
     if not trial.ok:
         sys.exit(1)

@@ -113,9 +113,9 @@ def validate(config_path: str, records: bool, fmt: str) -> None:
         raise ConfigProblems(problems)
     trial = None
     if records:
-        from sync.cli.preview_cmd import trial_map
+        from sync.cli.preview_cmd import chart_rules, trial_map
 
-        trial = trial_map(config, mappings)
+        trial = trial_map(config, mappings, check=chart_rules(config))
     names = ", ".join(m.name for m in mappings.mappings)
     if fmt == "json":
         echo_json(

@@ -128,3 +128,21 @@ def test_summarised_mapping_previews_one_voucher_per_group(tmp_path: Path) -> No
     (voucher,) = [json.loads(line) for line in out.splitlines()]
     assert voucher["summary"] == "2026-11-04 回款汇总" and voucher["sources"] == 2
     assert [ln["debit"] for ln in voucher["lines"]] == ["0.30", "0.00"]
+
+
+def test_lines_the_ledger_would_refuse_fail_in_preview(tmp_path: Path) -> None:
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "loose.yaml").write_text(
+        "version: 1\nname: loose\nsource: crm\nstream: PaymentObj\n"
+        'voucher: {book: "001", date: date(payment_time), summary: "回款 {{ name }}"}\n'
+        "lines:\n"
+        '  - {account: "1002", debit: amount(payment_amount)}\n'
+        '  - {account: "1122", credit: amount(payment_amount)}\n',
+        encoding="utf-8",
+    )
+    config = make_tenant(tmp_path, [], [PAYMENT], mappings="mappings/*.yaml")
+    code, out, _ = run("preview", "-c", str(config))
+    assert code == 1
+    assert "the destination would refuse this voucher: line 1 account 1002 银行存款 has sub-accounts" in out
+    assert "line 2 account 1122 应收账款 requires the dimension customer" in out
+    assert "read 1: mapped 0, skipped by rule 0, failed 1" in out
