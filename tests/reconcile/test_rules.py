@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from hypothesis import given
@@ -16,7 +17,7 @@ from sync.reconcile.vouchers import vouchers
 
 D = dt.date(2026, 11, 10)
 CFG = ReconcileConfig(tolerance=Decimal("30"))
-n = 0
+_ids = itertools.count(1)
 
 
 def bank(
@@ -30,10 +31,8 @@ def bank(
     account: str = "755912345610901",
     **kw: object,
 ) -> BankTransaction:
-    global n
-    n += 1
     return BankTransaction(
-        id=f"b{n}",
+        id=f"b{next(_ids)}",
         format=str(kw.pop("format", "camt053")),
         account=account,
         direction=direction,
