@@ -32,6 +32,8 @@ class RecordWriter:
         self.store = store
         self.planner = planner
         self.summary = summary
+        #: resolving quarantine entries costs a statement per record; skip it while there are none
+        self._quarantine_open = bool(store.open_quarantine_count())
 
     def apply(
         self, source: str, stream: str, record: Mapping[str, Any], results: Sequence[RecordResult]
@@ -42,7 +44,7 @@ class RecordWriter:
             if r.error is not None:
                 rid = r.record_id or r.error.record_id or fallback_record_id(record)
                 self.store.quarantine(r.mapping, source, stream, rid, dict(record), r.error.render())
-                quarantined = True
+                quarantined = self._quarantine_open = True
         # the record's count goes to its first voucher or group; none when it is quarantined
         budget = [0 if quarantined else 1]
         outcome = "quarantined" if quarantined else "skipped"
@@ -81,7 +83,8 @@ class RecordWriter:
                     budget[0] = 0
         if prev_keys != new_keys or prev_groups != new_groups:
             store.put_record(r.mapping, source, stream, r.record_id, new_keys, new_groups)
-        store.resolve_quarantine(r.mapping, source, stream, r.record_id)
+        if self._quarantine_open:
+            store.resolve_quarantine(r.mapping, source, stream, r.record_id)
         return outcome
 
     def _contribute(self, c: Contribution, style: ReversalStyle, records: int) -> str:

@@ -9,7 +9,8 @@ Nothing that may have reached the ERP is ever edited. When a voucher key gets ne
   so the poster sends the reversal first and the new voucher only once the reversal took
   effect. A reversal of a ``sending`` voucher waits for the lookup that settles it.
 
-Content that was posted and reversed before and now comes back gets a revision suffix
+A voided key keeps its ``heads`` row with an empty revision, so the planner knows the key
+has history. Content that was posted and reversed before and now comes back gets a revision suffix
 (``<hash>.2``) so its external reference is new to the ERP.
 """
 
@@ -44,17 +45,19 @@ class Planner:
         """
         store = self.store
         head = store.get_head(voucher.key)
-        if head is not None and head["content"] == voucher.revision:
+        if head is not None and head["revision"] and head["content"] == voucher.revision:
             return self.attach(voucher.key, records)
         content = revision = voucher.revision
-        taken = set(store.revisions_of(voucher.key))
+        # a key never seen has no history: spare the query (the common case)
+        taken = set(store.revisions_of(voucher.key)) if head is not None else set()
         if revision in taken:
             n = 2
             while f"{voucher.revision}.{n}" in taken:
                 n += 1
             revision = f"{voucher.revision}.{n}"
             voucher = voucher.model_copy(update={"revision": revision})
-        depends = self._retire(voucher.key, head["revision"], style) if head is not None else None
+        live = head is not None and head["revision"]
+        depends = self._retire(voucher.key, head["revision"], style) if live and head else None
         self._insert(voucher, kind="voucher", style=style, records=records, depends_on=depends)
         store.set_head(voucher.key, revision, content)
         return "new"
@@ -62,7 +65,7 @@ class Planner:
     def attach(self, key: str, records: int) -> str:
         """Count ``records`` against the live revision of ``key``: ``already`` if posted."""
         head = self.store.get_head(key)
-        if head is None:
+        if head is None or not head["revision"]:
             return "missing"
         row = self.store.get_voucher(key, head["revision"])
         if row is None:
@@ -79,10 +82,10 @@ class Planner:
         Returns True when a reversal voucher was planned.
         """
         head = self.store.get_head(key)
-        if head is None:
+        if head is None or not head["revision"]:
             return False
         planned = self._retire(key, head["revision"], style)
-        self.store.drop_head(key)
+        self.store.set_head(key, "", "")  # no live revision; the key's history stays known
         return planned is not None
 
     def _retire(self, key: str, revision: str, style: ReversalStyle | str) -> str | None:

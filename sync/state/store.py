@@ -564,6 +564,10 @@ class StateStore:
             (now_iso(), mapping, source, stream, record_id),
         )
 
+    def open_quarantine_count(self) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")
+        return int(row["n"]) if row else 0
+
     def open_quarantine(self, ids: Sequence[int] = ()) -> list[dict[str, Any]]:
         rows = self._all("SELECT * FROM quarantine WHERE status = 'open' ORDER BY id")
         if ids:

@@ -1,0 +1,167 @@
+"""End-to-end engine benchmark: synthetic payments (files source) -> mapping -> outbox -> ledger.
+
+For each size (default 100,000 and 1,000,000 records) it writes a PaymentObj.jsonl export,
+runs one full sync in a fresh subprocess and reports records/second end to end and the
+peak resident memory of that process (``ru_maxrss``), then runs a second sync with nothing
+changed (which must read nothing, map nothing and post nothing) and reports its time.
+
+    .venv/bin/python -m bench.engine_bench                    # 100k and 1M
+    .venv/bin/python -m bench.engine_bench --sizes 20000      # a quick look
+    .venv/bin/python -m bench.engine_bench --state postgresql://postgres@127.0.0.1:5432/test
+
+Memory must stay flat: the 1M run's peak at most 1.3x the 100k run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPING = ROOT / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml"
+BASE_MS = 1_793_462_400_000  # 2026-11-01 00:00 China time
+
+
+def write_records(path: Path, n: int, seed: int = 1) -> None:
+    """n payments, streamed to disk (the generator never holds them all)."""
+    rng = random.Random(seed)
+    customers = [
+        line.split(",")[0]
+        for line in (MAPPING.parent / "lookups" / "customers.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[1:]
+    ]
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            cents = rng.randint(100, 99_999_999)
+            rec = {
+                "_id": f"b{i:09d}",
+                "name": f"PAY-{i:09d}",
+                "life_status": "normal",
+                "account_id": customers[i % len(customers)],
+                "account_id__r": "上海明远信息科技有限公司",
+                "payment_time": BASE_MS + (i % 28) * 86_400_000 + 36_000_000,
+                "payment_amount": f"{cents // 100}.{cents % 100:02d}",
+                "payment_term": str(1 + i % 4),
+            }
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def write_config(folder: Path, state_url: str) -> Path:
+    cfg = folder / "config.yaml"
+    cfg.write_text(
+        f"state: {{url: {json.dumps(state_url)}}}\n"
+        "sources:\n  crm: {type: files, path: data, streams: [PaymentObj], checkpoint_interval: 1000}\n"
+        f"destination: {{type: ledger, path: {json.dumps(str(folder / 'ledger.db'))}, batch_size: 500}}\n"
+        f"mappings: [{json.dumps(str(MAPPING))}]\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def child(config: str) -> None:
+    """One sync in this process; prints its figures as JSON."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from sync.config import load_config
+    from sync.engine import sync_once
+
+    started = time.perf_counter()
+    summary = sync_once(load_config(config))
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mb": peak_kb / 1024,
+                "read": summary.read,
+                "posted": summary.posted,
+                "vouchers_posted": summary.vouchers_posted,
+                "exit_code": summary.exit_code,
+            }
+        )
+    )
+
+
+def run_child(config: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.engine_bench", "--child", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark run failed:\n{out.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    figures["wall"] = time.perf_counter() - started
+    return figures
+
+
+def bench(n: int, state: str | None, keep: bool) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix=f"crmsync-bench-{n}-"))
+    try:
+        (folder / "data").mkdir()
+        t = time.perf_counter()
+        write_records(folder / "data" / "PaymentObj.jsonl", n)
+        gen = time.perf_counter() - t
+        url = f"{state}?schema=bench_{uuid.uuid4().hex[:10]}" if state else f"sqlite:///{folder / 'state.db'}"
+        cfg = write_config(folder, url)
+        first = run_child(cfg)
+        second = run_child(cfg)
+        assert first["posted"] == n, first
+        assert second["read"] == 0 and second["vouchers_posted"] == 0, second
+        return {"records": n, "generate_s": gen, "first": first, "second": second}
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--state", help="postgresql://… base URL (default: SQLite in the temp folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folders")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    results = []
+    for n in args.sizes:
+        r = bench(n, args.state, args.keep)
+        results.append(r)
+        f, s = r["first"], r["second"]
+        print(
+            f"{n:>9,} records: {n / f['seconds']:>8,.0f} rec/s end to end ({f['seconds']:.1f} s in the run, "
+            f"{f['wall']:.1f} s with start-up), peak RSS {f['peak_mb']:.0f} MB; "
+            f"second run with nothing changed {s['seconds']:.2f} s (read {s['read']}, posted "
+            f"{s['vouchers_posted']}), peak RSS {s['peak_mb']:.0f} MB",
+            flush=True,
+        )
+    if len(results) >= 2:
+        small, big = results[0]["first"]["peak_mb"], results[-1]["first"]["peak_mb"]
+        ratio = big / small
+        print(
+            f"peak memory {results[-1]['records']:,} vs {results[0]['records']:,}: {ratio:.2f}x "
+            f"({'flat' if ratio <= 1.3 else 'NOT flat: more than 1.3x'})"
+        )
+
+
+if __name__ == "__main__":
+    main()
