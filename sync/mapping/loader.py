@@ -103,7 +103,7 @@ def compile_file(
             )
         ]
     try:
-        data = migrate(loaded.data)
+        data = migrate(_numbers_as_written(loaded.data, path))
     except MigrationProblem as exc:
         return None, [Problem(loaded.locate(("version",)), exc.message, exc.hint)]
     try:
@@ -211,6 +211,38 @@ def _line(b: _Builder, spec: MappingSpec, i: int, known: list[str]) -> CompiledL
         keep_zero=ln.keep_zero,
         where=b.where(loc),
     )
+
+
+def _numbers_as_written(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Keep the text of numbers YAML would change: ``book: 001`` is "001", not 1; ``1002.10`` keeps its 0.
+
+    Account codes, book numbers and rates are text or exact decimals to us, never YAML's
+    ints and floats; a plain number whose text would not survive the round trip stays text.
+    """
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return data
+
+    def walk(node: Any, value: Any) -> Any:
+        if isinstance(node, yaml.MappingNode) and isinstance(value, dict):
+            for key_node, value_node in node.value:
+                if key_node.value in value:
+                    value[key_node.value] = walk(value_node, value[key_node.value])
+        elif isinstance(node, yaml.SequenceNode) and isinstance(value, list):
+            return [walk(n, v) for n, v in zip(node.value, value, strict=False)]
+        elif (
+            isinstance(node, yaml.ScalarNode)
+            and node.style is None
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and node.value != str(value)
+        ):
+            return node.value
+        return value
+
+    result = walk(root, data)
+    return result if isinstance(result, dict) else data
 
 
 def _lookups(spec: MappingSpec, b: _Builder, path: Path, lookups_dir: Path | None) -> dict[str, Lookup]:

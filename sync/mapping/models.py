@@ -87,7 +87,7 @@ Template = Annotated[
     str,
     BeforeValidator(_template_text),
     WithJsonSchema(
-        {"type": ["string", "integer"], "description": "text with optional {{ expression }} holes"}
+        {"type": ["string", "number"], "description": "text with optional {{ expression }} holes"}
     ),
 ]
 

@@ -134,9 +134,19 @@ def test_missing_lookup_csv_is_located(tmp_path: Path) -> None:
     assert "m0.yaml:7:" in problems[0] and "CSV file 'lookups/customers.csv' not found" in problems[0]
 
 
-def test_float_account_in_yaml_asks_for_quotes(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, GOOD.replace('account: "1122"', "account: 1002.10"))
-    assert "m0.yaml:10:" in problems[0] and "put it in quotes" in problems[0]
+def test_unquoted_numbers_keep_the_text_as_written(tmp_path: Path) -> None:
+    text = GOOD.replace('book: "001"', "book: 001").replace('account: "1122"', "account: 1002.10")
+    (tmp_path / "m.yaml").write_text(
+        text.replace("debit: amount(order_amount)", "debit: 12.50"), encoding="utf-8"
+    )
+    ms = MappingSet.load([tmp_path / "m.yaml"], base_dir=tmp_path)
+    (result,) = ms.map_record(
+        "crm",
+        "SalesOrderObj",
+        {"_id": "1", "name": "SO", "order_time": 1793671200000, "order_amount": "12.50"},
+    )
+    (v,) = result.vouchers
+    assert v.book == "001" and v.lines[0].account == "1002.10" and str(v.lines[0].amount) == "12.50"
 
 
 def test_a_line_needs_exactly_one_side(tmp_path: Path) -> None:
