@@ -250,7 +250,7 @@ _cents = st.integers(min_value=1, max_value=10**11).map(lambda c: Decimal(c).sca
 _line = st.tuples(st.sampled_from(sorted(_ACCOUNTS)), st.sampled_from(["debit", "credit"]), _cents)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_line, min_size=1, max_size=8), st.sampled_from(sorted(_ACCOUNTS)))
 def test_any_balanced_voucher_round_trips_its_totals(
     raw: list[tuple[str, str, Decimal]], balancing: str
