@@ -42,6 +42,9 @@ class FxiaokeStream(Stream, CheckpointMixin):
         self._page_size = page_size
         self._cursor = Cursor(overlap_ms=overlap_ms)
         self._next: PageQuery | None = None
+        self._schema = json_schema(api_name)
+        # the CDK asks for ``state`` after every record; it only changes meaning at page ends
+        self._snapshot: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -49,14 +52,16 @@ class FxiaokeStream(Stream, CheckpointMixin):
 
     @property
     def state(self) -> MutableMapping[str, Any]:
-        return self._cursor.to_state()
+        """The cursor as of the last complete page (what a checkpoint may promise)."""
+        return self._snapshot
 
     @state.setter
     def state(self, value: MutableMapping[str, Any]) -> None:
         self._cursor = Cursor.from_state(value, self._cursor.overlap_ms)
+        self._snapshot = self._cursor.to_state()
 
     def get_json_schema(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return json_schema(self._api_name)
+        return self._schema
 
     def stream_slices(
         self,
@@ -98,6 +103,8 @@ class FxiaokeStream(Stream, CheckpointMixin):
         for record in page:
             if accept(record):
                 yield record
+        # runs when the CDK asks for the next record after the last one: before its slice checkpoint
+        self._snapshot = self._cursor.to_state()
 
 
 def _traced(stream: str, exc: CrmsyncError) -> AirbyteTracedException:
