@@ -211,3 +211,11 @@ def test_a_literal_with_many_digits_stays_exact() -> None:
     assert compile_expression("{{ 1.000000000000000000001 }}")(Scope({})) == Decimal(
         "1.000000000000000000001"
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=cents, b=cents, op=st.sampled_from(["+", "-", "*"]))
+def test_expression_arithmetic_is_exact_decimal_arithmetic(a: Decimal, b: Decimal, op: str) -> None:
+    value = compile_expression(f"amount(a) {op} amount(b)")(Scope({"a": str(a), "b": str(b)}))
+    expected = {"+": a + b, "-": a - b, "*": a * b}[op]
+    assert type(value) is Decimal and value == expected
