@@ -290,3 +290,52 @@ def test_b1_every_voucher_exactly_once_under_faults_and_kills(
         assert sum(Decimal(ln["Debit"]) - Decimal(ln["Credit"]) for ln in lines) == 0
         assert all(Decimal(ln["Debit"]) >= 0 and Decimal(ln["Credit"]) >= 0 for ln in lines)
     assert canonical_totals(totals, B1_MAP) == source_totals()
+
+
+def crmsync(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout
+
+
+@pytest.mark.slow
+def test_s4_refusal_is_listed_with_sap_message_and_retry_posts_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    codes = set(customer_codes().values())
+    with FakeS4(
+        accounts=[v for v in S4_MAP.values() if isinstance(v, str)], customers=codes - {"CUST0003"}
+    ) as fake:
+        config = write_setup(
+            tmp_path,
+            {
+                "type": "sap_s4",
+                "base_url": fake.url,
+                "username": fake.username,
+                "password": "${SAP_PASSWORD}",
+                "company_code": "1010",
+                "created_by_user": "CC0000000001",
+                "account_map": S4_MAP,
+            },
+        )
+        code, out = crmsync(monkeypatch, "check", "-c", str(config), "--format", "json")
+        assert code == 2
+        assert "customers not extended to company code 1010: CUST0003" in json.loads(out)["problems"]
+
+        summary = run_in_process(config, monkeypatch)
+        assert summary["vouchers_failed"] > 0
+        code, out = crmsync(monkeypatch, "failures", "-c", str(config), "--format", "json")
+        assert "Customer CUST0003 is not defined in company code 1010 [102(F5)]" in out
+        refused = summary["vouchers_failed"]
+
+        fake.customers.add("CUST0003")
+        code, out = crmsync(monkeypatch, "retry", "--all", "-c", str(config), "--format", "json")
+        retried = json.loads(out)
+        assert code == 1 and retried["still_quarantined"] == 1, out  # the sample order without an amount
+        assert retried["summary"]["vouchers_posted"] == refused
+        by_ref = fake.by_reference()
+    assert {ref: len(docs) for ref, docs in by_ref.items() if len(docs) != 1} == {}
+    assert len(by_ref) == expected_vouchers()
+    customer_docs = [d for d in fake.documents if any(ln.customer == "CUST0003" for ln in d.lines)]
+    assert len(customer_docs) == refused

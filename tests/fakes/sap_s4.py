@@ -251,6 +251,11 @@ class SchemaFault(Exception):
     """Deserialisation failed: the whole message is refused with a SOAP fault."""
 
 
+def padded(code: str) -> str:
+    """How SAP stores a code: numeric codes zero-padded to 10 (ALPHA), others as they are."""
+    return code.zfill(10) if code.isdigit() else code
+
+
 def alpha(code: str) -> str:
     """SAP's ALPHA conversion for comparisons: numeric codes without leading zeros."""
     return code.lstrip("0") if code.isdigit() else code.upper()
@@ -683,12 +688,12 @@ class FakeS4:
                 raise KeyError(entity)
             if entity == "API_GLACCOUNTINCHARTOFACCOUNTS_SRV/A_GLAccountInCompanyCode":
                 return [
-                    {"CompanyCode": self.company_code, "GLAccount": a.zfill(10)}
+                    {"CompanyCode": self.company_code, "GLAccount": padded(a)}
                     for a in sorted(self.accounts)
                 ]
             if entity == "API_BUSINESS_PARTNER/A_CustomerCompany":
                 return [
-                    {"Customer": c.zfill(10), "CompanyCode": self.company_code}
+                    {"Customer": padded(c), "CompanyCode": self.company_code}
                     for c in sorted(self.customers)
                 ]
         raise KeyError(entity)
@@ -706,7 +711,7 @@ class FakeS4:
             "DocumentReferenceID": doc.reference_id,
             "AccountingDocumentType": doc.document_type,
             "PostingDate": f"/Date({ms})/",
-            "GLAccount": ln.gl_account.zfill(10) if ln.kind == "Item" else "",
+            "GLAccount": padded(ln.gl_account) if ln.kind == "Item" else "",
             "Customer": ln.customer,
             "AmountInTransactionCurrency": str(ln.amount),
             "TransactionCurrency": ln.currency,

@@ -195,3 +195,14 @@ def test_check_lists_missing_accounts_and_business_partners(tmp_path: Path, fake
         "accounts not in the chart of accounts of SBODEMOCN: 1002.01",
         "business partners not in SBODEMOCN: C77777",
     )
+
+
+def test_return_no_content_answer_gives_jdtnum_from_location(tmp_path: Path, fake_b1: FakeB1) -> None:
+    dest = b1(fake_b1, tmp_path)
+    order = order_voucher()
+    response = dest.sl.request(
+        "POST", "JournalEntries", json=dest.render(order), headers={"Prefer": "return-no-content"}
+    )
+    assert response.status_code == 204
+    result = dest._classify(order.external_ref, response)
+    assert result.outcome is Outcome.POSTED and result.ref is not None and result.ref.erp_id == "4711"
