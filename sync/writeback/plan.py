@@ -1,0 +1,78 @@
+"""What each CRM record should show, derived from the outbox alone.
+
+For every source record behind a voucher the ERP holds, the latest such voucher (highest
+outbox sequence, reversal vouchers excluded) decides the values: its ERP number, id and
+status (``posted``, or ``reversed`` once a reversal undid it). Deriving from the outbox,
+rather than from events, makes write-back idempotent and self-healing: a value already
+written is recognised by its hash and not sent again; one that failed is simply still due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from sync.model import Voucher
+from sync.writeback.config import WritebackConfig
+
+__all__ = ["Desired", "desired_values"]
+
+_IN_ERP = ("posted", "reversed")
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """The field values one CRM record should carry."""
+
+    stream: str
+    record_id: str
+    fields: tuple[tuple[str, str], ...]
+    seq: int
+
+    @property
+    def digest(self) -> str:
+        blob = json.dumps(self.fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def desired_values(rows: Iterable[object], config: WritebackConfig, source: str) -> list[Desired]:
+    """One Desired per (object, record) of ``source`` that a posted voucher came from.
+
+    ``rows`` are outbox rows (``OutboxRow``: seq, kind, status, payload, erp_id, erp_number).
+    """
+    best: dict[tuple[str, str], Desired] = {}
+    for row in rows:
+        status = str(getattr(row, "status", ""))
+        if status not in _IN_ERP or getattr(row, "kind", "") == "reversal":
+            continue
+        try:
+            voucher = Voucher.model_validate_json(str(getattr(row, "payload", "")))
+        except ValidationError:
+            continue
+        if voucher.reversal_of:
+            continue
+        seq = int(getattr(row, "seq", 0))
+        values = {
+            "number": str(getattr(row, "erp_number", "") or ""),
+            "erp_id": str(getattr(row, "erp_id", "") or ""),
+            "status": config.status_labels.get(status, status),
+        }
+        for ref in voucher.sources:
+            fields = config.objects.get(ref.stream)
+            if fields is None or ref.system != source:
+                continue
+            key = (ref.stream, ref.record_id)
+            if key in best and best[key].seq > seq:
+                continue
+            targets = fields.targets()
+            best[key] = Desired(
+                ref.stream,
+                ref.record_id,
+                tuple(sorted((field, values[what]) for what, field in targets.items())),
+                seq,
+            )
+    return sorted(best.values(), key=lambda d: d.seq)

@@ -1,0 +1,114 @@
+"""Write-back of ERP numbers to the CRM, against the fake Fxiaoke (which records every update)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from connectors.ledger.queries import list_vouchers
+from sync.config import load_config
+from sync.engine.build import open_store
+from sync.engine.run import sync_once
+from sync.writeback import after_posting
+from tests.fakes.fxiaoke import FakeFxiaoke
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tenant(tmp_path: Path) -> Iterator[tuple[FakeFxiaoke, Path]]:
+    with FakeFxiaoke(records={"AccountObj": 5, "SalesOrderObj": 8, "PaymentObj": 8}) as fake:
+        source = {"type": "fxiaoke", **fake.source_config(streams=["SalesOrderObj", "PaymentObj"])}
+        config: dict[str, Any] = {
+            "state": {"url": "sqlite:///.crmsync/state.db"},
+            "sources": {"crm": source},
+            "destination": {"type": "ledger", "path": ".crmsync/ledger.db"},
+            "mappings": [
+                f"{REPO}/mappings/fxiaoke-kingdee/payment_received.yaml",
+                f"{REPO}/mappings/fxiaoke-kingdee/sales_order_confirmed.yaml",
+            ],
+            "writeback": {
+                "objects": {
+                    "PaymentObj": {"number": "erp_voucher_no__c", "status": "erp_status__c"},
+                    "SalesOrderObj": {"number": "field_4xWXT__c"},
+                },
+                "max_attempts": 2,
+            },
+        }
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        yield fake, path
+
+
+def _run(path: Path) -> Any:
+    config = load_config(path)
+    sync_once(config)
+    store = open_store(config)
+    try:
+        return after_posting(config, store)
+    finally:
+        store.close()
+
+
+def test_erp_numbers_are_written_to_the_configured_fields_with_flows_off(
+    tenant: tuple[FakeFxiaoke, Path],
+) -> None:
+    fake, path = tenant
+    result = _run(path)
+    ledger = {
+        (v.source_stream, v.source_id): v.number
+        for v in list_vouchers(path.parent / ".crmsync" / "ledger.db")
+    }
+    assert result.written == len(ledger) > 0, result.line()
+    accepted = [u for u in fake.updates if u["accepted"]]
+    assert len(accepted) == len(ledger)
+    for update in accepted:
+        assert update["triggerWorkFlow"] is False and update["triggerApprovalFlow"] is False
+        number = ledger[(update["object"], update["id"])]
+        if update["object"] == "PaymentObj":
+            assert update["fields"] == {"erp_voucher_no__c": number, "erp_status__c": "已过账"}
+        else:
+            assert update["fields"] == {"field_4xWXT__c": number}
+        record = fake.get(update["object"], update["id"])
+        assert all(record[k] == v for k, v in update["fields"].items())
+
+
+def test_a_second_run_writes_nothing_again(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    fake, path = tenant
+    first = _run(path)
+    before = len(fake.updates)
+    second = _run(path)  # the write-back edits bumped last_modified_time: records are read again
+    assert second.written == 0 and second.unchanged == first.written
+    assert len(fake.updates) == before
+
+
+def test_a_locked_record_is_reported_and_not_retried_forever(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    fake, path = tenant
+    locked = fake.ids("PaymentObj")[0]
+    fake.lock("PaymentObj", locked)
+    first = _run(path)
+    assert any(locked in r and "32000" in r for r in first.refused), first.refused
+    assert first.written > 0  # the others went through
+    second = _run(path)  # attempt 2 of max_attempts 2: given up
+    assert second.gave_up == 1
+    calls = [u for u in fake.updates if u["id"] == locked]
+    third = _run(path)
+    assert third.gave_up == 1 and third.refused == []
+    assert [u for u in fake.updates if u["id"] == locked] == calls  # no further calls
+
+
+def test_an_unreachable_crm_never_fails_the_run(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    fake, path = tenant
+    config = load_config(path)
+    sync_once(config)
+    fake.close()
+    store = open_store(config)
+    try:
+        result = after_posting(config, store)
+    finally:
+        store.close()
+    assert result.written == 0 and result.retry > 0
