@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,7 +179,7 @@ class Engine:
     # -- counts -----------------------------------------------------------------------------
 
     def _pending_count(self) -> int:
-        return int(self.store.counts_by_status().get("pending", 0))
+        return self.store.count_status("pending")
 
     def _final_counts(self, summary: RunSummary) -> None:
         try:
@@ -220,8 +220,3 @@ def sync_once(
             store.release_lock()
     finally:
         store.close()
-
-
-def iter_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

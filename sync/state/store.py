@@ -409,6 +409,10 @@ class StateStore:
             params.append(limit)
         return [OutboxRow.from_row(r) for r in self._all(sql, params)]
 
+    def count_status(self, status: str) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (status,))
+        return int(row["n"]) if row else 0
+
     def counts_by_status(self) -> dict[str, int]:
         return {
             r["status"]: int(r["n"])
