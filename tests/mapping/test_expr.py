@@ -83,3 +83,28 @@ def test_compile_errors_carry_a_column(text: str, column: int, message: str) -> 
 def test_template_with_unbalanced_braces_is_refused() -> None:
     with pytest.raises(CompileError, match="unbalanced"):
         compile_template("销售订单 {{ name }")
+
+
+def test_expressions_are_compiled_at_load_and_never_per_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from sync.mapping import MappingSet
+
+    ready = Path(__file__).resolve().parents[2] / "mappings" / "fxiaoke-kingdee"
+    ms = MappingSet.load([ready / "sales_order_confirmed.yaml"], base_dir=ready)
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an expression was parsed while mapping a record")
+
+    monkeypatch.setattr("sync.mapping.expr.ast.parse", no_parsing)
+    for i in range(50):
+        record = {
+            "_id": f"so{i}",
+            "name": f"SO-{i}",
+            "account_id": "a",
+            "order_time": 1793671200000,
+            "order_amount": f"{i + 1}.13",
+            "life_status": "normal",
+        }
+        (result,) = ms.map_record("crm", "SalesOrderObj", record)
+        assert result.vouchers
