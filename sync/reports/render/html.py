@@ -13,6 +13,7 @@ from sync.reports.table import Cell, Column, Kind, Lang, Report, Table
 __all__ = ["to_html"]
 
 _SAFE_LINK = re.compile(r"^https?://", re.IGNORECASE)
+_NARROW = 6
 
 _CSS = """
 :root { --ink:#1f2933; --muted:#616e7c; --line:#d9e2ec; --head:#eef3f8; --bad:#b42318; --ok:#1a7f37; }
@@ -38,6 +39,8 @@ tr:nth-child(even) td { background: #fbfcfd; }
 td.status-posted, td.status-reversed { color: var(--ok); }
 td.status-failed, td.status-quarantined { color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
+main { display: flex; flex-wrap: wrap; gap: 0 36px; align-items: flex-start; }
+main > section.wide { flex-basis: 100%; }
 @media print { body { margin: 0; } th { position: static; } }
 """
 
@@ -68,7 +71,9 @@ def _cell(value: Cell, column: Column) -> str:
 
 
 def _table(table: Table, lang: Lang) -> str:
-    parts = [f'<section id="{_e(table.name)}"><h2>{_e(table.title(lang))}</h2>']
+    # narrow tables (control totals) sit side by side on a wide screen; wide ones take a row
+    width = "narrow" if len(table.columns) <= _NARROW else "wide"
+    parts = [f'<section id="{_e(table.name)}" class="{width}"><h2>{_e(table.title(lang))}</h2>']
     if table.note(lang):
         parts.append(f'<p class="note">{_e(table.note(lang))}</p>')
     if not table.rows:
@@ -99,5 +104,5 @@ def to_html(report: Report, lang: Lang = "zh") -> str:
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav>{body}</body></html>\n'
+        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav><main>{body}</main></body></html>\n'
     )
