@@ -222,3 +222,16 @@ def test_state_is_checkpointed_after_every_page(fake: FakeFxiaoke) -> None:
     watermarks = [s["last_modified_time"] for s in states]
     assert watermarks == sorted(watermarks)
     assert watermarks[-1] == max(r["last_modified_time"] for r in records(out))
+
+
+def test_a_gateway_down_beyond_the_retries_is_a_transient_error_and_the_next_run_resumes(
+    fake: FakeFxiaoke,
+) -> None:
+    fake.inject("http_503", times=5)
+    failed = run(fake.source_config(), ["PaymentObj"], failing=True)
+    error = next(e.trace.error for e in failed.errors if e.trace.error.stream_descriptor)
+    again = run(fake.source_config(), ["PaymentObj"], state_of(failed))
+
+    assert error.failure_type == FailureType.transient_error
+    assert "gave up after 5 attempts; last problem: HTTP 503" in error.message
+    assert records(failed) == [] and records(again) == fake.records("PaymentObj")
