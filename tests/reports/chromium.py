@@ -20,7 +20,7 @@ def screenshot(page: Path, out: Path, *, width: int = 1400, height: int = 1000, 
     """Render ``page`` (a local html file) to a PNG at ``out``; raises if Chromium fails."""
     binary = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium") or "chromium"
     with tempfile.TemporaryDirectory(prefix="crmsync-chromium-") as profile:
-        subprocess.run(  # noqa: S603 - fixed binary, our own arguments
+        subprocess.run(
             [
                 binary,
                 "--headless",

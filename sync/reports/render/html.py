@@ -104,5 +104,6 @@ def to_html(report: Report, lang: Lang = "zh") -> str:
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav><main>{body}</main></body></html>\n'
+        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav>'
+        f"<main>{body}</main></body></html>\n"
     )
