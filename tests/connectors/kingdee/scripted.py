@@ -54,6 +54,7 @@ def scripted_server() -> Iterator[tuple[str, Script]]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return None
