@@ -150,7 +150,7 @@ def kill_at_random_points(config: Path, progress: Callable[[], int], rng: random
     killed = 0
     command = [str(Path(sys.executable).parent / "crmsync"), *sync_args(config)]
     for _ in range(kills):
-        start, target = progress(), rng.randint(2, 60)
+        start, target = progress(), rng.randint(1, 25)
         proc = subprocess.Popen(
             command, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
         )

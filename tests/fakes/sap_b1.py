@@ -34,11 +34,11 @@ import threading
 import time
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from tests.fakes.sap_s4 import FilterError, compile_filter
+from tests.fakes.sap_s4 import FilterError, QuietServer, compile_filter
 
 FAULTS = ("unavailable", "error500", "reset_before", "reset_after", "hang_after_post", "session_lost")
 LENGTHS = {"Memo": 50, "Reference": 100, "Reference2": 100, "Reference3": 27}
@@ -94,7 +94,7 @@ class FakeB1:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._next = 4710
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = QuietServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
 
     @property

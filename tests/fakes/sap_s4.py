@@ -31,6 +31,7 @@ import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -247,6 +248,16 @@ DOC_TYPES = {"SA", "DR", "DZ", "KR", "KZ", "AB", "DG", "DA"}
 FAULTS = ("unavailable", "error500", "reset_before", "reset_after", "hang_after_post")
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client killed mid-request (SIGKILL tests) is normal here, not a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SchemaFault(Exception):
     """Deserialisation failed: the whole message is refused with a SOAP fault."""
 
@@ -417,7 +428,7 @@ class FakeS4:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._next_number = 1800000000
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = QuietServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -688,13 +699,11 @@ class FakeS4:
                 raise KeyError(entity)
             if entity == "API_GLACCOUNTINCHARTOFACCOUNTS_SRV/A_GLAccountInCompanyCode":
                 return [
-                    {"CompanyCode": self.company_code, "GLAccount": padded(a)}
-                    for a in sorted(self.accounts)
+                    {"CompanyCode": self.company_code, "GLAccount": padded(a)} for a in sorted(self.accounts)
                 ]
             if entity == "API_BUSINESS_PARTNER/A_CustomerCompany":
                 return [
-                    {"Customer": padded(c), "CompanyCode": self.company_code}
-                    for c in sorted(self.customers)
+                    {"Customer": padded(c), "CompanyCode": self.company_code} for c in sorted(self.customers)
                 ]
         raise KeyError(entity)
 
