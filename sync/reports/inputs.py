@@ -95,7 +95,42 @@ def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[Quarantine
             problems.append(f"outbox {row.external_ref}: payload unreadable: {exc.error_count()} problem(s)")
             continue
         items.append(VoucherItem(voucher, row.status, row.erp_id or "", row.erp_number or "", row.last_error))
-    return items, [_quarantined(q) for q in quarantine], problems
+    return items, [_quarantined(q) for q in quarantine] + writeback_issues(config), problems
+
+
+def writeback_issues(config: AppConfig) -> list[QuarantinedItem]:
+    """Records the CRM refused to take their ERP number on (locked, …), from writeback.db."""
+    from sync.writeback.run import load_writeback_config, progress_path
+
+    if not config.writeback:
+        return []
+    path = progress_path(config, load_writeback_config(config).state_file)
+    if not path.exists():
+        return []
+    from sync.writeback.progress import Progress
+
+    progress = Progress(path)
+    try:
+        entries = progress.problems()
+    finally:
+        progress.close()
+    labels = {
+        "refused": "CRM拒绝，将重试 refused, will retry",
+        "retry": "待重试 to retry",
+        "gave_up": "已放弃 given up",
+    }
+    return [
+        QuarantinedItem(
+            mapping="writeback",
+            source="",
+            stream=e.stream,
+            record_id=e.record_id,
+            problems=(f"{labels.get(e.state, e.state)} ({e.attempts}×): {e.last_error}",),
+            when=e.updated[:10],
+            kind="回写失败 write-back",
+        )
+        for e in entries
+    ]
 
 
 def _quarantined(row: dict[str, Any]) -> QuarantinedItem:

@@ -57,7 +57,8 @@ class VoucherItem:
 
 @dataclass(frozen=True, slots=True)
 class QuarantinedItem:
-    """A record no mapping could turn into a voucher, and why."""
+    """A record no mapping could turn into a voucher, and why (or, with another ``kind``, a
+    record the CRM refused to take its ERP number back on)."""
 
     mapping: str
     source: str
@@ -66,6 +67,7 @@ class QuarantinedItem:
     problems: tuple[str, ...]
     name: str = ""
     when: str = ""
+    kind: str = "隔离记录 quarantined record"
 
 
 def status_label(status: str) -> str:
@@ -374,7 +376,7 @@ def _failures_table(
         ref = SourceRef(system=q.source, stream=q.stream, record_id=q.record_id, name=q.name)
         rows.append(
             (
-                "隔离记录 quarantined record",
+                q.kind,
                 q.when,
                 q.mapping,
                 q.stream,

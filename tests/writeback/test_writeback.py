@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from connectors.ledger.queries import list_vouchers
+from sync.cli import cli
 from sync.config import load_config
 from sync.engine.build import open_store
 from sync.engine.run import sync_once
@@ -99,6 +102,11 @@ def test_a_locked_record_is_reported_and_not_retried_forever(tenant: tuple[FakeF
     third = _run(path)
     assert third.gave_up == 1 and third.refused == []
     assert [u for u in fake.updates if u["id"] == locked] == calls  # no further calls
+    # and finance sees it in the voucher report, with the CRM's reason
+    report = CliRunner().invoke(cli, ["report", "vouchers", "-c", str(path), "--format", "json", "-o", "-"])
+    rows = json.loads(report.stdout[report.stdout.index("{") :])["tables"]["failures"]["rows"]
+    (row,) = [r for r in rows if r["kind"].startswith("回写失败")]
+    assert row["record_id"] == locked and "已放弃" in row["reason"] and "32000" in row["reason"]
 
 
 def test_an_unreachable_crm_never_fails_the_run(tenant: tuple[FakeFxiaoke, Path]) -> None:
