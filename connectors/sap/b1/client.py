@@ -74,7 +74,14 @@ class ServiceLayer:
 
     def login(self) -> None:
         self._session.cookies.clear()
-        response = self._raw("POST", "Login", json=self._login_body)
+        try:
+            response = self._raw("POST", "Login", json=self._login_body)
+        except requests.RequestException as exc:  # sent, no answer: the Service Layer hangs
+            raise DestinationUnavailable(
+                f"SAP Business One Service Layer at {self.base_url} does not answer the login "
+                f"({type(exc).__name__})",
+                hint="check that the Service Layer is running and timeout_seconds",
+            ) from None
         self.logins += 1
         if response.status_code != 200:
             code, text = error_of(response)

@@ -168,7 +168,10 @@ class B1Destination:
         rows: list[dict[str, Any]] = []
         url: str | None = path
         while url:
-            response = self.sl.request("GET", url, headers=_PAGE)
+            try:
+                response = self.sl.request("GET", url, headers=_PAGE)
+            except requests.RequestException as exc:
+                raise TransientError(f"SAP Business One query failed: {type(exc).__name__}") from None
             if response.status_code != 200:
                 code, text = error_of(response)
                 raise TransientError(
@@ -228,7 +231,12 @@ class B1Destination:
 
     def _exists(self, entity: str, key: str, field: str) -> bool:
         quoted = key.replace("'", "''")
-        response = self.sl.request("GET", f"{entity}('{quoted}')?$select={field}")
+        try:
+            response = self.sl.request("GET", f"{entity}('{quoted}')?$select={field}")
+        except requests.RequestException as exc:
+            raise DestinationUnavailable(
+                f"SAP Business One master-data read failed: {type(exc).__name__}"
+            ) from None
         if response.status_code == 200:
             return True
         if response.status_code == 404:

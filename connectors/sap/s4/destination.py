@@ -166,8 +166,15 @@ class S4Destination:
         """A fault refuses the whole message, so nothing was posted: find the culprit alone."""
         if len(ready) > 1:
             out: list[PostResult] = []
-            for item in ready:
-                out.extend(self._send([item], created))
+            for index, item in enumerate(ready):
+                try:
+                    out.extend(self._send([item], created))
+                except DestinationUnavailable as exc:
+                    if not out:
+                        raise
+                    # keep what was answered; the rest was never sent
+                    out.extend(PostResult.transient(v.external_ref, exc.message) for v, _ in ready[index:])
+                    break
             return out
         return [
             PostResult.permanent(ready[0][0].external_ref, redact(f"SOAP fault {fault.code}: {fault.text}"))

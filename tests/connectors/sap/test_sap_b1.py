@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -206,3 +207,22 @@ def test_return_no_content_answer_gives_jdtnum_from_location(tmp_path: Path, fak
     assert response.status_code == 204
     result = dest._classify(order.external_ref, response)
     assert result.outcome is Outcome.POSTED and result.ref is not None and result.ref.erp_id == "4711"
+
+
+def test_a_service_layer_that_never_answers_is_destination_unavailable(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        port = silent.getsockname()[1]
+        config = Config(
+            base_url=f"http://127.0.0.1:{port}/b1s/v1",
+            company_db="SBODEMOCN",
+            username="manager",
+            password="B1-secret-Passw0rd!",
+            timeout_seconds=0.2,
+        )
+        dest = build(config, BuildContext("erp", tmp_path))
+        with pytest.raises(DestinationUnavailable, match="does not answer the login"):
+            dest.post([order_voucher()])
+        with pytest.raises(DestinationUnavailable):
+            dest.lookup([order_voucher().external_ref])
