@@ -208,3 +208,19 @@ def test_the_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 )
 def test_every_error_code_has_a_class(code: int, kind: ErrorKind) -> None:
     assert classify(code) is kind
+
+
+def test_the_token_endpoint_is_never_called_more_than_ten_times_a_minute() -> None:
+    from collections import deque
+
+    from connectors.fxiaoke.client import _respect_token_limit
+
+    now = time.monotonic()
+    calls = deque(
+        [now - 59.95] + [now - 1.0] * 9
+    )  # ten calls in the last minute, the oldest about to age out
+    started = time.monotonic()
+    _respect_token_limit(calls)
+
+    assert time.monotonic() - started >= 0.04  # waited for the oldest call to leave the window
+    assert len(calls) == 10
