@@ -211,7 +211,7 @@ class Session:
         return cls(type_name, config, destination, mappings)
 
     def summarised(self) -> list[str]:
-        return [m.name for m in self.mappings.mappings if getattr(m, "summarise", None)]
+        return [m.name for m in self.mappings.mappings if getattr(m, "summarised", False)]
 
 
 @dataclass
