@@ -330,10 +330,13 @@ def resume(config_path: str) -> None:
 @run_command
 def approve(config_path: str, keys: tuple[str, ...]) -> None:
     """Approve vouchers waiting for approval (awaiting_approval -> pending)."""
+    from sync import audit
+
     with _store(config_path) as (_, store):
         waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)
         chosen = [r for r in waiting if not keys or r.key in keys or r.external_ref in keys]
         with store.transaction():
             for r in chosen:
                 store.set_status(r.external_ref, Status.PENDING)
+                audit.record(store, audit.Action.APPROVE, r.external_ref, {"total": r.total})  # audit hook
     click.echo(f"approved {len(chosen)} vouchers; the next run posts them")

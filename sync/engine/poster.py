@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from sync import audit
 from sync.destination import Destination, ErpRef, Outcome, PostResult
 from sync.engine.retry import RetryPolicy, TryAgain
 from sync.engine.summary import RunSummary
@@ -180,6 +181,13 @@ class Poster:
                     del remaining[ref]
                 elif result.outcome is Outcome.PERMANENT:
                     self.store.set_status(ref, Status.FAILED, error=result.message)
+                    audit.record(  # audit hook (sync.audit)
+                        self.store,
+                        audit.Action.REFUSED,
+                        ref,
+                        {"message": result.message},
+                        run_id=self.summary.run_id or None,
+                    )
                     self.summary.vouchers_failed += 1
                     del remaining[ref]
                 elif result.outcome is Outcome.UNKNOWN:
@@ -202,6 +210,20 @@ class Poster:
     def _mark_posted(self, row: OutboxRow, ref: ErpRef) -> None:
         self.store.set_status(
             row.external_ref, Status.POSTED, erp_id=ref.erp_id, erp_number=ref.number, error=""
+        )
+        audit.record(  # audit hook (sync.audit): same transaction as the status change
+            self.store,
+            audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST,
+            row.external_ref,
+            {
+                "erp_id": ref.erp_id,
+                "erp_number": ref.number,
+                "total": row.total,
+                "date": row.voucher_date,
+                "mapping": row.mapping,
+                "reversal_of": row.reversal_of,
+            },
+            run_id=self.summary.run_id or None,
         )
         if row.kind == "reversal" and row.reversal_of:
             self.store.set_status(row.reversal_of, Status.REVERSED)

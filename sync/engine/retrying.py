@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sync import audit
 from sync.destination import Destination
 from sync.engine.outbox import RecordWriter
 from sync.engine.reversals import Planner
@@ -47,6 +48,9 @@ def requeue(
         "records_remapped": remapped,
         "still_quarantined": still,
     }
+    audit.record(  # audit hook (sync.audit): who asked for which retry
+        store, audit.Action.RETRY, "--all" if keys is None else " ".join(keys), dict(result)
+    )
     if destination is not None:
         run = Engine(store, mappings, {}, destination).run()
         result["summary"] = run.as_dict()

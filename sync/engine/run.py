@@ -209,6 +209,7 @@ def sync_once(
     try:
         store.acquire_lock(config.state.lock_timeout_seconds)
         try:
+            _audit_config(store, config)
             sources = build_sources(config, set(mappings.streams()))
             dest = (destination_factory or build_destination)(config) if post else None
             try:
@@ -220,3 +221,14 @@ def sync_once(
             store.release_lock()
     finally:
         store.close()
+
+
+def _audit_config(store: StateStore, config: AppConfig) -> None:
+    """Audit hook (sync.audit): a ``config_changed`` entry when config or mapping files changed."""
+    from sync import audit
+    from sync.engine.build import mapping_files
+
+    files = {"config": config.config_path}
+    for path in mapping_files(config):
+        files[f"mapping:{path}"] = path
+    audit.note_config(store, files)

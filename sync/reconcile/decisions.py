@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 
+from sync import audit
 from sync.reconcile.model import Decision
 from sync.state import StateStore
 from sync.state.store import now_iso
@@ -43,6 +44,16 @@ def record_decision(store: StateStore, decision: Decision, who: str = "") -> int
         )
         row = store._one(
             "SELECT MAX(id) AS id FROM reconcile_decisions WHERE bank_id = ?", (decision.bank_id,)
+        )
+        audit.record(  # audit hook (sync.audit): same transaction as the decision
+            store,
+            audit.Action.MANUAL_MATCH if decision.action == "match" else audit.Action.MANUAL_UNMATCH,
+            decision.bank_id,
+            {
+                "payment_ids": list(decision.payment_ids),
+                "note": decision.note,
+                "decision_id": row["id"] if row else None,
+            },
         )
     return int(row["id"]) if row else 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 #: version -> statements; applied in order inside one transaction each
-MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     1: (
         """CREATE TABLE runs (
             id {serial},
@@ -133,6 +133,42 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             revoked TEXT
         )""",
         "CREATE INDEX reconcile_decisions_bank ON reconcile_decisions (bank_id)",
+    ),
+    # 3: the audit trail (sync.audit): an append-only, hash-chained log and its chain head.
+    # A statement given as {dialect: sql} differs per backend (the append-only triggers).
+    3: (
+        """CREATE TABLE audit_log (
+            seq {bigint} PRIMARY KEY,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{{}}',
+            who TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0,
+            run_id {bigint},
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_log_action ON audit_log (action, seq)",
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY,
+            seq {bigint} NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
+        {
+            "sqlite": """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+            "pg": """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$""",
+        },
+        {
+            "sqlite": """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+            "pg": """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+        },
     ),
 }
 

@@ -192,6 +192,9 @@ class StateStore:
                 if version in done:
                     continue
                 for statement in MIGRATIONS[version]:
+                    if isinstance(statement, dict):  # differs per backend; used verbatim
+                        self._execute(statement[self.dialect])
+                        continue
                     self._execute(statement.format(serial=self.serial_sql, bigint=self.bigint_sql))
                 self._execute(
                     "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)", (version, now_iso())

@@ -1,0 +1,268 @@
+"""Writing, reading and verifying the hash-chained audit log.
+
+The chain: entry ``n`` stores ``prev_hash`` (entry ``n-1``'s hash, 64 zeros for the first)
+and ``hash = sha256(canonical JSON of its fields + prev_hash)``. The single-row table
+``audit_head`` holds the last sequence number and hash, so deleting the newest entries is
+detected too. Appends take the head row first (``FOR UPDATE`` on PostgreSQL; SQLite's write
+transaction is already exclusive), so concurrent writers cannot fork the chain.
+
+What this proves, and what not: any change made without recomputing the chain (an edited
+amount, a deleted row, two rows swapped) is found and named. Someone with write access to the
+database who recomputes every later hash and the head is not detected; keep the head hash
+printed by ``crmsync audit verify`` outside the database to catch that.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sync.state.store import StateStore, now_iso
+
+__all__ = ["GENESIS", "Action", "AuditEntry", "Problem", "entries", "note_config", "record", "verify"]
+
+GENESIS = "0" * 64
+
+
+class Action:
+    """The entry kinds (``action`` column)."""
+
+    POST = "post"
+    REVERSAL = "reversal"
+    REFUSED = "refused"
+    RETRY = "retry"
+    APPROVE = "approve"
+    MANUAL_MATCH = "manual_match"
+    MANUAL_UNMATCH = "manual_unmatch"
+    CONFIG_CHANGED = "config_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+    who: str
+    host: str
+    pid: int
+    run_id: int | None
+    prev_hash: str
+    hash: str
+
+    def public_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """The first break in the chain: which entry, and what is wrong with it."""
+
+    seq: int
+    message: str
+
+
+_actor_cache: list[tuple[str, str, int]] = []
+
+
+def _actor() -> tuple[str, str, int]:
+    """(OS user, host, pid) of this process."""
+    pid = os.getpid()
+    if not _actor_cache or _actor_cache[0][2] != pid:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = os.environ.get("USER", "") or f"uid {os.getuid()}"
+        _actor_cache[:] = [(user, socket.gethostname(), pid)]
+    return _actor_cache[0]
+
+
+def _canonical_detail(detail: Mapping[str, Any]) -> str:
+    return json.dumps(dict(detail), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _digest(fields: Mapping[str, Any], prev_hash: str) -> str:
+    body = json.dumps(
+        {
+            "seq": int(fields["seq"]),
+            "at": str(fields["at"]),
+            "action": str(fields["action"]),
+            "subject": str(fields["subject"]),
+            "detail": str(fields["detail"]),
+            "who": str(fields["who"]),
+            "host": str(fields["host"]),
+            "pid": int(fields["pid"]),
+            "run_id": None if fields["run_id"] is None else int(fields["run_id"]),
+            "prev_hash": prev_hash,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def record(
+    store: StateStore,
+    action: str,
+    subject: str = "",
+    detail: Mapping[str, Any] | None = None,
+    *,
+    run_id: int | None = None,
+) -> int:
+    """Append one entry (joining the caller's transaction if there is one); returns its seq."""
+    who, host, pid = _actor()
+    with store.transaction():
+        lock = " FOR UPDATE" if store.dialect == "pg" else ""
+        head = store._one(f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}")
+        prev_seq, prev_hash = (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
+        fields: dict[str, Any] = {
+            "seq": prev_seq + 1,
+            "at": now_iso(),
+            "action": action,
+            "subject": subject,
+            "detail": _canonical_detail(detail or {}),
+            "who": who,
+            "host": host,
+            "pid": pid,
+            "run_id": run_id,
+        }
+        digest = _digest(fields, prev_hash)
+        store._execute(
+            "INSERT INTO audit_log (seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, "
+            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*fields.values(), prev_hash, digest),
+        )
+        store._execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (fields["seq"], digest))
+    return int(fields["seq"])
+
+
+def _rows(store: StateStore, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    after = -1
+    while True:
+        rows = store._all(
+            "SELECT seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, hash FROM audit_log "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, batch),
+        )
+        if not rows:
+            return
+        yield from rows
+        after = int(rows[-1]["seq"])
+
+
+def _entry(row: Mapping[str, Any]) -> AuditEntry:
+    try:
+        detail = json.loads(row["detail"])
+    except ValueError:
+        detail = {"unreadable": str(row["detail"])}
+    return AuditEntry(
+        seq=int(row["seq"]),
+        at=str(row["at"]),
+        action=str(row["action"]),
+        subject=str(row["subject"]),
+        detail=detail if isinstance(detail, dict) else {"value": detail},
+        who=str(row["who"]),
+        host=str(row["host"]),
+        pid=int(row["pid"]),
+        run_id=None if row["run_id"] is None else int(row["run_id"]),
+        prev_hash=str(row["prev_hash"]),
+        hash=str(row["hash"]),
+    )
+
+
+def entries(store: StateStore) -> Iterator[AuditEntry]:
+    """Every entry, oldest first."""
+    for row in _rows(store):
+        yield _entry(row)
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    return f"entry {row['seq']} ({row['action']} {row['subject']} at {row['at']})".replace(" )", ")")
+
+
+def verify(store: StateStore) -> tuple[int, str, Problem | None]:
+    """Walk the chain: (entries checked, head hash, the first problem or None)."""
+    expected_seq, prev_hash, checked = 1, GENESIS, 0
+    for row in _rows(store):
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            gone = f"entry {expected_seq}" if seq == expected_seq + 1 else f"entries {expected_seq}-{seq - 1}"
+            return (
+                checked,
+                prev_hash,
+                Problem(
+                    expected_seq, f"{gone} missing: {_label(row)} follows entry {expected_seq - 1} (deleted)"
+                ),
+            )
+        if _digest(row, str(row["prev_hash"])) != row["hash"]:
+            return (
+                checked,
+                prev_hash,
+                Problem(seq, f"{_label(row)}: content does not match its hash (edited or moved)"),
+            )
+        if row["prev_hash"] != prev_hash:
+            return (
+                checked,
+                prev_hash,
+                Problem(
+                    seq, f"{_label(row)}: does not link to entry {seq - 1} (deleted, reordered or inserted)"
+                ),
+            )
+        prev_hash, expected_seq, checked = str(row["hash"]), seq + 1, checked + 1
+    head = store._one("SELECT seq, hash FROM audit_head WHERE id = 1")
+    if head is not None and (int(head["seq"]) != checked or head["hash"] != prev_hash):
+        return (
+            checked,
+            prev_hash,
+            Problem(
+                checked + 1,
+                f"the chain ends at entry {checked} but its head records entry {head['seq']} "
+                f"(the newest entries were deleted, or the head was altered)",
+            ),
+        )
+    return checked, prev_hash, None
+
+
+def _file_hash(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def note_config(store: StateStore, files: Mapping[str, Path], *, run_id: int | None = None) -> bool:
+    """Record a ``config_changed`` entry when the config/mapping files differ from the last one seen.
+
+    ``files`` maps a role (``config``, ``mapping:orders.yaml``) to its path. Only hashes are
+    stored, never content (the config may hold inline secrets). Returns True if recorded.
+    """
+    current = {role: _file_hash(path) for role, path in sorted(files.items())}
+    last = store._one(
+        "SELECT detail FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1", (Action.CONFIG_CHANGED,)
+    )
+    previous: dict[str, str] = {}
+    if last is not None:
+        try:
+            previous = dict(json.loads(last["detail"]).get("files", {}))
+        except (ValueError, AttributeError):
+            previous = {}
+    if last is not None and previous == current:
+        return False
+    changed = sorted(k for k in set(current) | set(previous) if current.get(k) != previous.get(k))
+    record(
+        store,
+        Action.CONFIG_CHANGED,
+        str(files.get("config", "")),
+        {"files": current, "changed": changed, "first": last is None},
+        run_id=run_id,
+    )
+    return True
