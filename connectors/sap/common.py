@@ -157,8 +157,8 @@ def never_sent(exc: requests.RequestException) -> bool:
 
     Everything else (read timeout, reset, remote closed) may have been processed: unknown.
     """
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True  # no connection, or the TLS handshake failed before any byte of the request
     if not isinstance(exc, requests.ConnectionError):
         return False
     reason = exc.args[0] if exc.args else None

@@ -31,6 +31,7 @@ import random
 import re
 import secrets
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -409,6 +410,7 @@ class FakeS4:
         page_size: int = 50,
         failure_number: str = " ",
         master_data: bool = True,
+        tls: ssl.SSLContext | None = None,
         port: int = 0,
     ) -> None:
         self.username, self.password = username, password
@@ -429,6 +431,9 @@ class FakeS4:
         self._lock = threading.Lock()
         self._next_number = 1800000000
         self._server = QuietServer(("127.0.0.1", port), _handler(self))
+        self.tls = tls
+        if tls is not None:  # HTTPS; with CERT_REQUIRED a client certificate replaces Basic auth
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -436,7 +441,8 @@ class FakeS4:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeS4:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -765,6 +771,9 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
                 self.wfile.write(body)
 
         def _authorised(self) -> bool:
+            peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+            if peer:  # the TLS layer verified the client certificate against the trusted CA
+                return True
             header = self.headers.get("Authorization", "")
             expected = base64.b64encode(f"{fake.username}:{fake.password}".encode()).decode()
             if header == f"Basic {expected}":

@@ -18,6 +18,7 @@ import requests
 
 from connectors.sap.common import never_sent
 from sync.errors import DestinationUnavailable
+from sync.http import TransportConfig, make_session, resolve_transport
 from sync.secrets import redact
 
 __all__ = ["ServiceLayer", "error_of"]
@@ -48,11 +49,19 @@ def session_lost(response: requests.Response) -> bool:
 class ServiceLayer:
     """A logged-in Service Layer conversation."""
 
-    def __init__(self, base_url: str, company_db: str, username: str, password: str, timeout: float) -> None:
+    def __init__(  # noqa: PLR0917 - the Service Layer's login triple plus transport
+        self,
+        base_url: str,
+        company_db: str,
+        username: str,
+        password: str,
+        timeout: float,
+        transport: TransportConfig | None = None,
+    ) -> None:
         self.base_url = base_url
         self._login_body = {"CompanyDB": company_db, "UserName": username, "Password": password}
         self._timeout = timeout
-        self._session = requests.Session()
+        self._session = make_session(resolve_transport(transport, timeout), system="sap_b1")
         self._logged_in = False
         self.logins = 0
 

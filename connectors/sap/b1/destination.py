@@ -82,6 +82,7 @@ class B1Destination:
             config.username,
             config.password.get_secret_value(),
             config.timeout_seconds,
+            config.transport,
         )
 
     def render(self, voucher: Voucher) -> dict[str, Any]:
@@ -109,8 +110,10 @@ class B1Destination:
             except DestinationUnavailable as exc:
                 if not results:
                     raise
-                # Earlier vouchers were answered: keep them; the rest was never sent.
-                results.extend(PostResult.transient(v.external_ref, exc.message) for v in batch[index:])
+                # Earlier vouchers were answered: keep them. This one may have gone out (look it
+                # up before resending); the rest was never sent.
+                results.append(PostResult.unknown(voucher.external_ref, exc.message))
+                results.extend(PostResult.transient(v.external_ref, exc.message) for v in batch[index + 1 :])
                 break
         return results
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from connectors.sap.common import DebtorTarget
 from sync.connector import BuildContext
 from sync.destination import Destination
+from sync.http import TransportConfig
 from sync.secrets import register_secret
 
 __all__ = ["Config", "build"]
@@ -28,6 +29,9 @@ class Config(BaseModel):
     )
     batch_size: int = Field(20, ge=1, le=500, description="vouchers per engine batch (one POST each)")
     timeout_seconds: float = Field(60, gt=0, le=600)
+    transport: TransportConfig | None = Field(
+        None, description="TLS verification, CA bundle, timeouts (default: verified, timeout_seconds)"
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -35,6 +35,7 @@ from connectors.sap.s4.soap import (
 from sync.connector import BuildContext
 from sync.destination import CheckReport, ErpRef, PostResult, short_ref
 from sync.errors import DestinationUnavailable, PermanentError
+from sync.http import make_session, resolve_transport
 from sync.model import Voucher
 from sync.secrets import redact
 
@@ -63,7 +64,9 @@ class S4Destination:
         self.config = config
         self.batch_size = config.batch_size
         self._clock = clock
-        self._session = requests.Session()
+        self._session = make_session(
+            resolve_transport(config.transport, config.timeout_seconds), system="sap_s4"
+        )
         if config.client_cert:
             cert = str(ctx.resolve(config.client_cert))
             self._session.cert = (cert, str(ctx.resolve(config.client_key))) if config.client_key else cert
@@ -172,8 +175,11 @@ class S4Destination:
                 except DestinationUnavailable as exc:
                     if not out:
                         raise
-                    # keep what was answered; the rest was never sent
-                    out.extend(PostResult.transient(v.external_ref, exc.message) for v, _ in ready[index:])
+                    # keep what was answered; this one may have gone out, the rest never did
+                    out.append(PostResult.unknown(item[0].external_ref, exc.message))
+                    out.extend(
+                        PostResult.transient(v.external_ref, exc.message) for v, _ in ready[index + 1 :]
+                    )
                     break
             return out
         return [

@@ -10,6 +10,7 @@ from connectors.sap.common import DebtorTarget
 from sync.connector import BuildContext
 from sync.destination import Destination
 from sync.errors import ConfigurationError
+from sync.http import TransportConfig
 from sync.secrets import register_secret
 
 __all__ = ["Config", "build"]
@@ -38,6 +39,9 @@ class Config(BaseModel):
     odata_base_url: str = Field("", description="host of the OData read-back; defaults to base_url's host")
     batch_size: int = Field(20, ge=1, le=500, description="documents per bulk request")
     timeout_seconds: float = Field(60, gt=0, le=600)
+    transport: TransportConfig | None = Field(
+        None, description="TLS verification, CA bundle, timeouts (default: verified, timeout_seconds)"
+    )
     account_map: dict[str, str | DebtorTarget] = Field(
         default_factory=dict,
         description="canonical account -> SAP G/L account, or {debtor: true} for customer lines",
