@@ -2,7 +2,7 @@
 
 One data set (the sample tenant's orders, payments, refunds and invoices), the shipped
 ``mappings/fxiaoke-kingdee/*.yaml`` unchanged, four destinations: the embedded ledger, the
-fake Kingdee, the fake S/4HANA and the fake Business One. What each ERP holds, keyed back to
+fake Kingdee, the fake S/4HANA, the fake Business One and IDoc files. What each ERP holds, keyed back to
 the canonical account (SAP's customer lines folded into 1122 via the account map), is the
 same debit-minus-credit per account, to the cent.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xmltodict
 from click.testing import CliRunner
 
 from sync.cli import cli
@@ -98,6 +99,23 @@ def sap_totals(fake_totals: dict[str, Decimal], account_map: dict[str, Any]) -> 
     return nonzero(out)
 
 
+def idoc_totals(folder: Path, account_map: dict[str, Any]) -> dict[str, Decimal]:
+    """Signed amounts of every IDoc file, per G/L account (customers as ``customer:<no>``)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for path in sorted(folder.glob("ACC_DOCUMENT_*.xml")):
+        idoc = xmltodict.parse(path.read_bytes(), force_list=("E1BPACGL09", "E1BPACAR09", "E1BPACCR09"))[
+            "ACC_DOCUMENT04"
+        ]["IDOC"]
+        where = {s["ITEMNO_ACC"]: s["GL_ACCOUNT"].lstrip("0") for s in idoc.get("E1BPACGL09", [])}
+        where |= {s["ITEMNO_ACC"]: "customer:" + s["CUSTOMER"] for s in idoc.get("E1BPACAR09", [])}
+        for amount in idoc["E1BPACCR09"]:
+            text = amount["AMT_DOCCUR"]
+            totals[where[amount["ITEMNO_ACC"]]] += (
+                -Decimal(text[:-1]) if text.endswith("-") else Decimal(text)
+            )
+    return sap_totals(totals, account_map)
+
+
 def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,10 +176,26 @@ def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
         b1_summary = sync(config, monkeypatch)
         b1_totals = sap_totals(b1.totals_by_account(), {"1122": {"debtor": True}})
 
-    posted = {s["vouchers_posted"] for s in (ledger_summary, kingdee_summary, s4_summary, b1_summary)}
+    config = setup(
+        tmp_path / "idoc",
+        {
+            "type": "sap_idoc",
+            "path": "drop",
+            "company_code": "1010",
+            "account_map": S4_MAP,
+        },
+    )
+    (tmp_path / "idoc" / "drop").mkdir()
+    idoc_summary = sync(config, monkeypatch)
+    files = idoc_totals(tmp_path / "idoc" / "drop", S4_MAP)
+
+    summaries = (ledger_summary, kingdee_summary, s4_summary, b1_summary, idoc_summary)
+    posted = {s["vouchers_posted"] for s in summaries}
     assert len(posted) == 1 and posted.pop() > 100
     assert ledger and set(ledger) <= set(ACCOUNTS)
     assert kingdee_totals == ledger
     assert s4_totals == ledger
     assert b1_totals == ledger
+    assert files == ledger
+    assert len(list((tmp_path / "idoc" / "drop").glob("*.xml"))) == ledger_summary["vouchers_posted"]
     assert sum(ledger.values()) == 0
