@@ -53,8 +53,10 @@ def _child(job: dict[str, Any]) -> None:
     os._exit(code)
 
 
-def serve() -> None:
-    # everything a run imports, once
+def serve(preload: list[str] | None = None) -> None:
+    # everything a run imports, once (plus the modules the caller names, e.g. its connectors)
+    import importlib
+
     import airbyte_cdk.models  # noqa: F401
 
     import connectors.files.source
@@ -66,6 +68,8 @@ def serve() -> None:
     from tests.fakes import faulty_destination
 
     faulty_destination.register()
+    for module in preload or []:
+        importlib.import_module(module)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         job = json.loads(line)
@@ -84,10 +88,11 @@ def serve() -> None:
 class Zygote:
     """The test side: start the server, run jobs one at a time or two at once."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, preload: tuple[str, ...] = ()) -> None:
+        """``preload``: more modules to import before forking (a child then starts warm)."""
         self.tmp = tmp
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.engine.zygote"],
+            [sys.executable, "-m", "tests.engine.zygote", *preload],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -127,4 +132,4 @@ class Zygote:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1:])
