@@ -195,6 +195,9 @@ class Poster:
                 else:
                     retry_after = max(retry_after or 0.0, result.retry_after or 0.0) or retry_after
         if unknown:
+            # an ERP may still be finishing a request whose answer we lost: give it a moment
+            # before asking, so "not found" means "not taken" and a resend cannot double it
+            self.policy.sleep(self.policy.initial)
             found = self._lookup(unknown)
             with self.store.transaction():
                 for ref in unknown:
