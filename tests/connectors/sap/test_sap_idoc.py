@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 import xmltodict
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from connectors.sap.b1.destination import B1Destination
+from connectors.sap.b1.factory import Config as B1Config
 from connectors.sap.idoc.destination import IdocDestination, file_name
 from connectors.sap.idoc.factory import Config, build
 from sync.connector import BuildContext
 from sync.destination import Outcome, short_ref
 from sync.errors import DestinationUnavailable
-from sync.model import ReversalStyle
+from sync.model import MappingRef, ReversalStyle, SourceRef, Voucher, VoucherLine
 from tests.connectors.sap.conftest import ACCOUNT_MAP, order_voucher, payment_voucher
 
 FIXED = dt.datetime(2026, 11, 3, 2, 15, tzinfo=dt.UTC)
@@ -140,3 +144,49 @@ def test_missing_drop_folder_is_destination_unavailable(tmp_path: Path) -> None:
         dest.post([order_voucher()])
     with pytest.raises(DestinationUnavailable):
         dest.check()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=5), st.booleans())
+def test_any_voucher_renders_balanced_in_idoc_and_b1(amounts: list[int], red: bool) -> None:
+    total = sum(amounts)
+    lines = [VoucherLine(account="6001", side="credit", amount=Decimal(a) / 100) for a in amounts]
+    lines.append(
+        VoucherLine(account="1122", side="debit", amount=Decimal(total) / 100, dims={"customer": "10100002"})
+    )
+    voucher = Voucher(
+        key="prop:idoc",
+        book="1010",
+        date=dt.date(2026, 11, 5),
+        summary="属性测试",
+        lines=tuple(lines),
+        sources=(SourceRef(system="crm", stream="SalesOrderObj", record_id="p1"),),
+        mapping=MappingRef(name="p"),
+    )
+    if red:
+        voucher = voucher.reversal(ReversalStyle.RED)
+    amounts_text = [
+        a["AMT_DOCCUR"]
+        for a in segments(
+            IdocDestination(
+                Config(path="drop", account_map=ACCOUNT_MAP, company_code="1010"),
+                BuildContext("erp", Path("/nonexistent")),
+                clock=lambda: FIXED,
+            ).render(voucher)
+        )["E1BPACCR09"]
+    ]
+    assert sum(-Decimal(a[:-1]) if a.endswith("-") else Decimal(a) for a in amounts_text) == 0
+    assert all(not a.startswith("-") for a in amounts_text)
+    b1_lines = B1Destination(
+        B1Config(
+            base_url="http://127.0.0.1:9/b1s/v1",
+            company_db="SBODEMOCN",
+            username="manager",
+            password="B1-secret-Passw0rd!",
+            account_map={"1122": {"debtor": True}},
+        ),
+        BuildContext("erp", Path("/nonexistent")),
+    ).render(voucher)["JournalEntryLines"]
+    assert sum(Decimal(ln["Debit"]) - Decimal(ln["Credit"]) for ln in b1_lines) == 0
+    assert all(Decimal(ln["Debit"]) >= 0 and Decimal(ln["Credit"]) >= 0 for ln in b1_lines)
+    assert all((Decimal(ln["Debit"]) == 0) != (Decimal(ln["Credit"]) == 0) for ln in b1_lines)
