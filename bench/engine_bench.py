@@ -85,12 +85,15 @@ def child(config: str) -> None:
     started = time.perf_counter()
     summary = sync_once(load_config(config))
     seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": seconds,
                 "imports": imports,
+                # CPU seconds of the whole process: on a shared machine the fair speed figure
+                "cpu": usage.ru_utime + usage.ru_stime,
                 "peak_mb": peak_kb / 1024,
                 "read": summary.read,
                 "posted": summary.posted,
@@ -156,6 +159,7 @@ def main() -> None:
         print(
             f"{n:>9,} records: {n / f['seconds']:>8,.0f} rec/s end to end ({f['seconds']:.1f} s in the run, "
             f"{f['wall']:.1f} s with start-up, imports {f['imports']:.1f} s), "
+            f"CPU {f.get('cpu', 0):.0f} s = {n / max(f.get('cpu', 0) - f['imports'], 1e-9):,.0f} rec per CPU-second, "
             f"peak RSS {f['peak_mb']:.0f} MB; "
             f"second run with nothing changed {s['seconds']:.2f} s (read {s['read']}, posted "
             f"{s['vouchers_posted']}), peak RSS {s['peak_mb']:.0f} MB",
