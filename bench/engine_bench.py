@@ -159,7 +159,8 @@ def main() -> None:
         print(
             f"{n:>9,} records: {n / f['seconds']:>8,.0f} rec/s end to end ({f['seconds']:.1f} s in the run, "
             f"{f['wall']:.1f} s with start-up, imports {f['imports']:.1f} s), "
-            f"CPU {f.get('cpu', 0):.0f} s = {n / max(f.get('cpu', 0) - f['imports'], 1e-9):,.0f} rec per CPU-second, "
+            f"CPU {f.get('cpu', 0):.0f} s = "
+            f"{n / max(f.get('cpu', 0) - f['imports'], 1e-9):,.0f} rec per CPU-second, "
             f"peak RSS {f['peak_mb']:.0f} MB; "
             f"second run with nothing changed {s['seconds']:.2f} s (read {s['read']}, posted "
             f"{s['vouchers_posted']}), peak RSS {s['peak_mb']:.0f} MB",
