@@ -43,21 +43,24 @@ class CamtStatement:
     skipped_pending: int
 
 
-class _Reader:
-    """Local-name lookups under one namespace."""
+def _strip_namespace(root: Element) -> None:
+    """Local names only, once the root's namespace has been checked: lookups stay cheap."""
+    for el in root.iter():
+        if el.tag[:1] == "{":
+            el.tag = el.tag.split("}", 1)[1]
 
-    def __init__(self, ns: str, source: str) -> None:
-        self.ns = ns
+
+class _Reader:
+    """Lookups by local name (the namespace was checked on the root and stripped)."""
+
+    def __init__(self, source: str) -> None:
         self.source = source
 
-    def _path(self, path: str) -> str:
-        return "/".join(f"{{{self.ns}}}{p}" for p in path.split("/"))
-
     def find(self, el: Element | None, path: str) -> Element | None:
-        return None if el is None else el.find(self._path(path))
+        return None if el is None else el.find(path)
 
     def findall(self, el: Element | None, path: str) -> list[Element]:
-        return [] if el is None else el.findall(self._path(path))
+        return [] if el is None else el.findall(path)
 
     def text(self, el: Element | None, *paths: str) -> str:
         """Text of the first of ``paths`` that exists and is not blank."""
@@ -114,8 +117,8 @@ def parse_camt(data: bytes, source: str, expect: str | None = None) -> list[Camt
         raise StatementError(
             source, f"this is a camt.{kind} file but the source is configured as camt{expect}"
         )
-    ns = root.tag[1:].split("}")[0]
-    rd = _Reader(ns, source)
+    _strip_namespace(root)
+    rd = _Reader(source)
     group_name, stmt_name = _ROOTS[kind]
     group = rd.find(root, group_name)
     if group is None:

@@ -69,12 +69,15 @@ class ReconcileConfig(BaseModel):
     claimed_not_received_days: int = Field(7, ge=0, le=366)
     book: str = Field("default", description="book (账簿) of the vouchers")
     voucher_group: str = Field("收", description="凭证字 of receipt vouchers")
-    receivable_account: str = "1122"
     suspense_account: str = Field("2241.99", description="其他应付款-待处理")
     fee_account: str = Field("6603.02", description="财务费用-手续费")
     default_bank_account: str = Field("1002", description="ledger account of a bank account not listed below")
     bank_accounts: dict[str, str] = Field(
         default_factory=dict, description="bank account number -> ledger account"
+    )
+    clearing_accounts: dict[str, str] = Field(
+        default_factory=lambda: {"alipay_bill": "1012.01", "wechat_bill": "1012.02", "stripe": "1012"},
+        description="platform -> 其他货币资金 clearing account its sales were booked to",
     )
     platform_payers: dict[str, list[str]] = Field(
         default_factory=lambda: {

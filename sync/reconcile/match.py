@@ -41,7 +41,14 @@ from sync.reconcile.model import (
     ReconcileResult,
     SettlementResult,
 )
-from sync.reconcile.normalize import candidate_tokens, customer_key, extract_refs, norm_ref, within_one_edit
+from sync.reconcile.normalize import (
+    candidate_tokens,
+    customer_key,
+    deletions,
+    extract_refs,
+    norm_ref,
+    within_one_edit,
+)
 
 __all__ = ["PLATFORM_FORMATS", "reconcile"]
 
@@ -63,6 +70,7 @@ class _Book:
         self.account_customer: dict[str, str] = {}
         self.orders: dict[str, CrmOrder] = {}
         self.order_taken: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        self._deletions: dict[Decimal, dict[str, list[PaymentResult]]] = {}
         for p in payments:
             pr = PaymentResult(p)
             self.results[p.id] = pr
@@ -80,6 +88,18 @@ class _Book:
             rows.sort(key=lambda r: (r[0], r[1]))
         for o in orders:
             self.orders[norm_ref(o.number)] = o
+
+    def deletion_index(self, amount: Decimal) -> dict[str, list[PaymentResult]]:
+        """For one amount: every one-character deletion of every payment/order number -> payments."""
+        index = self._deletions.get(amount)
+        if index is None:
+            index = defaultdict(list)
+            for pr in self.by_amount.get(amount, []):
+                for number in (pr.payment.number, *pr.payment.order_numbers):
+                    for d in deletions(norm_ref(number)):
+                        index[d].append(pr)
+            self._deletions[amount] = index
+        return index
 
     def in_window(self, customer: str, day: dt.date) -> list[PaymentResult]:
         rows = self.by_customer.get(customer, [])
@@ -129,6 +149,7 @@ class _Run:
             else:
                 self.manual.append(d)
         self.settlements: list[SettlementResult] = []
+        self._ref_cache: dict[str, list[str]] = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -310,7 +331,10 @@ class _Run:
                 s.rule = ""
 
     def _refs(self, t: BankTransaction) -> list[str]:
-        return extract_refs((*t.references, t.remittance), self.patterns)
+        found = self._ref_cache.get(t.id)
+        if found is None:
+            found = self._ref_cache[t.id] = extract_refs((*t.references, t.remittance), self.patterns)
+        return found
 
     def references(self) -> None:
         for res in self.open_credits():
@@ -384,7 +408,12 @@ class _Run:
         hits: dict[str, PaymentResult] = {}
         if not tokens:
             return hits
-        for pr in self.allowed(res, self.book.by_amount.get(t.amount, [])):
+        bucket = self.book.by_amount.get(t.amount, [])
+        if len(bucket) > 16:  # a common (round) amount: look the tokens up instead of scanning
+            index = self.book.deletion_index(t.amount)
+            near = {id(pr): pr for tok in tokens for d in deletions(tok) for pr in index.get(d, ())}
+            bucket = list(near.values())
+        for pr in self.allowed(res, bucket):
             if pr.open != t.amount:
                 continue
             numbers = [norm_ref(pr.payment.number), *(norm_ref(n) for n in pr.payment.order_numbers)]
@@ -410,7 +439,11 @@ class _Run:
             t = res.txn
             cands = self.allowed(res, self.book.in_window(self._customer(t), t.booking_date))
             exact = [pr for pr in cands if pr.open == t.amount]
-            if len(exact) == 1:
+            combos = self._combinations(t, cands) if len(exact) == 1 else []
+            if combos:
+                res.candidates = sorted({exact[0].payment.id, *(p.payment.id for c in combos for p in c)})
+                res.note = "one payment has this amount, but so do several of this payer's payments together"
+            elif len(exact) == 1:
                 self.settle(res, exact, "payer_amount", 0.8)
             elif len(exact) > 1:
                 res.candidates = [pr.payment.id for pr in exact]
@@ -427,23 +460,29 @@ class _Run:
             if len(near) == 1:
                 self.settle(res, [near[0][0]], "payer_amount_tolerance", 0.7, near[0][1])
 
+    def _combinations(
+        self, t: BankTransaction, cands: list[PaymentResult]
+    ) -> list[tuple[PaymentResult, ...]]:
+        """Sets of 2..max_combination open payments (the 10 nearest in date) that add up to the amount."""
+        cands = [pr for pr in cands if pr.open < t.amount]
+        if len(cands) < 2 or sum((pr.open for pr in cands), ZERO) < t.amount:
+            return []
+        cands = sorted(cands, key=lambda pr: (abs((pr.payment.date - t.booking_date).days), pr.payment.id))
+        cands = cands[:10]
+        return [
+            combo
+            for size in range(2, min(self.cfg.max_combination, len(cands)) + 1)
+            for combo in itertools.combinations(cands, size)
+            if sum((pr.open for pr in combo), ZERO) == t.amount
+        ]
+
     def combined(self) -> None:
-        limit = self.cfg.max_combination
         for res in self.open_credits():
             t = res.txn
             cands = self.allowed(res, self.book.in_window(self._customer(t), t.booking_date))
-            cands = [pr for pr in cands if pr.open < t.amount]
-            if len(cands) < 2 or sum((pr.open for pr in cands), ZERO) < t.amount:
-                continue
-            cands = sorted(
-                cands, key=lambda pr: (abs((pr.payment.date - t.booking_date).days), pr.payment.id)
-            )[:10]
-            found = [
-                combo
-                for size in range(2, min(limit, len(cands)) + 1)
-                for combo in itertools.combinations(cands, size)
-                if sum((pr.open for pr in combo), ZERO) == t.amount
-            ]
+            if any(pr.open == t.amount for pr in cands):
+                continue  # a single payment fits too: that ambiguity is left for a person
+            found = self._combinations(t, cands)
             if len(found) == 1:
                 self.settle(res, list(found[0]), "payer_combined", 0.7)
             elif len(found) > 1:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
-__all__ = ["customer_key", "extract_refs", "norm_ref", "norm_text", "within_one_edit"]
+__all__ = ["customer_key", "deletions", "extract_refs", "norm_ref", "norm_text", "within_one_edit"]
 
 _NON_ALNUM = re.compile(r"[^0-9A-Z]")
 _O_IN_DIGITS = re.compile(r"(?<=\d)O(?=O?\d)")
@@ -37,6 +38,7 @@ _SUFFIXES = (
 _NAME_JUNK = re.compile(r"[\s()（）\[\]【】.,，·・\-_'\"]")
 
 
+@lru_cache(maxsize=262_144)
 def norm_text(text: str) -> str:
     """NFKC (full width → half width), upper case, and O/I typed for 0/1 between digits."""
     t = unicodedata.normalize("NFKC", text).upper()
@@ -45,6 +47,7 @@ def norm_text(text: str) -> str:
     return _I_IN_DIGITS.sub("1", t)
 
 
+@lru_cache(maxsize=262_144)
 def norm_ref(text: str) -> str:
     """A reference reduced to letters and digits: 'so-2026 1103-0042' → 'SO2026110300 42'."""
     return _NON_ALNUM.sub("", norm_text(text))
@@ -71,6 +74,7 @@ def candidate_tokens(texts: Iterable[str]) -> Iterator[str]:
             yield norm_ref(token)
 
 
+@lru_cache(maxsize=262_144)
 def customer_key(name: str) -> str:
     """A company name without legal-form suffixes, brackets, spaces: 上海明远贸易(有限公司) → 上海明远贸易."""
     t = unicodedata.normalize("NFKC", name or "").upper()
@@ -84,6 +88,11 @@ def customer_key(name: str) -> str:
                 t = t[: -len(s)]
                 changed = True
     return t
+
+
+def deletions(text: str) -> set[str]:
+    """The text and every text one character shorter: two strings within one edit share one of these."""
+    return {text, *(text[:i] + text[i + 1 :] for i in range(len(text)))}
 
 
 def within_one_edit(a: str, b: str) -> bool:

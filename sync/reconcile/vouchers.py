@@ -1,16 +1,17 @@
-"""The vouchers reconciliation books: receipts (matched or not), and platform settlements.
+"""The vouchers reconciliation books: what the CRM's own mappings cannot know.
 
-One voucher per bank credit, keyed by the bank line's id, so it is booked once whatever
-the matching decides; a later decision (a manual match, a late CRM payment) changes its
-content, hence its revision, and the engine reverses the old one and posts the new (the
-idempotency protocol). Shapes (accounts from the ``reconcile:`` section):
+The CRM mapping ``payment_received`` already books every 回款 the CRM records (Dr bank or
+platform clearing / Cr 应收账款). Reconciliation books only the differences the bank shows,
+one voucher per bank line keyed by the line's id (a later decision changes its content,
+hence its revision, and the engine reverses the old one and posts the new):
 
-- matched receipt: Dr bank (amount) + Dr fee (shortfall within tolerance) / Cr receivable
-  per payment (customer, order as dimensions) + Cr suspense for what is applied to nothing;
-- unmatched receipt: Dr bank / Cr suspense (其他应付款-待处理), for finance to clear;
-- platform settlement (Stripe payout, Alipay/WeChat daily settlement) that reached the
-  bank: Dr bank (net) + Dr fee (platform fees) / Cr receivable per order (gross), with
-  refunds on the debit side of receivable.
+- money nobody claimed (an unmatched receipt, or what is left of one after its payments):
+  Dr bank / Cr suspense (其他应付款-待处理), for finance to clear;
+- a payment the bank short-paid within tolerance (its charge deducted): Dr 手续费 / Cr bank;
+- a platform settlement (Stripe payout, Alipay/WeChat daily settlement) that reached the
+  bank: Dr bank / Cr the platform's clearing account (其他货币资金), one line per order it
+  settles (gross) with the platform fees on 财务费用-手续费, so the clearing account the
+  sales were booked to is emptied order by order.
 """
 
 from __future__ import annotations
@@ -40,38 +41,25 @@ def _line(
 
 
 def receipt_voucher(res: BankResult, cfg: ReconcileConfig) -> Voucher | None:
-    """The voucher of one customer receipt, matched, partly matched or not at all."""
+    """Suspense for unclaimed money and the bank's deducted charge; None when the CRM side says it all."""
     t = res.txn
     if t.direction != CREDIT or res.status not in {"matched", "partial", "unmatched"}:
         return None
+    if res.suspense <= 0 and res.fee <= 0:
+        return None
     bank_account = cfg.bank_ledger_account(t.account)
     payer = t.payer_name or "未知付款人"
-    lines = [
-        _line(
-            bank_account,
-            Side.DEBIT,
-            t.amount,
-            t.currency,
-            f"{payer} {t.remittance}",
-            dims={"bank_account": t.account},
-        )
-    ]
-    if res.fee:
-        lines.append(_line(cfg.fee_account, Side.DEBIT, res.fee, t.currency, "银行扣收手续费"))
-    for a in res.allocations:
-        settled = a.amount + (res.fee if a.payment_id and a.payment_id == res.fee_payment else ZERO)
-        lines.append(
-            _line(
-                cfg.receivable_account,
-                Side.CREDIT,
-                settled,
-                t.currency,
-                f"回款 {a.payment_number or a.order_number}",
-                dims={"customer": a.customer, "order": a.order_number, "payment": a.payment_number},
-            )
-        )
+    lines = []
     if res.suspense > 0:
-        lines.append(
+        lines += [
+            _line(
+                bank_account,
+                Side.DEBIT,
+                res.suspense,
+                t.currency,
+                f"{payer} {t.remittance}",
+                dims={"bank_account": t.account},
+            ),
             _line(
                 cfg.suspense_account,
                 Side.CREDIT,
@@ -79,29 +67,47 @@ def receipt_voucher(res: BankResult, cfg: ReconcileConfig) -> Voucher | None:
                 t.currency,
                 f"待处理 {payer} {t.remittance}",
                 dims={"payer": payer},
-            )
-        )
-    summary = (f"收款 {payer}" if res.allocations else f"待处理收款 {payer}")[:200]
+            ),
+        ]
+    if res.fee > 0:
+        paid = next((a for a in res.allocations if a.payment_id == res.fee_payment), None)
+        lines += [
+            _line(
+                cfg.fee_account,
+                Side.DEBIT,
+                res.fee,
+                t.currency,
+                f"银行扣收手续费 {paid.payment_number if paid else ''}".strip(),
+            ),
+            _line(
+                bank_account,
+                Side.CREDIT,
+                res.fee,
+                t.currency,
+                "回款短收 (银行扣费)",
+                dims={"bank_account": t.account},
+            ),
+        ]
+    summary = f"待处理收款 {payer}" if res.suspense > 0 else f"回款手续费 {payer}"
     return Voucher(
         key=f"reconcile:receipt:{t.id}",
         book=cfg.book,
         date=t.booking_date,
         group=cfg.voucher_group,
-        summary=summary,
+        summary=summary[:200],
         currency=t.currency,
         lines=tuple(lines),
         sources=(
             SourceRef(system=t.format, stream=t.format, record_id=t.id, name=t.statement_id, amount=t.amount),
         ),
         mapping=_MAPPING,
-        extra_revision=f"{res.rule}",
     )
 
 
 def settlement_voucher(
     s: SettlementResult, res: BankResult, cfg: ReconcileConfig, customers: dict[str, str] | None = None
 ) -> Voucher:
-    """Dr bank (net) + Dr fees / Cr receivable per order (gross): a payout split into its orders."""
+    """Dr bank (net) + Dr fees / Cr clearing per order (gross): a payout split into its orders."""
     t = res.txn
     customers = customers or {}
     lines = [
@@ -120,7 +126,7 @@ def settlement_voucher(
         gross = m.amount if m.direction == CREDIT else -m.amount  # a refund debits receivable
         lines.append(
             _line(
-                cfg.receivable_account,
+                cfg.clearing_accounts.get(s.platform, "1012"),
                 Side.CREDIT,
                 gross,
                 t.currency,
@@ -160,7 +166,7 @@ def settlement_voucher(
 
 
 def vouchers(result: ReconcileResult, cfg: ReconcileConfig) -> list[Voucher]:
-    """Every voucher of a reconciliation: one per receipt, one per settlement that reached the bank."""
+    """Every voucher: suspense and bank charge per receipt, one per settlement that reached the bank."""
     out = [v for r in result.bank if (v := receipt_voucher(r, cfg)) is not None]
     by_id = result.by_bank_id()
     customers = {r.txn.id: r.allocations[0].customer for r in result.bank if r.allocations}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -166,12 +167,14 @@ def generate(seed: int = 7, orders: int = 3000, strangers: int = 80) -> Month:  
         return t
 
     by_customer: dict[str, list[CrmPayment]] = {}
+    per_day: Counter[dt.date] = Counter()
     pay_no = 0
     all_payments: list[tuple[CrmPayment, tuple[str, str]]] = []
     for n in range(orders):
         cust = rng.choice(customers)
         day = MONTH + dt.timedelta(days=rng.randrange(28))
-        number = f"SO-{day:%Y%m%d}-{n + 1:04d}"
+        per_day[day] += 1
+        number = f"SO-{day:%Y%m%d}-{per_day[day]:04d}"
         amount = _cents(rng, 500, 200_000)
         order = CrmOrder(f"o{n:06d}", number, amount, day, cust[0])
         m.orders.append(order)
@@ -320,6 +323,7 @@ def generate(seed: int = 7, orders: int = 3000, strangers: int = 80) -> Month:  
         )
         m.settlement_credits.add(credit.id)
         m.scenario[credit.id] = "stripe_payout"
+    per_order = Counter(q.order_numbers for q in m.payments)
     # Alipay: a day's sales settled next morning, net of 服务费
     day = dt.date(2026, 11, 18)
     nets = Decimal(0)
@@ -336,9 +340,7 @@ def generate(seed: int = 7, orders: int = 3000, strangers: int = 80) -> Month:  
             kind="charge",
             fee=fee,
             net=p.amount - fee,
-            order_ref=p.order_numbers[0]
-            if len([q for q in m.payments if q.order_numbers == p.order_numbers]) == 1
-            else p.number,
+            order_ref=p.order_numbers[0] if per_order[p.order_numbers] == 1 else p.number,
             source_file="generated",
         )
         nets += p.amount - fee

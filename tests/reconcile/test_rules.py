@@ -134,11 +134,10 @@ def test_bank_charge_within_tolerance_is_booked_as_fee() -> None:
     result = reconcile([line], [pay("p000001", "1130.00")], cfg=CFG)
     r = result.by_bank_id()[line.id]
     assert (r.status, r.fee, result.payments[0].status) == ("matched", Decimal("25.00"), "matched")
-    (v,) = vouchers(result, CFG)
+    (v,) = vouchers(result, CFG)  # the CRM booked 1130.00 into the bank; the bank kept 25.00
     assert [(ln.account, ln.side, ln.amount) for ln in v.lines] == [
-        ("1002", Side.DEBIT, Decimal("1105.00")),
         ("6603.02", Side.DEBIT, Decimal("25.00")),
-        ("1122", Side.CREDIT, Decimal("1130.00")),
+        ("1002", Side.CREDIT, Decimal("25.00")),
     ]
 
 
@@ -148,7 +147,15 @@ def test_overpayment_keeps_the_rest_in_suspense() -> None:
     r = result.by_bank_id()[line.id]
     assert (r.status, r.rule, r.suspense) == ("partial", "reference_over", Decimal("370.00"))
     (v,) = vouchers(result, CFG)
-    assert ("2241.99", Side.CREDIT, Decimal("370.00")) in [(ln.account, ln.side, ln.amount) for ln in v.lines]
+    assert [(ln.account, ln.side, ln.amount) for ln in v.lines] == [
+        ("1002", Side.DEBIT, Decimal("370.00")),
+        ("2241.99", Side.CREDIT, Decimal("370.00")),
+    ]
+
+
+def test_fully_matched_receipt_books_nothing_more() -> None:
+    line = bank("1130.00", "", "货款 20261110-000001")
+    assert vouchers(reconcile([line], [pay("p000001", "1130.00")], cfg=CFG), CFG) == []
 
 
 def test_unmatched_receipt_goes_to_suspense_voucher() -> None:
@@ -246,9 +253,10 @@ def test_stripe_payout_split_into_orders_with_fees() -> None:
     assert [(ln.account, ln.side, ln.amount) for ln in v.lines] == [
         ("1002", Side.DEBIT, Decimal("1449.00")),
         ("6603.02", Side.DEBIT, Decimal("51.00")),
-        ("1122", Side.CREDIT, Decimal("1000.00")),
-        ("1122", Side.CREDIT, Decimal("500.00")),
+        ("1012", Side.CREDIT, Decimal("1000.00")),
+        ("1012", Side.CREDIT, Decimal("500.00")),
     ]
+    assert [ln.dim("order") for ln in v.lines[2:]] == ["SO-20261110-0001", "SO-20261110-0002"]
 
 
 def test_customer_key_drops_legal_form_and_brackets() -> None:
