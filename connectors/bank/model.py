@@ -62,10 +62,10 @@ class BankTransaction:
     keeps the direction of the money actually moved and sets ``reversal``. ``fee`` and
     ``net`` are set by platforms that report them per line (Stripe, Alipay, WeChat Pay):
     ``net`` is the positive effect on the platform balance, ``amount - fee`` for a credit
-    and ``amount + fee`` for a debit (a fee the platform gives back is negative). ``order_ref`` is our own order number when the
-    platform carried it (Stripe metadata, 商户订单号); ``payout_id`` ties a platform line to
-    the payout that settled it, and ``trace_id`` is the reference the payout shows at the
-    bank. ``raw`` keeps the source's own fields as text.
+    and ``amount + fee`` for a debit (a fee the platform gives back is negative).
+    ``order_ref`` is our own order number when the platform carried it (Stripe metadata,
+    商户订单号); ``payout_id`` ties a platform line to the payout that settled it, and
+    ``trace_id`` is the reference the payout shows at the bank. ``raw`` keeps the source's own fields as text.
     """
 
     id: str
