@@ -10,8 +10,10 @@ hence its revision, and the engine reverses the old one and posts the new):
 - a payment the bank short-paid within tolerance (its charge deducted): Dr 手续费 / Cr bank;
 - a platform settlement (Stripe payout, Alipay/WeChat daily settlement) that reached the
   bank: Dr bank / Cr the platform's clearing account (其他货币资金), one line per order it
-  settles (gross) with the platform fees on 财务费用-手续费, so the clearing account the
-  sales were booked to is emptied order by order.
+  settles, net of the platform fee. The sale put the gross on the clearing account (CRM
+  ``payment_received``) and the fee left it at sale time (``mappings/bank-kingdee/
+  platform_fee_*.yaml``: Dr 财务费用-手续费 / Cr clearing), so the payout empties it order
+  by order, as spec §5.3 (8) recommends.
 """
 
 from __future__ import annotations
@@ -107,9 +109,10 @@ def receipt_voucher(res: BankResult, cfg: ReconcileConfig) -> Voucher | None:
 def settlement_voucher(
     s: SettlementResult, res: BankResult, cfg: ReconcileConfig, customers: dict[str, str] | None = None
 ) -> Voucher:
-    """Dr bank (net) + Dr fees / Cr clearing per order (gross): a payout split into its orders."""
+    """Dr bank (payout) / Cr clearing per order (net of its fee): a payout split into its orders."""
     t = res.txn
     customers = customers or {}
+    clearing = cfg.clearing_accounts.get(s.platform, "1012")
     lines = [
         _line(
             cfg.bank_ledger_account(t.account),
@@ -120,15 +123,14 @@ def settlement_voucher(
             dims={"bank_account": t.account},
         )
     ]
-    if s.fees:
-        lines.append(_line(cfg.fee_account, Side.DEBIT, s.fees, t.currency, f"{s.platform} 手续费"))
     for m in s.members:
-        gross = m.amount if m.direction == CREDIT else -m.amount  # a refund debits receivable
+        net = m.net if m.net is not None else m.amount - (m.fee or ZERO)
+        signed = net if m.direction == CREDIT else -net  # a refund took money off the clearing account
         lines.append(
             _line(
-                cfg.clearing_accounts.get(s.platform, "1012"),
+                clearing,
                 Side.CREDIT,
-                gross,
+                signed,
                 t.currency,
                 f"{s.platform} {m.kind} {m.order_ref}",
                 dims={"order": m.order_ref, "customer": customers.get(m.id, "")},
