@@ -1,0 +1,1 @@
+"""SAP Business One through the Service Layer (JournalEntries)."""

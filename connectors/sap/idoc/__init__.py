@@ -1,0 +1,1 @@
+"""ACC_DOCUMENT IDoc-XML files into a drop folder."""
