@@ -33,15 +33,21 @@ _BY_ID = [{"fieldName": "_id", "isAsc": True}]
 
 @dataclass(frozen=True)
 class PageQuery:
-    """One page's frozen filter: ``last_modified_time <op> bound`` (and ``_id GT after_id``)."""
+    """One page's frozen filter: ``last_modified_time <op> bound`` (and ``_id GT after_id``).
+
+    ``voided`` pages add ``life_status EQ invalid``: the sweep for voided records (see Cursor).
+    """
 
     op: Literal["GTE", "GT", "EQ"]
     bound: int
     after_id: str | None = None
+    voided: bool = False
 
     def search_query_info(self, limit: int) -> dict[str, Any]:
         """The ``search_query_info`` of this page (field values are strings, as the docs show)."""
         filters = [{"field_name": LMT, "field_values": [str(self.bound)], "operator": self.op}]
+        if self.voided:
+            filters.append({"field_name": "life_status", "field_values": ["invalid"], "operator": "EQ"})
         if self.op == "EQ":
             if self.after_id is not None:
                 filters.append({"field_name": "_id", "field_values": [self.after_id], "operator": "GT"})
@@ -53,54 +59,69 @@ class PageQuery:
     def describe(self) -> str:
         """The page's filter in words, for error messages."""
         text = f"page filter last_modified_time {self.op} {self.bound}"
-        return text + (f" and _id GT {self.after_id}" if self.after_id else "")
+        text += f" and _id GT {self.after_id}" if self.after_id else ""
+        return text + (" and life_status EQ invalid" if self.voided else "")
 
     def as_slice(self) -> dict[str, Any]:
-        return {"op": self.op, "bound": self.bound, "after_id": self.after_id}
+        return {"op": self.op, "bound": self.bound, "after_id": self.after_id, "voided": self.voided}
 
     @classmethod
     def from_slice(cls, value: Mapping[str, Any]) -> PageQuery:
-        return cls(op=value["op"], bound=int(value["bound"]), after_id=value.get("after_id"))
+        return cls(
+            op=value["op"],
+            bound=int(value["bound"]),
+            after_id=value.get("after_id"),
+            voided=bool(value.get("voided", False)),
+        )
 
 
 def next_query(query: PageQuery, page: list[dict[str, Any]], limit: int) -> PageQuery | None:
     """The page after ``page`` (read with ``query``), or None when the stream is exhausted."""
     if len(page) < limit:
         if query.op == "EQ":  # the rows sharing this instant are done; go on above it
-            return PageQuery("GT", query.bound)
+            return PageQuery("GT", query.bound, voided=query.voided)
         return None
     last = page[-1]
     if query.op == "EQ":
-        return PageQuery("EQ", query.bound, last["_id"])
+        return PageQuery("EQ", query.bound, last["_id"], voided=query.voided)
     last_time = int(last[LMT])
     if int(page[0][LMT]) == last_time:
         # a full page of one instant (a bulk import): the same query would return it again, so
         # walk the rest of that instant by _id (the page holds its first rows in _id order)
-        return PageQuery("EQ", last_time, last["_id"])
-    return PageQuery("GTE", last_time)
+        return PageQuery("EQ", last_time, last["_id"], voided=query.voided)
+    return PageQuery("GTE", last_time, voided=query.voided)
 
 
 @dataclass
 class Cursor:
-    """Exactly-once bookkeeping: the watermark and what was delivered inside the overlap window."""
+    """Exactly-once bookkeeping: the watermark and what was delivered inside the overlap window.
+
+    Voided records: whether the query API returns ``life_status: invalid`` rows by default is
+    not documented (spec §6.2). So after the main pass each run sweeps once more with
+    ``life_status EQ invalid`` from where the pass began (``void_from``, kept in the state until
+    the sweep completes, so an interrupted run still sweeps its whole range). Rows the main pass
+    already delivered in this run are not delivered again; the sweep never moves the watermark.
+    """
 
     overlap_ms: int
     watermark: int | None = None
     #: _id -> last_modified_time of rows delivered with time >= watermark - overlap
     recent: dict[str, int] = field(default_factory=dict)
+    #: where the pending sweep for voided rows starts (None: no sweep pending)
+    void_from: int | None = None
+    #: (_id, time) of voided rows delivered by this run (not persisted)
+    voided_seen: set[tuple[str, int]] = field(default_factory=set)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None, overlap_ms: int) -> Cursor:
         """Rebuild from an Airbyte stream state (tolerates an empty or foreign state)."""
         state = state or {}
-        watermark = state.get(LMT)
         recent = state.get("recent") or {}
         return cls(
             overlap_ms=overlap_ms,
-            watermark=int(watermark)
-            if isinstance(watermark, int | str) and str(watermark).isdigit()
-            else None,
+            watermark=_ms(state.get(LMT)),
             recent={str(k): int(v) for k, v in recent.items()} if isinstance(recent, Mapping) else {},
+            void_from=_ms(state.get("void_from")),
         )
 
     def start_query(self, start_ms: int) -> PageQuery:
@@ -109,21 +130,45 @@ class Cursor:
             return PageQuery("GTE", start_ms)
         return PageQuery("GTE", max(start_ms, self.watermark - self.overlap_ms))
 
-    def accept(self, record: Mapping[str, Any]) -> bool:
+    def begin(self, start_ms: int) -> PageQuery:
+        """The first page of a run; remembers where its sweep for voided rows must start."""
+        query = self.start_query(start_ms)
+        if self.void_from is None:
+            self.void_from = query.bound
+        return query
+
+    def sweep_query(self, start_ms: int) -> PageQuery:
+        """The first page of the sweep for voided rows."""
+        return PageQuery("GTE", start_ms if self.void_from is None else self.void_from, voided=True)
+
+    def accept(self, record: Mapping[str, Any], *, sweep: bool = False) -> bool:
         """True (and remembered) when this (_id, last_modified_time) was not delivered yet."""
         record_id, lmt = record["_id"], int(record[LMT])
-        if self.recent.get(record_id) == lmt:
+        if self.recent.get(record_id) == lmt or (record_id, lmt) in self.voided_seen:
             return False
-        if self.watermark is None or lmt > self.watermark:
+        if record.get("life_status") == "invalid":
+            self.voided_seen.add((record_id, lmt))
+        if not sweep and (self.watermark is None or lmt > self.watermark):
             self.watermark = lmt
         self.recent[record_id] = lmt
         return True
 
     def to_state(self) -> dict[str, Any]:
         """The Airbyte stream state; the window is pruned to what a restart can still meet."""
-        if self.watermark is None:
-            return {}
-        floor = self.watermark - self.overlap_ms
-        if any(v < floor for v in self.recent.values()):
-            self.recent = {k: v for k, v in self.recent.items() if v >= floor}
-        return {LMT: self.watermark, "recent": dict(self.recent)}
+        state: dict[str, Any] = {}
+        if self.watermark is not None:
+            floor = self.watermark - self.overlap_ms
+            if any(v < floor for v in self.recent.values()):
+                self.recent = {k: v for k, v in self.recent.items() if v >= floor}
+            state[LMT] = self.watermark
+        if self.recent or self.watermark is not None:
+            state["recent"] = dict(self.recent)
+        if self.void_from is not None:
+            state["void_from"] = self.void_from
+        return state
+
+
+def _ms(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        return None
+    return int(value)

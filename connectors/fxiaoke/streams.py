@@ -73,11 +73,13 @@ class FxiaokeStream(Stream, CheckpointMixin):
         return self._pages()
 
     def _pages(self) -> Iterator[Mapping[str, Any]]:
-        query: PageQuery | None = self._cursor.start_query(self._start_ms)
-        while query is not None:
-            self._next = None
-            yield query.as_slice()
-            query = self._next
+        # the main pass, then the sweep for voided rows (see paging.Cursor)
+        for first in (self._cursor.begin, self._cursor.sweep_query):
+            query: PageQuery | None = first(self._start_ms)
+            while query is not None:
+                self._next = None
+                yield query.as_slice()
+                query = self._next
 
     def read_records(
         self,
@@ -99,11 +101,13 @@ class FxiaokeStream(Stream, CheckpointMixin):
         except CrmsyncError as exc:
             raise _traced(self.name, exc) from exc
         self._next = next_query(query, page, self._page_size)
-        accept = self._cursor.accept
+        accept, sweep = self._cursor.accept, query.voided
         for record in page:
-            if accept(record):
+            if accept(record, sweep=sweep):
                 yield record
         # runs when the CDK asks for the next record after the last one: before its slice checkpoint
+        if sweep and self._next is None:
+            self._cursor.void_from = None  # the sweep is complete
         self._snapshot = self._cursor.to_state()
 
 

@@ -24,8 +24,9 @@ hangs beyond the client's timeout, connection resets, malformed pages, token exp
 any errorCode, and callbacks run between pages (sudden edits). Every request is recorded.
 ``/cgi/crm/v2/data/update`` is served and recorded for write-back; locked records are refused.
 
-Invalid (作废) records are returned by default, and voiding bumps ``last_modified_time`` (the
-real behaviour is an open question, spec §6.2; this is the assumption the connector documents).
+Invalid (作废) records are returned by default and voiding bumps ``last_modified_time``; the real
+behaviour is an open question (spec §6.2), so ``hide_invalid=True`` serves the other reading:
+voided rows only come back to a query that filters on ``life_status``.
 """
 
 from __future__ import annotations
@@ -620,10 +621,16 @@ class FakeFxiaoke:
         token_rate_limit: tuple[int, float] = (10, 60.0),
         hang_seconds: float = 3.0,
         port: int = 0,
+        hide_invalid: bool = False,
+        app_secret: str = APP_SECRET,
+        permanent_code: str = PERMANENT_CODE,
     ) -> None:
+        self.app_secret, self.permanent_code = app_secret, permanent_code  # the app's credentials
         counts = dict(records) if isinstance(records, Mapping) else dict.fromkeys(objects, records)
         self.seed = seed
         self.token_ttl = token_ttl
+        #: the other reading of spec §6.2: voided rows only come back when life_status is filtered on
+        self.hide_invalid = hide_invalid
         self.rate_limit = rate_limit
         self.token_rate_limit = token_rate_limit
         self.hang_seconds = hang_seconds
@@ -685,8 +692,8 @@ class FakeFxiaoke:
         config: dict[str, Any] = {
             "base_url": self.url,
             "app_id": APP_ID,
-            "app_secret": APP_SECRET,
-            "permanent_code": PERMANENT_CODE,
+            "app_secret": self.app_secret,
+            "permanent_code": self.permanent_code,
             "open_user_id": OPEN_USER_ID,
             "start_date": "2025-01-01",
             "requests_per_second": 1000,
@@ -893,14 +900,18 @@ class FakeFxiaoke:
         return f"E-O.fs123456.1000-{secrets.token_hex(8)}"
 
     def _token(self, body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict) or body.get("appSecret") != APP_SECRET or body.get("appId") != APP_ID:
+        if (
+            not isinstance(body, dict)
+            or body.get("appSecret") != self.app_secret
+            or body.get("appId") != APP_ID
+        ):
             return {
                 "errorCode": 10006,
                 "errorMessage": "the parameter appSecret is missing or illegal",
                 "errorDescription": "缺少参数或参数不合法",
                 "traceId": "open-api-gateway-web/0a1b2c",
             }
-        if body.get("permanentCode") != PERMANENT_CODE:
+        if body.get("permanentCode") != self.permanent_code:
             return {
                 "errorCode": 20015,
                 "errorMessage": "permanentCode is error",
@@ -972,6 +983,8 @@ class FakeFxiaoke:
         if offset % limit:
             raise _BadQuery(32000, f"offset {offset} must be a multiple of limit {limit}")
         filters = _check_filters(info.get("filters", []))
+        if self.hide_invalid and not any(f["field_name"] == "life_status" for f in filters):
+            filters = [*filters, {"field_name": "life_status", "field_values": ["invalid"], "operator": "N"}]
         orders = info.get("orders") or [{"fieldName": "create_time", "isAsc": False}]
         projection = info.get("fieldProjection")
         with self._lock:

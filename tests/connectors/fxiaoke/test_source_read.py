@@ -206,7 +206,7 @@ def test_quota_exhausted_stops_the_stream_with_the_code_and_what_the_admin_must_
     error = next(e.trace.error for e in out.errors if e.trace.error.stream_descriptor)
     assert error.failure_type == FailureType.config_error
     assert "errorCode 30002" in error.message and "quota" in error.message and "00:00" in error.message
-    assert len(fake.calls(QUERY_PATH)) == 1 + 1  # not retried; AccountObj still read
+    assert len(fake.calls(QUERY_PATH)) == 1 + 2  # not retried; AccountObj still read (page + void sweep)
     assert records(out, "AccountObj") == fake.records("AccountObj")
 
 
@@ -224,7 +224,7 @@ def test_custom_objects_are_read_through_the_custom_object_endpoint() -> None:
         out = run(fake.source_config(streams=["expense_claim__c"]), ["expense_claim__c"])
 
         assert records(out) == fake.records("expense_claim__c")
-        assert len(fake.calls(CUSTOM_QUERY_PATH)) == 2 and not fake.calls(QUERY_PATH)
+        assert len(fake.calls(CUSTOM_QUERY_PATH)) == 2 + 1 and not fake.calls(QUERY_PATH)  # + the void sweep
 
 
 def test_state_is_checkpointed_after_every_page(fake: FakeFxiaoke) -> None:
@@ -232,6 +232,7 @@ def test_state_is_checkpointed_after_every_page(fake: FakeFxiaoke) -> None:
 
     states = [m.state.stream.stream_state.__dict__ for m in out.state_messages]
     assert len(states) >= 3
+    assert "void_from" in states[0] and "void_from" not in states[-1]  # the sweep is pending, then done
     watermarks = [s["last_modified_time"] for s in states]
     assert watermarks == sorted(watermarks)
     assert watermarks[-1] == max(r["last_modified_time"] for r in records(out))
@@ -248,3 +249,23 @@ def test_a_gateway_down_beyond_the_retries_is_a_transient_error_and_the_next_run
     assert error.failure_type == FailureType.transient_error
     assert "gave up after 5 attempts; last problem: HTTP 503" in error.message
     assert records(failed) == [] and records(again) == fake.records("PaymentObj")
+
+
+def test_voided_records_are_found_even_if_the_api_hides_them_from_unfiltered_queries() -> None:
+    with FakeFxiaoke(records={"SalesOrderObj": 150}, rate_limit=None, hide_invalid=True) as fake:
+        ids = fake.ids("SalesOrderObj")
+        voided_before = fake.void("SalesOrderObj", ids[5])
+        config = fake.source_config()
+        first = run(config, ["SalesOrderObj"])
+        voided_after = fake.void("SalesOrderObj", ids[80])
+        edited = fake.edit("SalesOrderObj", ids[81], remark="客户要求延期交货")
+        second = run(config, ["SalesOrderObj"], state_of(first))
+        sweeps = [b for b in fake.query_bodies() if len(b["search_query_info"]["filters"]) > 1]
+
+    assert len(records(first)) == 150 and records(first)[-1] == voided_before
+    assert records(second) == [edited, voided_after]  # the main pass, then the sweep
+    assert sweeps[0]["search_query_info"]["filters"][1] == {
+        "field_name": "life_status",
+        "field_values": ["invalid"],
+        "operator": "EQ",
+    }
