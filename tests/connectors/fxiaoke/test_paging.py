@@ -118,3 +118,65 @@ def test_the_state_keeps_only_what_a_restart_can_meet_again() -> None:
     assert cursor.to_state() == {"last_modified_time": 10_000, "recent": {"2": 9500, "3": 10_000}}
     assert Cursor.from_state({}, 1000).start_query(42) == PageQuery("GTE", 42)
     assert Cursor.from_state(cursor.to_state(), 1000).start_query(42) == PageQuery("GTE", 9000)
+
+
+def answer_with_voids(rows: list[Row], query: PageQuery, limit: int, hidden: bool) -> list[Row]:
+    """Like ``answer``, with ``life_status``: a hiding API leaves voided rows out unless asked."""
+    if query.voided:
+        rows = [r for r in rows if r.get("life_status") == "invalid"]
+    elif hidden:
+        rows = [r for r in rows if r.get("life_status") != "invalid"]
+    return answer(rows, query, limit)
+
+
+def read_with_sweep(
+    rows: list[Row], cursor: Cursor, limit: int, hidden: bool, max_pages: int | None = None
+) -> tuple[list[Row], bool]:
+    """What the stream does: the main pass, then the sweep for voided rows (stops after max_pages)."""
+    delivered: list[Row] = []
+    pages = 0
+    for first in (cursor.begin, cursor.sweep_query):
+        query: PageQuery | None = first(0)
+        while query is not None:
+            if max_pages is not None and pages == max_pages:
+                return delivered, False
+            page = answer_with_voids(rows, query, limit, hidden)
+            pages += 1
+            delivered += [r for r in page if cursor.accept(r, sweep=query.voided)]
+            query = next_query(query, page, limit)
+            if query is None and first == cursor.sweep_query:
+                cursor.void_from = None
+    return delivered, True
+
+
+voiding_tenants = st.lists(
+    st.tuples(st.integers(min_value=1, max_value=40), st.booleans()), min_size=0, max_size=80
+).map(
+    lambda rows: [
+        {"_id": f"{i:024x}", "last_modified_time": t * 1000, "life_status": "invalid" if v else "normal"}
+        for i, (t, v) in enumerate(rows)
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=voiding_tenants,
+    limit=st.integers(min_value=1, max_value=8),
+    hidden=st.booleans(),
+    stop_after=st.integers(min_value=0, max_value=25),
+)
+def test_voided_rows_are_delivered_whether_or_not_the_api_hides_them_even_across_interruptions(
+    rows: list[Row], limit: int, hidden: bool, stop_after: int
+) -> None:
+    complete, _ = read_with_sweep(rows, Cursor(overlap_ms=3000), limit, hidden)
+    assert sorted(r["_id"] for r in complete) == sorted(r["_id"] for r in rows)  # one run: exactly once
+
+    cursor = Cursor(overlap_ms=3000)
+    first, _ = read_with_sweep(rows, cursor, limit, hidden, max_pages=stop_after)
+    second, done = read_with_sweep(rows, Cursor.from_state(cursor.to_state(), 3000), limit, hidden)
+    delivered = [r["_id"] for r in first + second]
+    assert done
+    assert set(delivered) == {r["_id"] for r in rows}  # none lost
+    if hidden:  # voided rows come only from sweeps: nothing twice
+        assert sorted(delivered) == sorted(r["_id"] for r in rows)
