@@ -7,6 +7,7 @@ session, so a killed run's lock disappears with its connection.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -99,10 +100,19 @@ class PostgresStore(StateStore):
             finally:
                 self._depth -= 1
             return
+        import psycopg
+
         self._depth = 1
         try:
             with self._conn.transaction():
                 yield
+        except psycopg.errors.IntegrityError:
+            raise
+        except psycopg.Error as exc:  # COMMIT/ROLLBACK on a lost server: not a traceback
+            raise StateError(
+                f"state store {self.where}: {redact(str(exc)).strip()}",
+                hint="check that PostgreSQL is running and reachable; the next run resumes",
+            ) from exc
         finally:
             self._depth = 0
 
@@ -113,7 +123,7 @@ class PostgresStore(StateStore):
     def acquire_lock(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._lock_key,)).fetchone()
+            row = self._execute("SELECT pg_try_advisory_lock(?)", (self._lock_key,)).fetchone()
             if row and row[0]:
                 self._locked = True
                 with self.transaction():
@@ -150,7 +160,11 @@ class PostgresStore(StateStore):
         if not self._locked:
             return
         self._locked = False
-        self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+        import psycopg
+
+        # a lost session (server restarted, connection dropped) took its advisory lock with it
+        with contextlib.suppress(psycopg.Error):
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
 
     def close(self) -> None:
         try:
