@@ -42,10 +42,23 @@ def format_option(*choices: str, default: str | None = None) -> Callable[[Callab
     )
 
 
+class _OneLineErrors(logging.Formatter):
+    """Without debug logging an exception logged by a library (the CDK's ``logger.exception``)
+    shows as its last line, ``Type: message``: no traceback reaches a user's log."""
+
+    def formatException(self, ei: Any) -> str:
+        exc = ei[1]
+        return f"  {type(exc).__name__}: {exc}".rstrip() if exc is not None else ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 def setup_logging(verbose: bool = False) -> None:
     level = logging.DEBUG if verbose or os.environ.get("CRMSYNC_DEBUG") else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if level == logging.DEBUG else _OneLineErrors(fmt))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
