@@ -24,31 +24,16 @@ S4 = {
 
 
 def test_each_config_has_the_documented_keys() -> None:
+    # `transport` is sync.http's shared TLS / CA bundle / timeout section of every HTTP connector
     assert set(S4Config.model_fields) == {
-        "type",
-        "base_url",
-        "username",
-        "password",
-        "client_cert",
-        "client_key",
-        "company_code",
-        "created_by_user",
-        "document_type",
-        "odata_base_url",
-        "batch_size",
-        "timeout_seconds",
-        "account_map",
-    }
+        "type", "base_url", "username", "password", "client_cert", "client_key", "company_code",
+        "created_by_user", "document_type", "odata_base_url", "batch_size", "timeout_seconds",
+        "account_map", "transport",
+    }  # fmt: skip
     assert set(B1Config.model_fields) == {
-        "type",
-        "base_url",
-        "company_db",
-        "username",
-        "password",
-        "account_map",
-        "batch_size",
-        "timeout_seconds",
-    }
+        "type", "base_url", "company_db", "username", "password", "account_map", "batch_size",
+        "timeout_seconds", "transport",
+    }  # fmt: skip
     assert set(IdocConfig.model_fields) == {"type", "path", "account_map", "company_code"}
 
 
