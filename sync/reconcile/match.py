@@ -360,12 +360,14 @@ class _Run:
         fee = self.book.fits(amount, total)
         if fee is not None:
             self.settle(res, prs, rule if len(prs) == 1 else f"{rule}_multi", 1.0 if fee == 0 else 0.95, fee)
-        elif (typo := self._fuzzy_hits(res)) and len(typo) == 1:
-            # the number typed is a real one, but another is one keystroke away and fits exactly
-            self.settle(res, list(typo.values()), "reference_fuzzy", 0.85)
         elif not self._same_payer(res, prs):
-            res.candidates = [pr.payment.id for pr in prs]
-            res.note = "the referenced payment belongs to another customer and the amount does not fit"
+            typo = self._fuzzy_hits(res)
+            if len(typo) == 1:
+                # the number typed is someone else's; the payer's own, one keystroke away, fits exactly
+                self.settle(res, list(typo.values()), "reference_fuzzy", 0.85)
+            else:
+                res.candidates = [pr.payment.id for pr in prs]
+                res.note = "the referenced payment belongs to another customer and the amount does not fit"
         elif len(prs) == 1 and amount < total:
             self.settle(res, prs, f"{rule}_partial", 0.9)
         elif amount > total:
@@ -402,7 +404,8 @@ class _Run:
         return not payer or all(customer_key(pr.payment.customer) == payer for pr in prs)
 
     def _fuzzy_hits(self, res: BankResult) -> dict[str, PaymentResult]:
-        """Open payments with exactly this amount whose number is one typing mistake from a token."""
+        """Open payments of this payer (any, when the bank names none) with exactly this amount whose
+        number is one typing mistake from a token."""
         t = res.txn
         tokens = set(self._refs(t)) | set(candidate_tokens((*t.references, t.remittance)))
         hits: dict[str, PaymentResult] = {}
@@ -417,7 +420,9 @@ class _Run:
             if pr.open != t.amount:
                 continue
             numbers = [norm_ref(pr.payment.number), *(norm_ref(n) for n in pr.payment.order_numbers)]
-            if any(within_one_edit(tok, n) for tok in tokens for n in numbers if n):
+            if any(within_one_edit(tok, n) for tok in tokens for n in numbers if n) and self._same_payer(
+                res, [pr]
+            ):
                 hits[pr.payment.id] = pr
         return hits
 
