@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from sync.errors import ConfigurationError
 
-__all__ = ["TransportConfig", "make_session"]
+__all__ = ["TransportConfig", "make_session", "resolve_transport"]
 
 log = logging.getLogger("crmsync.http")
 
@@ -71,3 +71,16 @@ def make_session(transport: TransportConfig | None = None, *, system: str = "htt
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def resolve_transport(
+    transport: TransportConfig | None, timeout_seconds: float | None = None
+) -> TransportConfig:
+    """The section's ``transport:`` if written, else defaults reading for its ``timeout_seconds``."""
+    if transport is not None:
+        return transport
+    if timeout_seconds is None:
+        return TransportConfig()
+    return TransportConfig(
+        connect_timeout_seconds=min(timeout_seconds, 10.0), read_timeout_seconds=timeout_seconds
+    )

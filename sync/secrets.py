@@ -14,10 +14,11 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sync.errors import ConfigurationError
 
-__all__ = ["RedactingFilter", "expand_env", "redact", "register_secret"]
+__all__ = ["RedactingFilter", "expand_env", "redact", "register_model_secrets", "register_secret"]
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -31,6 +32,27 @@ def register_secret(value: str) -> None:
     if value and len(value) >= _MIN_SECRET_LEN:
         with _lock:
             _secrets.add(value)
+
+
+def register_model_secrets(value: Any) -> None:
+    """Register every ``SecretStr`` inside a validated config model (nested models, lists, dicts).
+
+    A secret written inline (not a ``${…}`` reference) is registered here, so it is redacted
+    just like one that came from the environment.
+    """
+    from pydantic import BaseModel, SecretStr
+
+    if isinstance(value, SecretStr):
+        register_secret(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            register_model_secrets(getattr(value, name, None))
+    elif isinstance(value, dict):
+        for item in value.values():
+            register_model_secrets(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            register_model_secrets(item)
 
 
 def redact(text: str) -> str:
@@ -102,4 +124,14 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        # a traceback (log.exception) is formatted after the filters: format it now, scrubbed
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()

@@ -159,14 +159,17 @@ class FxiaokeClient:
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
         session: requests.Session | None = None,
+        transport: TransportConfig | None = None,
     ) -> None:
         self.credentials = credentials
+        if transport is not None:  # the config's transport: section wins over the default timeout
+            timeout = (transport.connect_timeout_seconds, transport.read_timeout_seconds)
         self._base = credentials.base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self._limiter = RateLimiter(requests_per_second)
         self._timeout = timeout
         self._session = session or make_session(
-            TransportConfig(connect_timeout_seconds=timeout[0], read_timeout_seconds=timeout[1]),
+            transport or TransportConfig(connect_timeout_seconds=timeout[0], read_timeout_seconds=timeout[1]),
             system="fxiaoke",
         )
         self._slot = _slot(credentials.cache_key())

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from connectors.fxiaoke.schemas import PRESET_STREAMS
 from sync.connector import BuildContext, SourceHandle
 from sync.dates import CHINA, epoch_ms
+from sync.http import TransportConfig
 
 __all__ = ["Config", "airbyte_spec", "build", "start_ms"]
 
@@ -54,6 +55,11 @@ class Config(BaseModel):
     )
     requests_per_second: float = Field(
         2.5, gt=0, description="pace of calls per endpoint (limit: 100 per 20 s)"
+    )
+
+    transport: TransportConfig = Field(
+        default_factory=TransportConfig,
+        description="TLS verification (on unless verify_tls: false), CA bundle, connect/read timeouts",
     )
 
     @field_validator("base_url")
@@ -120,6 +126,14 @@ def airbyte_spec() -> dict[str, Any]:
     """The Airbyte connectionSpecification, generated from ``Config`` so the two never drift."""
     schema = Config.model_json_schema()
     properties = {k: v for k, v in schema["properties"].items() if k != "type"}
+    for name, prop in list(properties.items()):  # inline nested models (transport): no $defs in a spec
+        ref = prop.pop("$ref", None)
+        if ref:
+            inner = dict(schema.get("$defs", {})[ref.rsplit("/", 1)[-1]])
+            inner.pop("title", None)
+            for sub in inner.get("properties", {}).values():
+                sub.pop("title", None)
+            properties[name] = {**inner, **prop}
     for order, prop in enumerate(properties.values()):
         prop.pop("title", None)
         prop["order"] = order

@@ -72,7 +72,11 @@ class SourceFxiaoke(AbstractSource):
             open_user_id=cfg.open_user_id,
         )
         return FxiaokeClient(
-            credentials, requests_per_second=cfg.requests_per_second, retry=self._retry, timeout=self._timeout
+            credentials,
+            requests_per_second=cfg.requests_per_second,
+            retry=self._retry,
+            timeout=self._timeout,
+            transport=cfg.transport if "transport" in cfg.model_fields_set else None,
         )
 
 

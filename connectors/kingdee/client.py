@@ -36,6 +36,7 @@ from connectors.kingdee.answers import (
 from connectors.kingdee.auth import Auth
 from connectors.kingdee.wire import dumps, loads
 from sync.errors import DestinationUnavailable, PermanentError, TransientError
+from sync.http import make_session, resolve_transport
 from sync.secrets import redact
 
 __all__ = ["SERVICE_PREFIX", "KingdeeClient", "OutcomeUnknown", "quote"]
@@ -82,7 +83,7 @@ class KingdeeClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.auth = auth
         self.timeout = timeout
-        self.http = session or requests.Session()
+        self.http = session or make_session(resolve_transport(None, timeout), system="kingdee")
         self.page_size = max(1, min(page_size, MAX_PAGE))
         self.calls: Counter[str] = Counter()
 

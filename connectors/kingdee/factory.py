@@ -13,7 +13,7 @@ from connectors.kingdee.client import KingdeeClient
 from connectors.kingdee.destination import KingdeeDestination
 from connectors.kingdee.render import RenderSettings
 from sync.connector import BuildContext
-from sync.http import TransportConfig, make_session
+from sync.http import TransportConfig, make_session, resolve_transport
 from sync.secrets import register_secret
 
 __all__ = ["Config", "build"]
@@ -61,6 +61,9 @@ class Config(BaseModel):
         False, description="Audit after Submit; 'auto' sends IsAutoSubmitAndAudit on the Save instead"
     )
     timeout_seconds: float = Field(30.0, gt=0, le=600, description="per-request timeout")
+    transport: TransportConfig | None = Field(
+        None, description="TLS verification, CA bundle, timeouts (default: verified, timeout_seconds)"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -130,10 +133,7 @@ def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> KingdeeDesti
         config = Config.model_validate(dict(config))
     creds = config.credentials()
     auth = SignatureAuth(creds) if config.auth == "signature" else LoginAuth(creds)
-    transport = TransportConfig(
-        connect_timeout_seconds=min(config.timeout_seconds, 10.0), read_timeout_seconds=config.timeout_seconds
-    )
-    session = make_session(transport, system="kingdee")
+    session = make_session(resolve_transport(config.transport, config.timeout_seconds), system="kingdee")
     client = KingdeeClient(config.base_url, auth, timeout=config.timeout_seconds, session=session)
     return KingdeeDestination(
         client,

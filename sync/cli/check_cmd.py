@@ -29,12 +29,16 @@ def check(config_path: str, sample: int, fmt: str) -> None:
     Exit codes: 0 ready, 2 configuration problem (including base data the ERP lacks),
     3 destination unreachable or credentials refused.
     """
+    from sync.cli.exposure import exposure_warnings
     from sync.config import load_config
     from sync.engine.build import build_destination, load_mappings
     from sync.engine.preview import sample_vouchers
 
     setup_logging()
     config = load_config(config_path)
+    exposed = exposure_warnings(config)  # secrets others can read (sync.cli.exposure)
+    for line in exposed:  # at once: the destination check below may stop the command
+        click.echo(f"warning: {line}", err=fmt == "json")
     mappings = load_mappings(config)
     vouchers, notes = sample_vouchers(config, mappings, sample) if sample else ([], [])
     dest = build_destination(config)
@@ -47,7 +51,7 @@ def check(config_path: str, sample: int, fmt: str) -> None:
             {
                 "ok": report.ok,
                 "problems": list(report.problems),
-                "warnings": list(report.warnings),
+                "warnings": exposed + list(report.warnings),
                 "details": list(report.details),
                 "vouchers_checked": len(vouchers),
                 "notes": notes,

@@ -20,6 +20,7 @@ from sync.config.registry import resolve
 from sync.connector import BuildContext, SourceHandle
 from sync.destination import Destination
 from sync.errors import ConfigurationError
+from sync.secrets import register_model_secrets
 from sync.state import StateStore, open_state
 from sync.yamlfile import load_yaml, problems_from_validation
 
@@ -79,6 +80,7 @@ def _build(config: AppConfig, kind: str, name: str, section: Any, loc: tuple[str
         typed = module.Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigProblems(problems_from_validation(exc, loaded, module.Config, prefix=loc)) from None
+    register_model_secrets(typed)  # inline secrets are redacted like ${ENV} ones
     ctx = BuildContext(name=name, base_dir=config.base_dir, work_dir=work_dir(config))
     return module.build(typed, ctx)
 

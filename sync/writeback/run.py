@@ -148,6 +148,7 @@ def fxiaoke_updater(config: AppConfig, source: str) -> Updater:
         ),
         requests_per_second=section.requests_per_second,
         retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=2.0),
+        transport=section.transport,
     )
     return client.update
 

@@ -96,7 +96,7 @@ def _dingtalk_url(url: str, secret: str, now_ms: int) -> str:
 
 def send_webhook(channel: WebhookChannel, reminder: Reminder) -> str:
     """POST the reminder; robots answer HTTP 200 with ``errcode``, which is checked too."""
-    from sync.http import make_session
+    from sync.http import make_session, resolve_transport
 
     body = json.dumps(webhook_body(channel, reminder), ensure_ascii=False, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "crmsync-reminders"}
@@ -108,7 +108,9 @@ def send_webhook(channel: WebhookChannel, reminder: Reminder) -> str:
         headers["X-Crmsync-Signature"] = sign_body(secret, now, body)
         if channel.style == "dingtalk":
             url = _dingtalk_url(url, secret, now * 1000)
-    session = make_session(system=f"webhook {channel.name}")
+    session = make_session(
+        resolve_transport(channel.transport, channel.timeout_seconds), system=f"webhook {channel.name}"
+    )
     try:
         response = session.post(url, data=body, headers=headers, timeout=channel.timeout_seconds)
     except Exception as exc:  # requests' many connection errors: all mean "try later"

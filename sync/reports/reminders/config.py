@@ -31,6 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from sync.http import TransportConfig
 from sync.model import Amount
 from sync.secrets import register_secret
 
@@ -78,6 +79,9 @@ class WebhookChannel(_Channel):
     style: Literal["generic", "wecom", "dingtalk"] = "generic"
     secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing secret")
     timeout_seconds: float = Field(10, gt=0, le=120)
+    transport: TransportConfig | None = Field(
+        None, description="TLS verification, CA bundle, timeouts (default: verified, timeout_seconds)"
+    )
 
     @field_validator("url")
     @classmethod

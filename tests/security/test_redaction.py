@@ -1,0 +1,115 @@
+"""Redaction at the edges: log records (message, arguments, tracebacks), inline secrets in a
+connector section, and ``crmsync check``'s warning about secrets others can read."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.kingdee.factory import Config as KingdeeConfig
+from sync.cli import cli
+from sync.secrets import RedactingFilter, redact, register_model_secrets, register_secret
+
+SECRET = "kdPwd-Lr9WbN4kTz8Hc3Vd-上海"
+
+
+def _logger() -> tuple[logging.Logger, io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    log = logging.getLogger(f"test.redaction.{id(out)}")
+    log.handlers[:] = [handler]
+    log.propagate = False
+    return log, out
+
+
+def test_a_secret_in_a_log_argument_is_masked() -> None:
+    register_secret(SECRET)
+    log, out = _logger()
+    log.warning("login refused for %s with %s", "webapi", SECRET)
+    assert SECRET not in out.getvalue() and "********" in out.getvalue()
+
+
+def test_a_secret_in_a_logged_traceback_is_masked() -> None:
+    register_secret(SECRET)
+    log, out = _logger()
+    try:
+        raise RuntimeError(f"server said: bad password {SECRET}")
+    except RuntimeError:
+        log.exception("posting failed")
+    text = out.getvalue()
+    assert "Traceback" in text and "bad password" in text and SECRET not in text
+
+
+def test_inline_secrets_of_a_connector_section_are_registered() -> None:
+    inline = "kdInline-9c1d4e7f3b8e2f9a6"
+    config = KingdeeConfig.model_validate(
+        {
+            "type": "kingdee",
+            "base_url": "https://erp.example.cn/k3cloud/",
+            "acct_id": "65a1b2c3d4e5f6",
+            "username": "webapi",
+            "app_id": "224466_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "app_secret": inline,
+            "account_book": "001",
+        }
+    )
+    assert redact(f"x {inline} y") == f"x {inline} y" or inline not in redact(inline)
+    register_model_secrets(config)
+    assert inline not in redact(f"refused: {inline}") and "********" in redact(inline)
+    assert inline not in repr(config) and inline not in config.model_dump_json()
+
+
+def _config(tmp: Path, secret_line: str) -> Path:
+    path = tmp / "config.yaml"
+    path.write_text(
+        f"""
+state: {{url: "sqlite:///state.db"}}
+sources:
+  crm: {{type: files, path: data}}
+destination:
+  type: kingdee
+  base_url: http://127.0.0.1:9/k3cloud/
+  acct_id: 65a1b2c3d4e5f6
+  username: webapi
+  app_id: 224466_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+{secret_line}
+  account_book: "001"
+  timeout_seconds: 0.5
+mappings: [{Path(__file__).resolve().parents[2] / "mappings/fxiaoke-kingdee/payment_received.yaml"}]
+""",
+        encoding="utf-8",
+    )
+    (tmp / "data").mkdir(exist_ok=True)
+    return path
+
+
+def _check(config: Path) -> str:
+    res = CliRunner(env={"KD_SECRET": "kdFromEnv-1234567890abcdef"}).invoke(
+        cli, ["check", "-c", str(config), "--sample", "0"], catch_exceptions=False
+    )
+    return res.stdout + res.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_check_warns_when_a_readable_config_holds_an_inline_secret(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  app_secret: kdInline-0123456789abcdef")
+    config.chmod(0o644)
+    out = _check(config)
+    assert "readable by other users (mode 0644)" in out and "destination.app_secret (line 11)" in out
+    assert "kdInline-0123456789abcdef" not in out
+    config.chmod(0o600)
+    assert "readable by other users" not in _check(config)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_check_is_quiet_about_a_readable_config_whose_secrets_are_references(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  app_secret: ${KD_SECRET}")
+    config.chmod(0o644)
+    assert "readable by other users" not in _check(config)
