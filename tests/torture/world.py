@@ -1,0 +1,301 @@
+"""The torture suite's world: a generated CRM tenant on the fake Fxiaoke, three fake ERPs, configs.
+
+Every destination is a separate crmsync installation (its own config and state schema in the
+private PostgreSQL server) reading the same CRM: fake Kingdee, fake S/4HANA and fake Business
+One. The fakes run as threads of the test process so the checker can read what they store.
+Nothing here knows how the engine works; it only sets the stage the way an admin would.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.fxiaoke import APP_ID, APP_SECRET, OPEN_USER_ID, PERMANENT_CODE, FakeFxiaoke
+from tests.fakes.kingdee import FakeKingdee
+from tests.fakes.sap_b1 import FakeB1
+from tests.fakes.sap_s4 import FakeS4
+
+__all__ = ["ACCOUNTS", "B1_MAP", "ENV", "S4_MAP", "STREAMS", "Destination", "World"]
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPINGS = ROOT / "mappings" / "fxiaoke-kingdee"
+STREAMS = ("SalesOrderObj", "PaymentObj", "RefundObj")
+MAPPING_FILES = ("sales_order_confirmed.yaml", "payment_received.yaml", "refund_paid.yaml")
+#: the canonical chart the shipped mappings post to
+ACCOUNTS = ("1122", "6001", "2221.01.05", "1002.01", "1012.01", "1012.02", "1001")
+#: canonical account -> S/4 G/L account (customer lines go to the debtor)
+S4_MAP: dict[str, Any] = {
+    "1122": {"debtor": True},
+    "6001": "41000000",
+    "2221.01.05": "22210000",
+    "1002.01": "11002000",
+    "1012.01": "11003100",
+    "1012.02": "11003200",
+    "1001": "10010000",
+}
+B1_MAP: dict[str, Any] = {"1122": {"debtor": True}}
+KINGDEE_SECRET = "0123456789abcdef0123456789abcdef"
+ENV = {
+    "FXIAOKE_APP_SECRET": APP_SECRET,
+    "FXIAOKE_PERMANENT_CODE": PERMANENT_CODE,
+    "KINGDEE_APP_SECRET": KINGDEE_SECRET,
+    "SAP_PASSWORD": "S4-secret-Passw0rd!",
+    "B1_PASSWORD": "B1-secret-Passw0rd!",
+    "CRMSYNC_RETRY_ATTEMPTS": "4",
+    "CRMSYNC_RETRY_INITIAL_SECONDS": "0.01",
+    "CRMSYNC_RETRY_MAX_SECONDS": "0.05",
+}
+#: client timeout; every "answer after commit" fault holds the answer longer than this
+CLIENT_TIMEOUT = 2.0
+LATE_ANSWER = 2.6
+
+
+@dataclass
+class Destination:
+    """One crmsync installation: its fake ERP, config file and state schema."""
+
+    name: str
+    fake: Any
+    config: Path
+    schema: str
+    documents: Callable[[], int]
+    faults: Callable[[], dict[str, int]]
+    set_fault_rate: Callable[[float], None]
+    procs: list[Any] = field(default_factory=list)
+
+
+def _quiet(server: Any) -> None:
+    """A client SIGKILLed mid-request is the point of this suite, not a traceback on the console."""
+    default = server.handle_error
+
+    def handle_error(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            default(request, client_address)
+
+    server.handle_error = handle_error
+
+
+def split_records(total: int) -> dict[str, int]:
+    """Orders, payments and refunds in the proportions of a real tenant (refunds are rarer)."""
+    orders = total * 2 // 5
+    refunds = total * 3 // 20
+    return {"SalesOrderObj": orders, "PaymentObj": total - orders - refunds, "RefundObj": refunds}
+
+
+class World:
+    """Start everything; ``close`` stops the fakes."""
+
+    def __init__(self, root: Path, pg_url: str, records: int, seed: int, fault_rate: float) -> None:
+        self.root = root
+        self.seed = seed
+        self.rng = random.Random(seed)
+        counts = {"AccountObj": max(20, records // 40), **split_records(records)}
+        # a real (tight) per-endpoint limit: three installations reading at once get throttled
+        self.crm = FakeFxiaoke(
+            records=counts,
+            seed=seed,
+            rate_limit=(60, 2.0),
+            token_rate_limit=(120, 60.0),
+            hang_seconds=LATE_ANSWER,
+        )
+        self.crm.start()
+        _quiet(self.crm._server)
+        self.customers = {
+            acc["_id"]: f"CUST{n:05d}" for n, acc in enumerate(self.crm.records("AccountObj"), 1)
+        }
+        self.mappings = self._mappings()
+        codes = sorted(self.customers.values())
+        kingdee = FakeKingdee(
+            customers=codes,
+            accounts={a: (("FFLEX6",) if a == "1122" else ()) for a in ACCOUNTS},
+            fault_rate=fault_rate,
+            seed=seed + 1,
+            timeout_delay=LATE_ANSWER,
+        ).start()
+        _quiet(kingdee._server)
+        s4 = FakeS4(
+            accounts=[v for v in S4_MAP.values() if isinstance(v, str)],
+            customers=codes,
+            fault_rate=fault_rate,
+            seed=seed + 2,
+            hang_seconds=LATE_ANSWER,
+        ).start()
+        b1 = FakeB1(
+            accounts=ACCOUNTS,
+            customers=dict.fromkeys(codes, "1122"),
+            fault_rate=fault_rate,
+            seed=seed + 3,
+            hang_seconds=LATE_ANSWER,
+        ).start()
+        self.destinations = [
+            Destination(
+                "kingdee",
+                kingdee,
+                self._config("kingdee", pg_url, self._kingdee(kingdee)),
+                f"torture_{seed}_kingdee",
+                lambda: len(kingdee.vouchers),
+                lambda: dict(kingdee.injected),
+                lambda rate: setattr(kingdee, "fault_rate", rate),
+            ),
+            Destination(
+                "sap_s4",
+                s4,
+                self._config("sap_s4", pg_url, self._s4(s4)),
+                f"torture_{seed}_sap_s4",
+                lambda: len(s4.documents),
+                lambda: dict(s4.faults_fired),
+                lambda rate: setattr(s4, "fault_rate", rate),
+            ),
+            Destination(
+                "sap_b1",
+                b1,
+                self._config("sap_b1", pg_url, self._b1(b1)),
+                f"torture_{seed}_sap_b1",
+                lambda: len(b1.entries),
+                lambda: dict(b1.faults_fired),
+                lambda rate: setattr(b1, "fault_rate", rate),
+            ),
+        ]
+
+    def close(self) -> None:
+        self.crm.close()
+        for dest in self.destinations:
+            dest.fake.stop()
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def _mappings(self) -> Path:
+        """The shipped mappings, with the customer lookup an admin keeps (CRM id -> ERP code)."""
+        target = self.root / "mappings"
+        shutil.copytree(MAPPINGS, target)
+        with open(target / "lookups" / "customers.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["crm_account_id", "erp_customer_code", "customer_name"])
+            for acc in self.crm.records("AccountObj"):
+                writer.writerow([acc["_id"], self.customers[acc["_id"]], acc["name"]])
+        return target
+
+    def _config(self, name: str, pg_url: str, destination: dict[str, Any]) -> Path:
+        folder = self.root / name
+        folder.mkdir()
+        source = {
+            "type": "fxiaoke",
+            "base_url": self.crm.url,
+            "app_id": APP_ID,
+            "app_secret": "${FXIAOKE_APP_SECRET}",
+            "permanent_code": "${FXIAOKE_PERMANENT_CODE}",
+            "open_user_id": OPEN_USER_ID,
+            "start_date": "2025-01-01",
+            "streams": list(STREAMS),
+            "page_size": 100,
+            "requests_per_second": 40,
+        }
+        state_url = f"{pg_url}?schema=torture_{self.seed}_{name}"
+        config = folder / "config.yaml"
+        config.write_text(
+            "\n".join(
+                [
+                    f"state: {{url: {json.dumps(state_url)}, lock_timeout_seconds: 30}}",
+                    f"sources: {{crm: {json.dumps(source)}}}",
+                    f"destination: {json.dumps(destination, ensure_ascii=False)}",
+                    f"mappings: {json.dumps([str(self.mappings / m) for m in MAPPING_FILES])}",
+                ]
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        return config
+
+    @staticmethod
+    def _kingdee(fake: FakeKingdee) -> dict[str, Any]:
+        return {
+            "type": "kingdee",
+            "base_url": fake.url,
+            "acct_id": fake.acct_id,
+            "username": fake.username,
+            "app_id": fake.app_id,
+            "app_secret": "${KINGDEE_APP_SECRET}",
+            "auth": "signature",
+            "account_book": "001",
+            "voucher_group": "PRE001",
+            "batch_size": 25,
+            "submit": True,
+            "audit": True,
+            "timeout_seconds": CLIENT_TIMEOUT,
+        }
+
+    @staticmethod
+    def _s4(fake: FakeS4) -> dict[str, Any]:
+        return {
+            "type": "sap_s4",
+            "base_url": fake.url,
+            "username": fake.username,
+            "password": "${SAP_PASSWORD}",
+            "company_code": "1010",
+            "created_by_user": "CC0000000001",
+            "document_type": {"default": "SA", "sales_order_confirmed": "DR", "payment_received": "DZ"},
+            "batch_size": 25,
+            "timeout_seconds": CLIENT_TIMEOUT,
+            "account_map": S4_MAP,
+        }
+
+    @staticmethod
+    def _b1(fake: FakeB1) -> dict[str, Any]:
+        return {
+            "type": "sap_b1",
+            "base_url": fake.url,
+            "company_db": "SBODEMOCN",
+            "username": "manager",
+            "password": "${B1_PASSWORD}",
+            "batch_size": 25,
+            "timeout_seconds": CLIENT_TIMEOUT,
+            "account_map": B1_MAP,
+        }
+
+    # -- the CRM between rounds -------------------------------------------------------------
+
+    def change_crm(self, n: int) -> dict[str, int]:
+        """``n`` seeded changes a sales team makes between two syncs; returns counts per kind."""
+        done: dict[str, int] = {}
+        amounts = {
+            "SalesOrderObj": "order_amount",
+            "PaymentObj": "payment_amount",
+            "RefundObj": "refunded_amount",
+        }
+        accounts = list(self.customers)
+        for _ in range(n):
+            api = self.rng.choice(STREAMS)
+            ids = self.crm.ids(api)
+            rid = self.rng.choice(ids)
+            record = self.crm.get(api, rid)
+            roll = self.rng.random()
+            if roll < 0.35:
+                cents = self.rng.randint(1_00, 900_000_00)
+                fields: dict[str, Any] = {amounts[api]: f"{cents // 100}.{cents % 100:02d}"}
+                if api == "PaymentObj" and self.rng.random() < 0.3:
+                    fields["payment_term"] = str(self.rng.randint(1, 4))  # the method changes too
+                self.crm.edit(api, rid, **fields)
+                kind = "edit_amount"
+            elif roll < 0.6:
+                self.crm.void(api, rid)
+                kind = "void"
+            elif roll < 0.7:
+                self.crm.edit(api, rid, life_status="normal")
+                kind = "unvoid" if record["life_status"] != "normal" else "touch"
+            elif roll < 0.85:
+                self.crm.edit(api, rid, remark=f"客户备注 {self.rng.randint(1, 999)}")
+                kind = "edit_remark"
+            else:
+                account = self.rng.choice(accounts)
+                self.crm.add(api, account_id=account, account_id__r=f"客户 {self.customers[account]}")
+                kind = "new"
+            done[kind] = done.get(kind, 0) + 1
+        return done
