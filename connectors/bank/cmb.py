@@ -95,7 +95,7 @@ class CmbClient:
         @retry(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.2),
             reraise=True,
         )
         def once() -> dict[str, Any]:

@@ -73,7 +73,7 @@ class StripeClient:
         @retry(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=5),
+            wait=wait_exponential_jitter(multiplier=0.05, max=5, jitter=0.2),
             reraise=True,
         )
         def once() -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
-import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -74,23 +74,17 @@ def test_build_resolves_the_glob_against_the_config_folder(tmp_path: Path) -> No
     assert handle.system == "mt940" and handle.config["format"] == "mt940"
 
 
-def test_standalone_protocol_spec_check_read(tmp_path: Path, fixtures: Path) -> None:
+def test_standalone_protocol_spec_check_discover(
+    tmp_path: Path, fixtures: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m connectors.bank spec|check|discover --config …`, run through the module's entry point."""
     shutil.copy(fixtures / "camt054_v04.xml", tmp_path)
-    (tmp_path / "config.json").write_text(json.dumps({"format": "camt054", "path": str(tmp_path / "*.xml")}))
-    script = (
-        "import sys\nfrom airbyte_cdk.entrypoint import launch\n"
-        "from connectors.bank.source import BankSource\n"
-        "for cmd in (['spec'], ['check', '--config', sys.argv[1]], ['discover', '--config', sys.argv[1]]):\n"
-        "    launch(BankSource(), cmd)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "config.json")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
-    messages = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"format": "camt054", "path": str(tmp_path / "*.xml")}))
+    for args in (["spec"], ["check", "--config", str(config)], ["discover", "--config", str(config)]):
+        monkeypatch.setattr(sys, "argv", ["connectors.bank", *args])
+        runpy.run_module("connectors.bank", run_name="__main__")
+    messages = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     kinds = [m["type"] for m in messages]
     assert "SPEC" in kinds and "CATALOG" in kinds
     status = next(m for m in messages if m["type"] == "CONNECTION_STATUS")
