@@ -79,3 +79,72 @@ def test_mt940_roundtrip(opening: Decimal, items: list[tuple[Decimal, str]]) -> 
     (stmt,) = parse_mt940(text.encode(), "gen.sta")
     assert [(t.amount, t.raw["status"]) for t in stmt.transactions] == items
     assert stmt.opening + sum(t.signed_amount for t in stmt.transactions) == stmt.closing
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(cents, st.integers(0, 999), st.booleans()), min_size=1, max_size=15))
+def test_wechat_bill_roundtrip(rows: list[tuple[Decimal, int, bool]]) -> None:
+    from connectors.bank.bills import parse_wechat_bill
+
+    header = (
+        "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+        "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,"
+        "商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+    )
+    lines = [header]
+    settled = refunded = fees = Decimal(0)
+    for i, (amount, fee_cents, refund) in enumerate(rows):
+        fee = Decimal(fee_cents).scaleb(-2)
+        settle, back = (Decimal(0), amount) if refund else (amount, Decimal(0))
+        fee = -fee if refund else fee
+        settled, refunded, fees = settled + settle, refunded + back, fees + fee
+        cells = [
+            "2026-11-03 09:15:22",
+            "wx8888",
+            "1900000109",
+            "",
+            "",
+            f"42000{i:05d}",
+            f"SO-20261103-{i:04d}",
+            "oUpF8",
+            "NATIVE",
+            "REFUND" if refund else "SUCCESS",
+            "CMB_DEBIT",
+            "CNY",
+            f"{settle:.2f}",
+            "0.00",
+            f"5030{i:05d}" if refund else "0",
+            "",
+            f"{back:.2f}",
+            "0.00",
+            "",
+            "",
+            "耗材",
+            "",
+            f"{fee:.2f}",
+            "0.60%",
+            f"{settle:.2f}",
+            f"{back:.2f}",
+            "",
+        ]
+        lines.append(",".join("`" + c for c in cells))
+    lines.append(
+        "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+    )
+    lines.append(
+        ",".join(
+            "`" + c
+            for c in (
+                str(len(rows)),
+                f"{settled:.2f}",
+                f"{refunded:.2f}",
+                "0.00",
+                f"{fees:.2f}",
+                f"{settled:.2f}",
+                f"{refunded:.2f}",
+            )
+        )
+    )
+    parsed = parse_wechat_bill("\n".join(lines).encode("gb18030"), "gen.csv")
+    assert [(t.amount, t.direction == "debit") for t in parsed] == [(a, r) for a, _, r in rows]
+    assert sum((t.fee or Decimal(0) for t in parsed), Decimal(0)) == fees
