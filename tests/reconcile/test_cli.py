@@ -203,3 +203,16 @@ def test_a_refused_statement_file_is_named_and_the_run_fails(workdir: Path) -> N
     assert "evil.xml" in result.stderr and "DTD" in result.stderr
     data = json.loads(result.stdout)
     assert all("evil" not in b["source_file"] for b in data["bank"])
+
+
+def test_a_bad_reconcile_section_is_a_located_configuration_error(workdir: Path) -> None:
+    cfg = workdir / "config.yaml"
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "  claimed_not_received_days: 7\n", "  claimed_not_recieved_days: 7\n"
+        ),
+        encoding="utf-8",
+    )
+    result = _run(workdir, "--format", "json")
+    assert result.exit_code == 2
+    assert "config.yaml:" in result.output and "unknown key 'claimed_not_recieved_days'" in result.output
