@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import datetime as dt
 import json
 import random
 import re
@@ -113,11 +114,11 @@ def compile_filter(text: str, normalise: Callable[[str, str], str] | None = None
         value_tok = take()
         if value_tok[0] not in ("str", "num"):
             raise FilterError("expected a literal")
-        value = value_tok[1]
+        wanted = norm(field, value_tok[1])
         negate = op[1] == "ne"
 
         def test(row: Row) -> bool:
-            hit = norm(field, str(row.get(field, ""))) == norm(field, value)
+            hit = norm(field, str(row.get(field, ""))) == wanted
             return hit != negate
 
         return test
@@ -424,6 +425,7 @@ class FakeS4:
         self.failure_number = failure_number
         self.master_data = master_data  # False: the G/L and customer APIs are not in the arrangement
         self.documents: list[Document] = []
+        self._cube: list[dict[str, Any]] = []  # the read-back rows, kept as documents are posted
         self.requests: list[str] = []  # raw SOAP bodies received, for round-trip assertions
         self.faults_fired: dict[str, int] = {}
         self.csrf_tokens: set[str] = set()
@@ -582,6 +584,7 @@ class FakeS4:
             lines=lines,
         )
         self.documents.append(doc)
+        self._cube.extend(self._cube_row(doc, i, ln) for i, ln in enumerate(doc.lines, 1))
         return message_id, doc, []
 
     def _line(self, kind: str, node: dict[str, Any], company: str, errors: list[tuple[str, str]]) -> Line:
@@ -698,9 +701,7 @@ class FakeS4:
     def rows(self, entity: str) -> list[dict[str, Any]]:
         with self._lock:
             if entity == "API_OPLACCTGDOCITEMCUBE_SRV/A_OperationalAcctgDocItemCube":
-                return [
-                    self._cube_row(doc, i, ln) for doc in self.documents for i, ln in enumerate(doc.lines, 1)
-                ]
+                return list(self._cube)
             if not self.master_data and not entity.startswith("API_OPLACCTGDOCITEMCUBE_SRV"):
                 raise KeyError(entity)
             if entity == "API_GLACCOUNTINCHARTOFACCOUNTS_SRV/A_GLAccountInCompanyCode":
@@ -715,8 +716,8 @@ class FakeS4:
 
     @staticmethod
     def _cube_row(doc: Document, index: int, ln: Line) -> dict[str, Any]:
-        y, m, d = (int(p) for p in doc.posting_date.split("-"))
-        ms = int(time.mktime((y, m, d, 0, 0, 0, 0, 0, 0)) - time.timezone) * 1000
+        day = dt.date.fromisoformat(doc.posting_date)
+        ms = (day - dt.date(1970, 1, 1)).days * 86_400_000  # OData V2 /Date(ms)/ at UTC midnight
         return {
             "__metadata": {"type": "API_OPLACCTGDOCITEMCUBE_SRV.A_OperationalAcctgDocItemCubeType"},
             "CompanyCode": doc.company_code,
