@@ -36,15 +36,20 @@ class TransportConfig(BaseModel):
 
 
 class _TimeoutAdapter(HTTPAdapter):
-    """Puts the default timeout on any request sent without one."""
+    """Puts the default timeout on any request sent without one, and keeps the configured
+    verification: requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` replace a session's
+    ``verify`` (psf/requests#3829), which would silently drop a configured ``ca_bundle``."""
 
-    def __init__(self, timeout: tuple[float, float]) -> None:
+    def __init__(self, timeout: tuple[float, float], verify: bool | str | None = None) -> None:
         self._timeout = timeout
+        self._verify = verify
         super().__init__(pool_connections=4, pool_maxsize=8)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
+        if self._verify is not None:
+            kwargs["verify"] = self._verify
         return super().send(request, **kwargs)
 
 
@@ -67,7 +72,8 @@ def make_session(transport: TransportConfig | None = None, *, system: str = "htt
                 hint="point transport.ca_bundle at a PEM file",
             )
         session.verify = t.ca_bundle
-    adapter = _TimeoutAdapter((t.connect_timeout_seconds, t.read_timeout_seconds))
+    explicit = session.verify if session.verify is not True else None  # ca_bundle or False
+    adapter = _TimeoutAdapter((t.connect_timeout_seconds, t.read_timeout_seconds), explicit)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -43,6 +43,7 @@ def test_config_has_exactly_the_documented_keys() -> None:
         "submit",
         "audit",
         "timeout_seconds",
+        "transport",  # sync.http's shared transport section (issue 9)
     }
 
 
