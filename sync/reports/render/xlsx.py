@@ -2,7 +2,9 @@
 
 Every table sheet has its header in row 1, frozen, with an auto-filter; money cells carry
 the number format ``#,##0.00`` (the value stays exact: openpyxl writes the Decimal's digits),
-dates ``yyyy-mm-dd``; the totals row is bold below the data.
+dates ``yyyy-mm-dd``; the totals row is bold below the data. The workbook is written in
+openpyxl's write-only mode (rows streamed, styles shared), which keeps a 40,000-line voucher
+sheet to seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -11,19 +13,24 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from sync.reports.table import Cell, Column, Kind, Lang, Report, Table
 
-__all__ = ["DATE_FORMAT", "MONEY_FORMAT", "to_xlsx"]
+__all__ = ["DATE_FORMAT", "MONEY_FORMAT", "sheet_title", "to_xlsx"]
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=14)
+_LINK = Font(color="0563C1", underline="single")
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _SAFE_LINK = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -34,11 +41,8 @@ def sheet_title(table: Table, lang: Lang) -> str:
 
 
 def to_xlsx(report: Report, lang: Lang = "zh") -> bytes:
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = "概要" if lang == "zh" else "Summary"
-    _summary(summary, report, lang)
+    book = Workbook(write_only=True)
+    _summary(book.create_sheet("概要" if lang == "zh" else "Summary"), report, lang)
     for table in report.tables:
         _sheet(book.create_sheet(sheet_title(table, lang)), table, lang)
     out = io.BytesIO()
@@ -46,11 +50,15 @@ def to_xlsx(report: Report, lang: Lang = "zh") -> bytes:
     return out.getvalue()
 
 
-def _summary(ws: Worksheet, report: Report, lang: Lang) -> None:
-    ws.append([report.title(lang)])
-    ws["A1"].font = Font(bold=True, size=14)
-    generated = "生成时间" if lang == "zh" else "Generated"
-    ws.append([generated, report.generated_at.isoformat(timespec="seconds")])
+def _summary(ws: Any, report: Report, lang: Lang) -> None:
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 60
+    title = WriteOnlyCell(ws, value=report.title(lang))
+    title.font = _TITLE
+    ws.append([title])
+    ws.append(
+        ["生成时间" if lang == "zh" else "Generated", report.generated_at.isoformat(timespec="seconds")]
+    )
     for zh, en, value in report.facts:
         ws.append([zh if lang == "zh" else en, value])
     ws.append([])
@@ -63,43 +71,53 @@ def _summary(ws: Worksheet, report: Report, lang: Lang) -> None:
     )
     for table in report.tables:
         ws.append([sheet_title(table, lang), table.note(lang), len(table.rows)])
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 60
 
 
-def _sheet(ws: Worksheet, table: Table, lang: Lang) -> None:
-    ws.append([c.title(lang) for c in table.columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in table.rows:
-        _append(ws, table.columns, row, bold=False)
-    if table.totals:
-        _append(ws, table.columns, table.totals, bold=True)
+def _sheet(ws: Any, table: Table, lang: Lang) -> None:
+    # write-only sheets take layout before the first row
     ws.freeze_panes = "A2"
     if table.rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
     for index, column in enumerate(table.columns, 1):
         ws.column_dimensions[get_column_letter(index)].width = _width(column, table)
+    header = []
+    for column in table.columns:
+        cell = WriteOnlyCell(ws, value=column.title(lang))
+        cell.font, cell.fill, cell.alignment = _BOLD, _HEADER_FILL, _CENTER
+        header.append(cell)
+    ws.append(header)
+    for row in table.rows:
+        ws.append(_row(ws, table.columns, row, bold=False))
+    if table.totals:
+        ws.append(_row(ws, table.columns, table.totals, bold=True))
 
 
-def _append(ws: Worksheet, columns: tuple[Column, ...], row: tuple[Cell, ...], *, bold: bool) -> None:
-    ws.append([_value(v) for v in row])
-    number = ws.max_row
-    for index, (column, value) in enumerate(zip(columns, row, strict=True), 1):
-        cell = ws.cell(row=number, column=index)
+def _row(ws: Any, columns: tuple[Column, ...], row: tuple[Cell, ...], *, bold: bool) -> list[Any]:
+    """A row of values; only cells that need a style become (costly) WriteOnlyCells."""
+    cells: list[Any] = []
+    for column, value in zip(columns, row, strict=True):
+        plain = _value(value)
+        styled = (
+            bold or column.kind in (Kind.MONEY, Kind.DATE) or (isinstance(value, str) and value[:1] == "=")
+        )
+        link = column.kind is Kind.LINK and isinstance(value, str) and bool(_SAFE_LINK.match(value))
+        if not (styled or link):
+            cells.append(plain)
+            continue
+        cell = WriteOnlyCell(ws, value=plain)
         if column.kind is Kind.MONEY:
             cell.number_format = MONEY_FORMAT
         elif column.kind is Kind.DATE:
             cell.number_format = DATE_FORMAT
-        elif column.kind is Kind.LINK and isinstance(value, str) and _SAFE_LINK.match(value):
-            cell.hyperlink = value
-            cell.font = Font(color="0563C1", underline="single")
-        elif isinstance(value, str) and value[:1] == "=":
-            cell.value, cell.data_type = value, "s"  # a CRM name is data, never a formula
+        if link:
+            cell.hyperlink = str(value)
+            cell.font = _LINK
+        if isinstance(value, str) and value[:1] == "=":
+            cell.data_type = "s"  # a CRM name is data, never a formula
         if bold:
-            cell.font = Font(bold=True)
+            cell.font = _BOLD
+        cells.append(cell)
+    return cells
 
 
 def _value(value: Cell) -> object:
@@ -109,8 +127,8 @@ def _value(value: Cell) -> object:
 
 
 def _width(column: Column, table: Table) -> float:
-    longest = max([len(str(r[table.column(column.key)] or "")) for r in table.rows[:200]] + [6])
+    index = table.column(column.key)
+    longest = max([len(str(r[index] or "")) for r in table.rows[:200]] + [6])
     if column.kind is Kind.MONEY:
         longest = max(longest + 4, 14)
-    title = column.title("zh")
-    return float(min(max(longest, len(title) * 2 + 2) + 2, 60))
+    return float(min(max(longest, len(column.title("zh")) * 2 + 2) + 2, 60))
