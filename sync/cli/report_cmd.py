@@ -215,8 +215,10 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
 def aging_report(  # noqa: PLR0917 - click passes options by name
     config_path: str, as_of: str | None, basis: str | None, fmt: Format, lang: Lang | None, output: str | None
 ) -> None:
-    """Receivables aging 0–30 / 31–60 / 61–90 / 90+ days and the overdue list per customer."""
+    """Receivables aging 0–30 / 31–60 / 61–90 / 90+ days, the overdue list per customer, and
+    credit exposure (with the customers over their limit)."""
     from sync.reports.aging import aging_table, overdue_table
+    from sync.reports.credit import credit_tables, read_limits_csv
     from sync.reports.inputs import crm_book, reports_config
 
     setup_logging()
@@ -225,7 +227,12 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
     day = _date(as_of, "--as-of") or _today()
     book, source, errors = crm_book(config, rc)
     chosen = basis or rc.aging_basis
-    tables = (aging_table(book, day, "due" if chosen == "due" else "order"), overdue_table(book, day))
+    limits = read_limits_csv(config.resolve_path(rc.credit_limits_csv)) if rc.credit_limits_csv else None
+    tables = (
+        aging_table(book, day, "due" if chosen == "due" else "order"),
+        overdue_table(book, day),
+        *credit_tables(book, day, limits),
+    )
     built = Report(
         f"aging-{day.isoformat()}",
         f"应收账龄 截至 {day}",

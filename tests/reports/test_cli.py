@@ -188,3 +188,35 @@ def test_remind_dry_run_without_channels_lists_the_overdue(synced: Path) -> None
     assert "dry run: nothing sent" in result.output
     assert "customer(s) with overdue orders as of 2027-01-31" in result.output
     assert not (synced / ".crmsync" / "reminders.db").exists()
+
+
+def test_remind_sends_through_a_webhook_once_and_logs_beside_the_state(synced: Path, tmp_path: Path) -> None:
+    from tests.reports.receivers import http_receiver
+
+    with http_receiver() as (hook, url):
+        config = tmp_path / "config.yaml"
+        text = (
+            (synced / "config.yaml")
+            .read_text(encoding="utf-8")
+            .replace("path: crm", f"path: {synced / 'crm'}")
+        )
+        config.write_text(
+            text
+            + f"""
+reminders:
+  interval_hours: 24
+  channels:
+    - {{name: robot, type: webhook, url: "{url}/send?key=robot-key-5f1e2d", style: wecom}}
+""",
+            encoding="utf-8",
+        )
+        args = ["remind", "-c", str(config), "--as-of", "2027-01-31"]
+        first = CliRunner().invoke(cli, args)
+        assert first.exit_code == 0, first.output
+        sent = len(hook.requests)
+        assert sent > 0 and first.output.count("[sent] robot") == sent
+        assert (tmp_path / ".crmsync" / "reminders.db").exists()
+        assert "robot-key-5f1e2d" not in first.output
+        second = CliRunner().invoke(cli, args)
+        assert second.exit_code == 0 and len(hook.requests) == sent
+        assert second.output.count("[skipped] robot") == sent
