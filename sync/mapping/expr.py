@@ -87,6 +87,11 @@ _CMPOPS: Final[dict[type[ast.cmpop], Callable[[Any, Any], Any]]] = {
     ast.NotIn: lambda a, b: a not in b,
 }
 _MAX_LITERAL_DIGITS: Final = 28
+# resource bounds (issue 9): a mapping expression is a formula, not a program
+_MAX_SOURCE_CHARS: Final = 4000
+_MAX_DEPTH: Final = 100  # syntax-tree depth; the compiler and evaluator recurse once per level
+_MAX_TEXT_CHARS: Final = 1_000_000  # text built by + at run time
+_NOT_ARITHMETIC: Final = (list, tuple, dict, set, frozenset, bytes, Mapping)
 
 
 def decimal_literal(text: str) -> Decimal:
@@ -147,6 +152,8 @@ class _Compiler:
 
     def _constant(self, node: ast.Constant) -> Evaluator:
         value: Any = node.value
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 93:
+            raise self._error(node, f"number has more than {_MAX_LITERAL_DIGITS} digits")
         if isinstance(value, float):
             text = ast.get_source_segment(self.source, node) or repr(value)
             value = decimal_literal(text)
@@ -168,16 +175,32 @@ class _Compiler:
 
     def _binop(self, node: ast.BinOp) -> Evaluator:
         op = _BINOPS[type(node.op)]
+        is_add = isinstance(node.op, ast.Add)
+        for side in (node.left, node.right):  # 'a' * 10**9, [0] * n, '%s' % x: refused at load
+            literal_text = isinstance(side, ast.Constant) and isinstance(side.value, str)
+            if (literal_text and not is_add) or isinstance(side, ast.List | ast.Tuple):
+                raise self._error(
+                    side,
+                    "text and lists cannot be used with arithmetic operators",
+                    "join text with +, e.g. '销售 ' + name; use the documented functions for the rest",
+                )
         left, right = self.compile(node.left), self.compile(node.right)
 
         def run(s: Scope) -> Any:
             a, b = left(s), right(s)
             if type(a) is str or type(b) is str:
-                if isinstance(node.op, ast.Add) and type(a) is str and type(b) is str:
+                if is_add and type(a) is str and type(b) is str:
+                    if len(a) + len(b) > _MAX_TEXT_CHARS:
+                        raise EvalError(f"text longer than {_MAX_TEXT_CHARS} characters")
                     return a + b
                 raise EvalError(
                     f"cannot do arithmetic with text: {render_text(a)!r} and {render_text(b)!r}",
                     hint="wrap amount fields in amount(...) to read them as decimals",
+                )
+            if isinstance(a, _NOT_ARITHMETIC) or isinstance(b, _NOT_ARITHMETIC):
+                raise EvalError(  # list * n would build a list of any size
+                    f"cannot do arithmetic with {type(a).__name__} and {type(b).__name__}",
+                    hint="arithmetic works on numbers and amounts; pick an element or use a function",
                 )
             return op(a, b)
 
@@ -387,6 +410,12 @@ def compile_expression(
     if not source:
         raise CompileError("empty expression")
     start = text.find(source)  # columns in errors count from the start of ``text``
+    if len(source) > _MAX_SOURCE_CHARS:
+        raise CompileError(
+            f"expression is {len(source)} characters long; the limit is {_MAX_SOURCE_CHARS}",
+            "split it into let: values",
+            start + _MAX_SOURCE_CHARS,
+        )
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -395,12 +424,31 @@ def compile_expression(
             "check quotes and brackets; text values need quotes, e.g. life_status == 'normal'",
             start + max((exc.offset or 1) - 1, 0),
         ) from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, huge literals, deep nesting
+        raise CompileError(
+            f"invalid expression: {type(exc).__name__}: {str(exc)[:200]}", "simplify the expression", start
+        ) from None
+    _check_depth(tree.body, start)
     compiler = _Compiler(source, frozenset(known_vars), None if lookups is None else frozenset(lookups))
     try:
         return compiler.compile(tree.body)
     except CompileError as exc:
         exc.column += start
         raise
+
+
+def _check_depth(tree: ast.AST, start: int) -> None:
+    """Refuse a syntax tree deeper than ``_MAX_DEPTH`` (walked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise CompileError(
+                f"expression is nested more than {_MAX_DEPTH} levels deep",
+                "split it into let: values",
+                start + getattr(node, "col_offset", 0),
+            )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 _HOLE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
