@@ -32,8 +32,9 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest -m "not torture"
 
+# the torture suite (tests/torture/, minutes): size with TORTURE_RECORDS, TORTURE_KILLS, TORTURE_SEED
 torture: $(STAMP)
-	$(BIN)/pytest -m torture -p no:randomly -s
+	$(BIN)/pytest tests/torture -m torture -p no:randomly -s
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
