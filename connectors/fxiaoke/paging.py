@@ -99,8 +99,10 @@ class Cursor:
     Voided records: whether the query API returns ``life_status: invalid`` rows by default is
     not documented (spec §6.2). So after the main pass each run sweeps once more with
     ``life_status EQ invalid`` from where the pass began (``void_from``, kept in the state until
-    the sweep completes, so an interrupted run still sweeps its whole range). Rows the main pass
-    already delivered in this run are not delivered again; the sweep never moves the watermark.
+    the sweep completes, so an interrupted run still sweeps its whole range). The voided rows
+    delivered since the pass began are kept in the state too (``voided``, few: voids are rare)
+    until the sweep completes, so neither the sweep nor a resumed run delivers one twice. The
+    sweep never moves the watermark.
     """
 
     overlap_ms: int
@@ -109,19 +111,19 @@ class Cursor:
     recent: dict[str, int] = field(default_factory=dict)
     #: where the pending sweep for voided rows starts (None: no sweep pending)
     void_from: int | None = None
-    #: (_id, time) of voided rows delivered by this run (not persisted)
-    voided_seen: set[tuple[str, int]] = field(default_factory=set)
+    #: _id -> time of voided rows delivered since the pending sweep's pass began
+    voided: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any] | None, overlap_ms: int) -> Cursor:
         """Rebuild from an Airbyte stream state (tolerates an empty or foreign state)."""
         state = state or {}
-        recent = state.get("recent") or {}
         return cls(
             overlap_ms=overlap_ms,
             watermark=_ms(state.get(LMT)),
-            recent={str(k): int(v) for k, v in recent.items()} if isinstance(recent, Mapping) else {},
+            recent=_times(state.get("recent")),
             void_from=_ms(state.get("void_from")),
+            voided=_times(state.get("voided")),
         )
 
     def start_query(self, start_ms: int) -> PageQuery:
@@ -144,10 +146,10 @@ class Cursor:
     def accept(self, record: Mapping[str, Any], *, sweep: bool = False) -> bool:
         """True (and remembered) when this (_id, last_modified_time) was not delivered yet."""
         record_id, lmt = record["_id"], int(record[LMT])
-        if self.recent.get(record_id) == lmt or (record_id, lmt) in self.voided_seen:
+        if self.recent.get(record_id) == lmt or self.voided.get(record_id) == lmt:
             return False
         if record.get("life_status") == "invalid":
-            self.voided_seen.add((record_id, lmt))
+            self.voided[record_id] = lmt
         if not sweep and (self.watermark is None or lmt > self.watermark):
             self.watermark = lmt
         self.recent[record_id] = lmt
@@ -165,7 +167,17 @@ class Cursor:
             state["recent"] = dict(self.recent)
         if self.void_from is not None:
             state["void_from"] = self.void_from
+            state["voided"] = dict(self.voided)
         return state
+
+    def sweep_done(self) -> None:
+        """The sweep for voided rows is complete: forget its start and what it saw."""
+        self.void_from = None
+        self.voided = {}
+
+
+def _times(value: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
 def _ms(value: Any) -> int | None:

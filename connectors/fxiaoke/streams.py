@@ -107,7 +107,7 @@ class FxiaokeStream(Stream, CheckpointMixin):
                 yield record
         # runs when the CDK asks for the next record after the last one: before its slice checkpoint
         if sweep and self._next is None:
-            self._cursor.void_from = None  # the sweep is complete
+            self._cursor.sweep_done()
         self._snapshot = self._cursor.to_state()
 
 
