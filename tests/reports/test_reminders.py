@@ -122,7 +122,10 @@ def test_email_is_sent_once_and_not_again_within_the_interval(tmp_path: Path) ->
         assert len(box.messages) == 2
         mail = box.messages[0]
         assert "上海明远贸易有限公司" in mail["Subject"] and "10,000.00" in mail["Subject"]
-        assert "SO-20261001-0001" in mail.get_content() and "逾期 50 天" in mail.get_content()
+        text = mail.get_body(("plain",)).get_content()
+        assert "SO-20261001-0001" in text and "逾期 50 天" in text
+        html = mail.get_body(("html",)).get_content()
+        assert "<table" in html and "SO-20261001-0001" in html and "10,000.00" in html
         assert box.recipients[0] == ["sales@example.cn"]
         again = run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW + dt.timedelta(hours=23))
         assert [o.status for o in again] == ["skipped", "skipped"]

@@ -23,6 +23,7 @@ import ssl
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from html import escape
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -47,6 +48,8 @@ def send_email(channel: EmailChannel, reminder: Reminder) -> str:
     msg["Message-ID"] = make_msgid(domain="crmsync")
     msg["X-Crmsync-Reminder"] = reminder.id
     msg.set_content(body, charset="utf-8")
+    if channel.body is None:  # the default text also goes as a small html table; custom text stays text
+        msg.add_alternative(html_body(reminder, channel.language), subtype="html", charset="utf-8")
     try:
         if channel.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -71,6 +74,39 @@ def send_email(channel: EmailChannel, reminder: Reminder) -> str:
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientError(redact(f"SMTP {channel.host}:{channel.port}: {exc}")) from None
     return str(msg["Message-ID"])
+
+
+def html_body(reminder: Reminder, lang: str) -> str:
+    """The overdue orders as an html table (inline styles only: mail clients drop <style>)."""
+    ctx = reminder.context()
+    zh = lang == "zh"
+    heads = (
+        ["订单", "下单日期", "到期日", "逾期天数", "未收金额", "负责人"]
+        if zh
+        else ["Order", "Ordered", "Due", "Days overdue", "Open", "Owner"]
+    )
+    cell = 'style="border:1px solid #ccd;padding:3px 8px"'
+    num = 'style="border:1px solid #ccd;padding:3px 8px;text-align:right"'
+    rows = "".join(
+        f"<tr><td {cell}>{escape(i['order'])}</td><td {cell}>{i['order_date']}</td><td {cell}>{i['due']}</td>"
+        f"<td {num}>{i['overdue_days']}</td><td {num}>{i['open']}</td>"
+        f"<td {cell}>{escape(i['owner'])}</td></tr>"
+        for i in ctx["items"]
+    )
+    intro = (
+        f"{escape(ctx['customer'])} 截至 {ctx['as_of']} 逾期未收合计 <b>{ctx['total']}</b> 元："
+        if zh
+        else f"As of {ctx['as_of']}, {escape(ctx['customer'])} owes <b>{ctx['total']}</b> CNY past due:"
+    )
+    head = "".join(
+        f'<th style="border:1px solid #ccd;padding:3px 8px;background:#eef3f8">{h}</th>' for h in heads
+    )
+    footer = "本提醒由 crmsync 自动发送。" if zh else "Sent automatically by crmsync."
+    return (
+        f'<html><body style="font-family:sans-serif;font-size:13px"><p>{intro}</p>'
+        f'<table style="border-collapse:collapse"><tr>{head}</tr>{rows}</table>'
+        f'<p style="color:#666">{footer}</p></body></html>'
+    )
 
 
 def sign_body(secret: str, timestamp: int, body: bytes) -> str:
