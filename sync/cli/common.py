@@ -44,14 +44,22 @@ def format_option(*choices: str, default: str | None = None) -> Callable[[Callab
 
 class _OneLineErrors(logging.Formatter):
     """Without debug logging an exception logged by a library (the CDK's ``logger.exception``)
-    shows as its last line, ``Type: message``: no traceback reaches a user's log."""
+    shows as its last line, ``Type: message`` (scrubbed): no traceback reaches a user's log.
 
-    def formatException(self, ei: Any) -> str:
-        exc = ei[1]
-        return f"  {type(exc).__name__}: {exc}".rstrip() if exc is not None else ""
+    The redacting filter runs first and may already have put the scrubbed traceback in
+    ``exc_text``; this formatter replaces it for the one line while it formats the record.
+    """
 
-    def formatStack(self, stack_info: str) -> str:
-        return ""
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return super().format(record)
+        saved, stack = record.exc_text, record.stack_info
+        record.exc_text, record.stack_info = redact(f"  {type(exc).__name__}: {exc}".rstrip()), None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text, record.stack_info = saved, stack
 
 
 def setup_logging(verbose: bool = False) -> None:
