@@ -1,8 +1,8 @@
 """The torture suite: thousands of CRM records, three ERPs, faults everywhere, kills, a crashing state DB.
 
 ``make torture`` (not part of ``make test``). Sized by ``TORTURE_RECORDS`` (default 3000),
-``TORTURE_KILLS`` (SIGKILLs of ``crmsync sync`` to land, default 40), ``TORTURE_PG_KILLS``
-(crashes of the state store, default 6) and ``TORTURE_SEED``; the JSON summary goes to
+``TORTURE_KILLS`` (SIGKILLs of ``crmsync sync`` to land, default 30), ``TORTURE_PG_KILLS``
+(crashes of the state store, default KILLS // 6, at least 2) and ``TORTURE_SEED``; the JSON summary goes to
 ``TORTURE_SUMMARY`` (default ``.crmsync/torture/summary.json``).
 
 Each round the CRM changes (amount edits, voids, un-voids, payment-method changes, new
@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.torture, pytest.mark.timeout(3600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = int(os.environ.get("TORTURE_RECORDS", "3000"))
-KILLS = int(os.environ.get("TORTURE_KILLS", "40"))
+KILLS = int(os.environ.get("TORTURE_KILLS", "30"))
 PG_KILLS = int(os.environ.get("TORTURE_PG_KILLS", str(max(2, KILLS // 6))))
 SEED = int(os.environ.get("TORTURE_SEED", "20261128"))
 FAULT_RATE = float(os.environ.get("TORTURE_FAULT_RATE", "0.08"))
