@@ -46,6 +46,7 @@ class LoadedYaml:
     data: Any
     path: str
     positions: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    seen_nodes: set[int] = field(default_factory=set, repr=False, compare=False)  # alias detection
 
     def locate(self, loc: Sequence[str | int]) -> Location:
         """The position of the deepest known prefix of ``loc`` (the file itself at worst)."""
@@ -85,8 +86,29 @@ def load_yaml(path: str | Path, *, label: str | None = None) -> LoadedYaml:
     return load_yaml_text(text, name)
 
 
+_MAX_NESTING = 64
+
+
+def _check_nesting(text: str, name: str) -> None:
+    """Refuse absurd nesting from the event stream (no recursion) before composing the tree."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > _MAX_NESTING:
+                mark = event.start_mark
+                raise ConfigurationError(
+                    f"YAML nested more than {_MAX_NESTING} levels deep",
+                    hint="a config or mapping is a few levels deep; check the file",
+                    location=Location(name, mark.line + 1, mark.column + 1) if mark else Location(name),
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def load_yaml_text(text: str, name: str = "<string>") -> LoadedYaml:
     try:
+        _check_nesting(text, name)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -98,12 +120,25 @@ def load_yaml_text(text: str, name: str = "<string>") -> LoadedYaml:
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"malformed YAML: {exc}", location=Location(name)) from None
+    except RecursionError:
+        raise _too_deep(name) from None
     loaded = LoadedYaml(data=None, path=name)
     if node is None:
         loaded.positions[()] = (1, 1)
         return loaded
-    loaded.data = _build(node, (), loaded)
+    try:
+        loaded.data = _build(node, (), loaded)
+    except RecursionError:
+        raise _too_deep(name) from None
     return loaded
+
+
+def _too_deep(name: str) -> ConfigurationError:
+    return ConfigurationError(
+        "YAML nested too deeply",
+        hint="a config or mapping is a few levels deep; check the file",
+        location=Location(name),
+    )
 
 
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
@@ -111,6 +146,18 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 def _build(node: yaml.Node, loc: Loc, out: LoadedYaml) -> Any:
     out.positions[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.CollectionNode):
+        # an alias (*name) is the same node object met again: refusing it stops alias bombs
+        # ("billion laughs" in YAML) and self-referencing anchors before they expand
+        seen = out.seen_nodes
+        if id(node) in seen:
+            where = ".".join(map(str, loc)) or "the document"
+            raise ConfigurationError(
+                f"YAML aliases (*name) are not supported ({where} repeats an &anchor)",
+                hint="write the values out instead of referring to an &anchor",
+                location=Location(out.path, *out.positions[loc]),
+            )
+        seen.add(id(node))
     if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
         raise ConfigurationError(
             f"unsupported YAML tag {node.tag}",

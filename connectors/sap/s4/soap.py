@@ -215,6 +215,29 @@ def _strip_prefix(key: str, _value: Any) -> tuple[str, Any]:
     return key.rsplit(":", 1)[-1], _value
 
 
+class _DtdRefused(ValueError):
+    pass
+
+
+class _NoDtdExpat:
+    """pyexpat for xmltodict with any DOCTYPE refused: a SOAP answer never carries a DTD, and a
+    DTD is how external entities (XXE) and entity expansion ("billion laughs") get in."""
+
+    @staticmethod
+    def ParserCreate(*args: Any, **kwargs: Any) -> Any:  # pyexpat's name
+        import pyexpat
+
+        parser = pyexpat.ParserCreate(*args, **kwargs)
+
+        def refuse(*_: Any) -> None:
+            raise _DtdRefused("the answer declares a DTD or entities (refused: XXE / entity expansion)")
+
+        parser.StartDoctypeDeclHandler = refuse
+        parser.EntityDeclHandler = refuse
+        parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+        return parser
+
+
 def parse_response(body: bytes | str) -> list[Confirmation] | SoapFault:
     """The confirmations of a bulk answer, or the SOAP fault it carries.
 
@@ -223,6 +246,7 @@ def parse_response(body: bytes | str) -> list[Confirmation] | SoapFault:
     try:
         tree = xmltodict.parse(
             body,
+            expat=_NoDtdExpat,
             process_namespaces=True,
             namespaces=_COLLAPSE,
             force_list=_LISTS,
