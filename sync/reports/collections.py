@@ -18,6 +18,7 @@ from typing import Literal
 
 from sync.money import ZERO
 from sync.reports.crm import CrmBook, Payment
+from sync.reports.receivables import receivables
 from sync.reports.table import Cell, Column, Kind, Table
 
 __all__ = ["Granularity", "bucket", "collection_tables", "received_by", "split_to_orders"]
@@ -117,7 +118,11 @@ def _dimension_table(dim: Dimension, payments: list[Payment], granularity: Granu
     )
 
 
-def _orders_table(book: CrmBook, payments: list[Payment], granularity: Granularity, scope: str) -> Table:
+def _orders_table(
+    book: CrmBook, payments: list[Payment], granularity: Granularity, scope: str, end: dt.date
+) -> Table:
+    """Received per order and period, with what the order has received in all and still owes at ``end``."""
+    to_date = receivables(book, end).applied
     sums: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     index = allocation_index(book)
     for p in payments:
@@ -129,17 +134,21 @@ def _orders_table(book: CrmBook, payments: list[Payment], granularity: Granulari
     ):
         order = book.orders.get(order_id)
         if order is None:
-            rows.append((period, UNAPPLIED, "", None, amount))
+            rows.append((period, UNAPPLIED, "", None, amount, None, None))
         else:
-            rows.append((period, order.name, order.account_name, order.amount, amount))
+            paid = to_date.get(order.id)
+            owed = None if paid is None else order.amount - paid
+            rows.append((period, order.name, order.account_name, order.amount, amount, paid, owed))
     columns = (
         Column("period", "期间", "Period"),
         Column("order", "订单编号", "Order"),
         Column("customer", "客户", "Customer"),
         Column("order_amount", "订单金额", "Order amount", Kind.MONEY),
         Column("amount", "本期回款", "Received", Kind.MONEY),
+        Column("received_to_date", "累计回款", "Received to date", Kind.MONEY),
+        Column("open", "未收余额", "Still owed", Kind.MONEY),
     )
-    totals = ("合计 / Total", None, None, None, sum((p.amount for p in payments), ZERO))
+    totals = ("合计 / Total", None, None, None, sum((p.amount for p in payments), ZERO), None, None)
     return Table(
         "by_order", "按订单", "Against orders", columns, tuple(rows), totals, note_zh=scope, note_en=scope
     )
@@ -172,5 +181,5 @@ def collection_tables(
     return (
         summary,
         *(_dimension_table(d, payments, granularity, scope) for d in DIMENSIONS),
-        _orders_table(book, payments, granularity, scope),
+        _orders_table(book, payments, granularity, scope, end),
     )

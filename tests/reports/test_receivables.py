@@ -102,6 +102,15 @@ def test_collections_by_month_customer_method_owner_and_order(seed: int) -> None
     } == want_customer
     assert {(r["period"], r["method"]): r["amount"] for r in tables["by_method"].records()} == want_method
     assert {(r["period"], r["owner"]): r["amount"] for r in tables["by_owner"].records()} == want_owner
+    owed = {o.id: o.amount for o in g.orders if o.date <= end}
+    for p in g.payments:
+        for order_id, part in p.parts:
+            if order_id in owed and p.date <= end:
+                owed[order_id] -= part
+    names = {r[1]["name"]: r[1]["_id"] for r in g.records if r[0] == "SalesOrderObj"}
+    for row in tables["by_order"].records():
+        if row["customer"] and row["open"] is not None:
+            assert row["open"] == owed[names[str(row["order"])]]
     unapplied = sum((part for p in inside for order_id, part in p.parts if not order_id), ZERO)
     got_unapplied = sum((r["amount"] for r in tables["by_order"].records() if r["customer"] == ""), ZERO)
     assert got_unapplied == unapplied
