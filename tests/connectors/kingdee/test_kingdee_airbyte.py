@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from airbyte_cdk.models import (
     AirbyteMessage,
+    AirbyteMessageSerializer,
     AirbyteRecordMessage,
     AirbyteStateBlob,
     AirbyteStateMessage,
@@ -171,3 +172,52 @@ def test_check_runs_as_an_airbyte_destination_and_never_prints_the_secret(
     assert status["status"] == "SUCCEEDED", status
     assert "voucher group (凭证字) PRE001 found: 记" in status["message"]
     assert fake.app_secret not in out.stdout
+
+
+def test_write_runs_as_an_airbyte_destination_and_echoes_states_after_posting(
+    fake: FakeKingdee, tmp_path: Path
+) -> None:
+    config, catalog = tmp_path / "config.json", tmp_path / "catalog.json"
+    config.write_text(json.dumps(_config(fake)), encoding="utf-8")
+    catalog.write_text(
+        json.dumps(
+            {
+                "streams": [
+                    {
+                        "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["incremental"]},
+                        "sync_mode": "incremental",
+                        "destination_sync_mode": "append",
+                    }
+                    for name in ("SalesOrderObj", "PaymentObj")
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    stdin = "\n".join(json.dumps(AirbyteMessageSerializer.dump(m)) for m in _messages()) + "\n"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connectors.kingdee",
+            "write",
+            "--config",
+            str(config),
+            "--catalog",
+            str(catalog),
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    states = [
+        json.loads(line)["state"]
+        for line in out.stdout.splitlines()
+        if line.startswith("{") and json.loads(line)["type"] == "STATE"
+    ]
+    assert [s["stream"]["stream_state"]["position"] for s in states] == [3, 6, 4]
+    assert len(fake.vouchers) == 10 and max(fake.refs().values()) == 1

@@ -80,3 +80,15 @@ def test_an_injected_lost_session_is_replayed_without_a_duplicate() -> None:
         posted = [r.external_ref for r in results if r.outcome is Outcome.POSTED]
         assert all(fake.count_by_ref(ref) == 1 for ref in posted)
         assert all(r.outcome in (Outcome.POSTED, Outcome.TRANSIENT) for r in results)
+
+
+def test_an_idle_session_expires_and_the_next_call_logs_in_again() -> None:
+    import time
+
+    with FakeKingdee(accounts=ACCOUNTS, customers=CUSTOMERS, session_ttl=0.2) as fake:
+        destination = destination_for(fake, auth="login")
+        destination.post([order_voucher(1)])
+        time.sleep(0.3)
+        [result] = destination.post([order_voucher(2)])
+        assert result.outcome is Outcome.POSTED
+        assert fake.calls["LoginBySign"] == 2 and len(fake.vouchers) == 2
