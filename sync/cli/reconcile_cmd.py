@@ -51,7 +51,12 @@ def _store(config: Any) -> Any:
 @config_option
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="First booking day in the report.")
 @click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Last booking day in the report.")
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Day the claimed-not-received age counts to.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    help="Day the claimed-not-received age counts to (default: --to, else the newest bank line).",
+)
 @click.option(
     "--format",
     "fmt",
