@@ -13,6 +13,7 @@ import glob
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +68,21 @@ def statement_files(pattern: str) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
 
 
-def parse_file(fmt: str, path: Path) -> list[BankTransaction]:
+def parse_file(fmt: str, path: Path, account: str | None = None) -> list[BankTransaction]:
     """All transactions of one file, or StatementError naming it; nothing partial."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StatementError(str(path), f"cannot be read: {exc.strerror}") from None
-    return PARSERS[fmt](data, str(path))
+    txns = PARSERS[fmt](data, str(path))
+    if account and fmt in {"alipay_bill", "wechat_bill"}:
+        txns = [replace(t, account=account) for t in txns]
+    return txns
 
 
-def _read_one(fmt: str, path: Path, seen: dict[str, str], errors: list[str]) -> Iterator[dict[str, Any]]:
+def _read_one(
+    fmt: str, path: Path, seen: dict[str, str], errors: list[str], account: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Records of one file, all or nothing; remembers its hash only when it was read whole."""
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -87,7 +93,7 @@ def _read_one(fmt: str, path: Path, seen: dict[str, str], errors: list[str]) -> 
         log.info("%s: already read (same content as %s), skipped", path, seen[digest])
         return
     try:
-        txns = parse_file(fmt, path)
+        txns = parse_file(fmt, path, account)
     except StatementError as exc:
         log.error("%s", exc)
         errors.append(str(exc))
@@ -106,7 +112,7 @@ def _stream_base() -> type:
     return _Base
 
 
-def make_file_stream(fmt: str, pattern: str) -> Any:
+def make_file_stream(fmt: str, pattern: str, account: str | None = None) -> Any:
     """The airbyte-cdk stream for one file format (built lazily: airbyte_cdk costs 1.3 s to import)."""
     from airbyte_cdk.models import SyncMode
 
@@ -166,6 +172,6 @@ def make_file_stream(fmt: str, pattern: str) -> Any:
                         hint="fix or re-download the named files; files already read are not read again",
                     )
                 return
-            yield from _read_one(fmt, Path(stream_slice["file"]), self._state["files"], self._errors)
+            yield from _read_one(fmt, Path(stream_slice["file"]), self._state["files"], self._errors, account)
 
     return FileStatementStream()

@@ -74,3 +74,16 @@ def test_wechat_summary_mismatch_is_refused(fixtures: Path) -> None:
     text = (fixtures / "wechat_all_20261103.csv").read_text(encoding="utf-8").replace("`18.91", "`18.19")
     with pytest.raises(StatementError, match=r"手续费总金额 is 18\.19 but the rows add up to 18\.91"):
         parse_wechat_bill(text.encode(), "w.csv")
+
+
+def test_bill_account_name_comes_from_the_config(tmp_path: Path, fixtures: Path) -> None:
+    from connectors.bank.source import BankSource
+    from tests.connectors.bank.airbyte_run import run_read
+
+    config = {
+        "format": "alipay_bill",
+        "path": str(fixtures / "alipay_trade_20261103.csv"),
+        "account": "支付宝-2088123456789012",
+    }
+    result = run_read(BankSource(), config)
+    assert {r["account"] for r in result.records} == {"支付宝-2088123456789012"}
