@@ -162,7 +162,7 @@ def _statement(rd: _Reader, stmt: Element, kind: str, version: str) -> CamtState
     if kind == "053":
         _check_balances(rd, f"{stmt_id} ({account})", (opening, closing), txns)
     else:
-        _check_summary(rd, stmt, stmt_id, txns)
+        _check_summary(rd, stmt, stmt_id)
     ccy = currency or (txns[0].currency if txns else "")
     return CamtStatement(stmt_id, account, ccy, opening, closing, tuple(txns), pending)
 
@@ -189,26 +189,24 @@ def _check_balances(
         )
 
 
-def _check_summary(rd: _Reader, stmt: Element, stmt_id: str, txns: list[BankTransaction]) -> None:
-    """camt.054 has no balances; when it states its totals (TxsSummry), they must hold."""
+def _check_summary(rd: _Reader, stmt: Element, stmt_id: str) -> None:
+    """camt.054 has no balances; when it states its totals (TxsSummry), every entry it holds
+    (booked or not, as the summary counts them) must add up to them."""
     count = rd.text(stmt, "TxsSummry/TtlNtries/NbOfNtries")
     total = rd.amount(stmt, "TxsSummry/TtlNtries/Sum", "TxsSummry Sum")
-    entries = {t.raw.get("entry") for t in txns}
-    if count and int(count) != len(entries):
+    entries = rd.findall(stmt, "Ntry")
+    if count and (not count.isdigit() or int(count) != len(entries)):
         raise StatementError(
             rd.source,
-            f"notification {stmt_id} says {count} entries but holds {len(entries)} "
-            "booked ones; nothing was booked from this file",
+            f"notification {stmt_id} says {count} entries but holds {len(entries)}; "
+            "nothing was booked from this file",
         )
     if total is not None:
-        seen: dict[str, Decimal] = {}
-        for t in txns:
-            seen[t.raw.get("entry", "")] = parse_amount(t.raw["entry_amount"])
-        if sum(seen.values(), ZERO) != total[0]:
+        found = sum(((rd.amount(e, "Amt", "Ntry Amt") or (ZERO, ""))[0] for e in entries), ZERO)
+        if found != total[0]:
             raise StatementError(
                 rd.source,
-                f"notification {stmt_id}: entries sum to "
-                f"{format_amount(sum(seen.values(), ZERO))} but TxsSummry says "
+                f"notification {stmt_id}: entries sum to {format_amount(found)} but TxsSummry says "
                 f"{format_amount(total[0])}; nothing was booked from this file",
             )
 

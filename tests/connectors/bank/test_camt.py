@@ -106,3 +106,16 @@ def test_version_09_is_refused_by_namespace(fixtures: Path) -> None:
     data = (fixtures / "camt053_v02.xml").read_bytes().replace(b"camt.053.001.02", b"camt.053.001.09")
     with pytest.raises(StatementError, match=r"v09.xml: .*not supported"):
         parse_camt(data, "v09.xml")
+
+
+def test_camt054_summary_counts_pending_entries_which_are_not_booked(fixtures: Path) -> None:
+    data = (fixtures / "camt054_v04.xml").read_text(encoding="utf-8")
+    pending = (
+        '<Ntry><Amt Ccy="CNY">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>PDNG</Sts>'
+        "<ValDt><Dt>2026-11-06</Dt></ValDt><BkTxCd/></Ntry>\n    </Ntfctn>"
+    )
+    data = data.replace(
+        "<NbOfNtries>2</NbOfNtries><Sum>8888.88</Sum>", "<NbOfNtries>3</NbOfNtries><Sum>8988.88</Sum>"
+    ).replace("</Ntfctn>", pending)
+    (ntf,) = parse_camt(data.encode(), "n.xml", "054")
+    assert len(ntf.transactions) == 2 and ntf.skipped_pending == 1
