@@ -13,13 +13,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
 from sync.model import Voucher
 from sync.writeback.config import WritebackConfig
 
-__all__ = ["Desired", "desired_values"]
+__all__ = ["Desired", "changed_rows", "desired_values", "from_entry"]
 
 _IN_ERP = ("posted", "reversed")
 
@@ -37,6 +38,24 @@ class Desired:
     def digest(self) -> str:
         blob = json.dumps(self.fields, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def changed_rows(store: Any, since: str) -> list[Any]:
+    """Outbox rows of vouchers the ERP holds whose status changed at or after ``since``.
+
+    Uses the store's ``rows_updated_since`` when it has one (an indexed query); otherwise
+    filters every row (correct, slower on a large outbox).
+    """
+    query = getattr(store, "rows_updated_since", None)
+    if query is not None:
+        return list(query(since, _IN_ERP))
+    return [r for r in store.list_vouchers() if r.status in _IN_ERP and str(r.updated) >= since]
+
+
+def from_entry(stream: str, record_id: str, fields_json: str) -> Desired:
+    """A Desired rebuilt from what the progress table stored (for retries of refused values)."""
+    fields = json.loads(fields_json)
+    return Desired(stream, record_id, tuple(sorted((str(k), str(v)) for k, v in fields.items())), 0)
 
 
 def desired_values(rows: Iterable[object], config: WritebackConfig, source: str) -> list[Desired]:

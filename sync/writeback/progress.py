@@ -30,7 +30,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS writeback (
     last_error TEXT NOT NULL DEFAULT '',
     updated TEXT NOT NULL,
     PRIMARY KEY (stream, record_id)
-)"""
+);
+CREATE TABLE IF NOT EXISTS writeback_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class Progress:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(_SCHEMA)
+            self._conn.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(
                 f"write-back progress {path} cannot be used: {exc}",
@@ -92,6 +93,25 @@ class Progress:
             "WHERE state IN ('refused', 'gave_up', 'retry') ORDER BY stream, record_id"
         ).fetchall()
         return [Entry(*r) for r in rows]
+
+    def due(self) -> list[Entry]:
+        """Values the CRM has not taken yet and that are still to be tried (retry, refused)."""
+        rows = self._conn.execute(
+            "SELECT stream, record_id, digest, fields, state, attempts, last_error, updated FROM writeback "
+            "WHERE state IN ('refused', 'retry') ORDER BY updated"
+        ).fetchall()
+        return [Entry(*r) for r in rows]
+
+    def get_meta(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM writeback_meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO writeback_meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def close(self) -> None:
         self._conn.close()

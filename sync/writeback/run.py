@@ -21,7 +21,7 @@ from typing import Any
 from sync.config import AppConfig
 from sync.errors import ConfigurationError, CrmsyncError, PermanentError, TransientError
 from sync.writeback.config import WritebackConfig
-from sync.writeback.plan import Desired, desired_values
+from sync.writeback.plan import Desired, changed_rows, desired_values, from_entry
 from sync.writeback.progress import Progress
 
 __all__ = ["Updater", "WritebackResult", "after_posting", "progress_path", "write_back"]
@@ -99,6 +99,28 @@ def write_back(
     return result
 
 
+_WATERMARK = "outbox_updated"
+
+
+def _pass(
+    store: Any, progress: Progress, wb: WritebackConfig, update: Updater, source: str
+) -> WritebackResult:
+    """Only what changed since the last complete pass, plus values still due from earlier ones.
+
+    The watermark (the outbox's ``updated`` time) advances only when the pass got through
+    everything, so nothing changed is ever skipped; re-reading is harmless (digests).
+    """
+    since = progress.get_meta(_WATERMARK) or ""
+    rows = changed_rows(store, since)
+    fresh = {(d.stream, d.record_id): d for d in desired_values(rows, wb, source)}
+    due = [from_entry(e.stream, e.record_id, e.fields) for e in progress.due()]
+    desired = [d for d in due if (d.stream, d.record_id) not in fresh] + list(fresh.values())
+    result = write_back(desired, update, progress, wb)
+    if rows and not result.stopped and not result.deferred:
+        progress.set_meta(_WATERMARK, max(str(r.updated) for r in rows))
+    return result
+
+
 def progress_path(config: AppConfig, configured: str | None) -> Path:
     if configured:
         return config.resolve_path(configured)
@@ -160,10 +182,9 @@ def after_posting(config: AppConfig, store: Any, updater: Updater | None = None)
         if not wb.active:
             return WritebackResult(enabled=False)
         source = _source_name(config, wb)
-        desired = desired_values(store.list_vouchers(), wb, source)
         progress = Progress(progress_path(config, wb.state_file))
         try:
-            result = write_back(desired, updater or fxiaoke_updater(config, source), progress, wb)
+            result = _pass(store, progress, wb, updater or fxiaoke_updater(config, source), source)
         finally:
             progress.close()
     except CrmsyncError as exc:

@@ -85,7 +85,7 @@ def test_a_second_run_writes_nothing_again(tenant: tuple[FakeFxiaoke, Path]) -> 
     first = _run(path)
     before = len(fake.updates)
     second = _run(path)  # the write-back edits bumped last_modified_time: records are read again
-    assert second.written == 0 and second.unchanged == first.written
+    assert first.written > 0 and second.written == 0 and second.retry == 0
     assert len(fake.updates) == before
 
 
@@ -100,7 +100,7 @@ def test_a_locked_record_is_reported_and_not_retried_forever(tenant: tuple[FakeF
     assert second.gave_up == 1
     calls = [u for u in fake.updates if u["id"] == locked]
     third = _run(path)
-    assert third.gave_up == 1 and third.refused == []
+    assert third.refused == [] and third.written == 0
     assert [u for u in fake.updates if u["id"] == locked] == calls  # no further calls
     # and finance sees it in the voucher report, with the CRM's reason
     report = CliRunner().invoke(cli, ["report", "vouchers", "-c", str(path), "--format", "json", "-o", "-"])
@@ -120,3 +120,22 @@ def test_an_unreachable_crm_never_fails_the_run(tenant: tuple[FakeFxiaoke, Path]
     finally:
         store.close()
     assert result.written == 0 and result.retry > 0
+
+
+def test_only_what_changed_since_the_last_pass_is_read(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    from sync.writeback.progress import Progress
+
+    _fake, path = tenant
+    _run(path)
+    progress = Progress(path.parent / ".crmsync" / "writeback.db")
+    try:
+        watermark = progress.get_meta("outbox_updated")
+    finally:
+        progress.close()
+    config = load_config(path)
+    store = open_store(config)
+    try:
+        newest = max(r.updated for r in store.list_vouchers())
+    finally:
+        store.close()
+    assert watermark == newest
