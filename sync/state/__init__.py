@@ -25,7 +25,15 @@ def open_state(url: str, base_dir: Path | None = None) -> StateStore:
             path = base_dir / path
         return SqliteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import unquote, urlsplit
+
+        from sync.secrets import register_secret
         from sync.state.postgres import PostgresStore
+
+        password = urlsplit(url).password  # an inline password is redacted like a ${ENV} one
+        if password:
+            register_secret(password)
+            register_secret(unquote(password))
 
         return PostgresStore(url)
     raise ConfigurationError(

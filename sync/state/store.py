@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.errors import StateError
+from sync.secrets import redact
 from sync.state.schema import LATEST, MIGRATIONS
 
 __all__ = ["OutboxRow", "StateStore", "Status", "now_iso", "payload_hash"]
@@ -221,7 +222,7 @@ class StateStore:
         with self.transaction():
             self._execute(
                 "UPDATE runs SET finished = ?, status = ?, counts = ?, message = ? WHERE id = ?",
-                (now_iso(), status, json.dumps(counts, ensure_ascii=False), message, run_id),
+                (now_iso(), status, json.dumps(counts, ensure_ascii=False), redact(message), run_id),
             )
 
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -354,7 +355,7 @@ class StateStore:
         params: list[Any] = [status, now]
         if error is not None:
             sets.append("last_error = ?")
-            params.append(error)
+            params.append(redact(error))  # an ERP may echo a credential in its message
         if erp_id is not None:
             sets += ["erp_id = ?", "erp_number = ?", "posted = ?"]
             params += [erp_id, erp_number or "", now]
@@ -558,7 +559,7 @@ class StateStore:
                 stream,
                 record_id,
                 json.dumps(record, ensure_ascii=False, default=str),
-                problem,
+                redact(problem),
                 now,
                 now,
             ),

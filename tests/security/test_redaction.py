@@ -113,3 +113,13 @@ def test_check_is_quiet_about_a_readable_config_whose_secrets_are_references(tmp
     config = _config(tmp_path, "  app_secret: ${KD_SECRET}")
     config.chmod(0o644)
     assert "readable by other users" not in _check(config)
+
+
+def test_an_inline_postgresql_password_is_redacted_from_state_errors() -> None:
+    from sync.errors import StateError
+    from sync.state import open_state
+
+    password = "pgPass-华东-7Qm2Lr9W"
+    with pytest.raises(StateError) as caught:
+        open_state(f"postgresql://crmsync:{password}@127.0.0.1:1/finance?schema=crmsync")
+    assert password not in caught.value.render() and password not in redact(f"dsn password={password}")
