@@ -88,6 +88,14 @@ def run_command(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:  # a bug: one scrubbed line (the traceback only with CRMSYNC_DEBUG)
+            if os.environ.get("CRMSYNC_DEBUG"):
+                import traceback
+
+                click.echo(redact(traceback.format_exc()), err=True)
+            click.echo(redact(f"internal error: {type(exc).__name__}: {exc}"), err=True)
+            click.echo("this is a bug in crmsync; CRMSYNC_DEBUG=1 shows the traceback for a report", err=True)
+            sys.exit(1)
 
     return wrapper
 

@@ -123,3 +123,20 @@ def test_an_inline_postgresql_password_is_redacted_from_state_errors() -> None:
     with pytest.raises(StateError) as caught:
         open_state(f"postgresql://crmsync:{password}@127.0.0.1:1/finance?schema=crmsync")
     assert password not in caught.value.render() and password not in redact(f"dsn password={password}")
+
+
+def test_an_unexpected_error_is_one_scrubbed_line_not_a_traceback(tmp_path: Path) -> None:
+    import sqlite3
+
+    secret = "kdLeak-5e6f7a8b9c0d1e2f"
+    register_secret(secret)
+    config = _config(tmp_path, "  app_secret: ${KD_SECRET}")
+    runner = CliRunner(env={"KD_SECRET": "kdFromEnv-1234567890abcdef", "CRMSYNC_DEBUG": ""})
+    assert runner.invoke(cli, ["status", "-c", str(config)], catch_exceptions=False).exit_code == 0
+    with sqlite3.connect(tmp_path / "state.db") as db:  # a damaged row crmsync does not expect
+        db.execute(
+            "INSERT INTO runs (started, status, counts) VALUES ('2026-11-28', 'done', ?)", (f"{{{secret}",)
+        )
+    res = runner.invoke(cli, ["status", "-c", str(config)], catch_exceptions=False)
+    assert res.exit_code == 1 and "internal error" in res.stderr
+    assert "Traceback" not in res.stderr and secret not in res.stdout + res.stderr
