@@ -79,6 +79,18 @@ def inline_secrets(config: AppConfig) -> list[str]:
             if isinstance(raw, str) and raw and "${" not in raw:
                 where = loaded.locate((*loc, *path))
                 found.append(f"{'.'.join(map(str, (*loc, *path)))} (line {where.line})")
+    if config.reminders:  # SMTP passwords, webhook URLs and signing secrets
+        from sync.reports.reminders.config import RemindersConfig
+
+        try:
+            reminders = RemindersConfig.model_validate(config.reminders)
+        except ValidationError:
+            reminders = None
+        for path in _secret_paths(reminders, ()) if reminders is not None else ():
+            raw = _raw(loaded.data, ("reminders", *path))
+            if isinstance(raw, str) and raw and "${" not in raw:
+                where = loaded.locate(("reminders", *path))
+                found.append(f"{'.'.join(map(str, ('reminders', *path)))} (line {where.line})")
     url = _raw(loaded.data, ("state", "url"))
     if isinstance(url, str) and "${" not in url and "@" in url and ":" in url.split("@")[0].split("//")[-1]:
         found.append(f"state.url password (line {loaded.locate(('state', 'url')).line})")

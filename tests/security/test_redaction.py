@@ -140,3 +140,21 @@ def test_an_unexpected_error_is_one_scrubbed_line_not_a_traceback(tmp_path: Path
     res = runner.invoke(cli, ["status", "-c", str(config)], catch_exceptions=False)
     assert res.exit_code == 1 and "internal error" in res.stderr
     assert "Traceback" not in res.stderr and secret not in res.stdout + res.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_check_names_an_inline_webhook_secret_and_a_readable_secrets_file(tmp_path: Path) -> None:
+    config = _config(tmp_path, "  app_secret: ${KD_SECRET}")
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "secrets_file: secrets.env\n"
+        + "reminders:\n  channels:\n    - {type: webhook, name: finance, url: 'https://example.cn/hook',"
+        + " secret: whSecret-0123456789abcdef}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "secrets.env").write_text("KD_SECRET=kdFromFile-1234567890abcdef\n", encoding="utf-8")
+    (tmp_path / "secrets.env").chmod(0o640)
+    config.chmod(0o604)
+    out = _check(config)
+    assert "reminders.channels.0.secret (line 18)" in out and "mode 0604" in out
+    assert "secrets file" in out and "mode 0640" in out and "whSecret-0123456789abcdef" not in out
