@@ -54,7 +54,6 @@ class SqliteStore(StateStore):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-            self._conn.execute("PRAGMA quick_check(1)").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StateError(
                 f"state file {path} cannot be used: {exc}",
