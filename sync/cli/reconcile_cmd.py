@@ -3,10 +3,13 @@
 The report reads the bank/platform sources and the CRM source named in config.yaml (a
 full read), applies the decisions stored in the state store, and prints every line with
 its status and match rule plus totals per day and account that tie out. ``--vouchers``
-also writes the receipt, suspense and settlement vouchers it would book (JSON), for review.
+also writes the receipt, suspense and settlement vouchers it would book (JSON), for review;
+``--post`` books them (``sync.reconcile.posting.post_now``: the engine's outbox and poster
+under the run lock, as ``crmsync sync`` does with ``reconcile.post_vouchers: true``).
 
-Exit codes: 0 done; 1 a source reported errors (e.g. a refused statement file) or the
-totals do not tie out; 2 configuration error.
+Exit codes: 0 done; 1 a source reported errors (e.g. a refused statement file), the
+totals do not tie out, or (``--post``) a voucher failed or waits; 2 configuration error;
+3 destination unavailable; 4 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ def _store(config: Any) -> Any:
     type=click.Path(dir_okay=False),
     help="Also write the vouchers reconciliation would book, as JSON.",
 )
+@click.option(
+    "--post",
+    is_flag=True,
+    help="Also book the vouchers: into the outbox and posted, under the run lock, like `crmsync sync` "
+    "with reconcile.post_vouchers (every date: --from/--to filter the report only).",
+)
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_context
 @run_command
@@ -84,6 +93,7 @@ def reconcile(  # noqa: PLR0917 - click passes options by name
     fmt: str,
     output: str | None,
     vouchers_path: str | None,
+    post: bool,
     verbose: bool,
 ) -> None:
     """Match bank receipts to CRM payments (收款核销); unmatched money goes to suspense.
@@ -134,7 +144,17 @@ def reconcile(  # noqa: PLR0917 - click passes options by name
         Path(vouchers_path).write_text(json.dumps(books, ensure_ascii=False, indent=2), encoding="utf-8")
     for err in inputs.errors:
         click.echo(f"error: {err}", err=True)
-    if inputs.errors or not report.summary()["ties_out"]:
+    posted_ok = True
+    if post and not inputs.errors:  # a partial picture books nothing (see sync.reconcile.posting)
+        from sync.reconcile.posting import post_now
+
+        summary = post_now(config, rc, inputs)
+        for line in summary.lines():
+            click.echo(line, err=True)
+        posted_ok = summary.exit_code == 0
+    elif post:
+        click.echo("error: nothing booked: a source reported errors", err=True)
+    if inputs.errors or not report.summary()["ties_out"] or not posted_ok:
         sys.exit(1)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,10 @@ from sync.state import StateStore
 __all__ = ["Engine", "Progress", "sync_once"]
 
 log = logging.getLogger("crmsync.engine")
+
+#: an extra planner run after reading, before posting: puts/voids vouchers through the Planner
+#: (its own transactions) and may add source errors to the summary; see ``_plan_hooks``
+PlanHook = Callable[[Planner, RunSummary], None]
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Engine:
         policy: RetryPolicy | None = None,
         progress: Progress | None = None,
         today: dt.date | None = None,
+        plans: Sequence[PlanHook] = (),
     ) -> None:
         self.store = store
         self.mappings = mappings
@@ -61,6 +66,7 @@ class Engine:
         self.policy = policy or RetryPolicy.from_env()
         self.progress = progress or Progress()
         self.today = today
+        self.plans = tuple(plans)
 
     def run(self, *, post: bool = True) -> RunSummary:
         started = time.monotonic()
@@ -74,6 +80,8 @@ class Engine:
             for name in sorted(self.sources):
                 self._read_source(name, writer, summary)
             self.assemble_groups(planner, summary)
+            for plan in self.plans:  # extra planners (reconciliation): after reading, before posting
+                plan(planner, summary)
             if post and self.dest is not None:
                 self.progress.on_phase("posting", self._pending_count())
                 Poster(self.store, self.dest, self.policy, summary, self.progress.on_posted).run()
@@ -205,6 +213,7 @@ def sync_once(
     from sync.engine.build import build_destination, build_sources, load_mappings, open_store
 
     mappings = load_mappings(config)
+    plans = _plan_hooks(config)
     store = open_store(config)
     try:
         store.acquire_lock(config.state.lock_timeout_seconds)
@@ -213,7 +222,7 @@ def sync_once(
             sources = build_sources(config, set(mappings.streams()))
             dest = (destination_factory or build_destination)(config) if post else None
             try:
-                return Engine(store, mappings, sources, dest, progress=progress).run(post=post)
+                return Engine(store, mappings, sources, dest, progress=progress, plans=plans).run(post=post)
             finally:
                 if dest is not None:
                     dest.close()
@@ -221,6 +230,14 @@ def sync_once(
             store.release_lock()
     finally:
         store.close()
+
+
+def _plan_hooks(config: AppConfig) -> list[PlanHook]:
+    """Reconciliation vouchers (``reconcile.post_vouchers: true``): validated before the lock."""
+    from sync.reconcile.posting import plan_hook
+
+    hook = plan_hook(config)
+    return [] if hook is None else [hook]
 
 
 def _audit_config(store: StateStore, config: AppConfig) -> None:

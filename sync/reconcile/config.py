@@ -10,6 +10,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sync.errors import ConfigurationError
+from sync.model import ReversalStyle
 from sync.money import parse_amount
 from sync.yamlfile import LoadedYaml, load_yaml
 
@@ -86,6 +87,14 @@ class ReconcileConfig(BaseModel):
             "wechat_bill": ["财付通", "TENPAY", "微信"],
         },
         description="words in the bank payer name that mark a platform settlement",
+    )
+
+    post_vouchers: bool = Field(
+        False,
+        description="book the vouchers into the outbox on every `crmsync sync` (and `reconcile --post`)",
+    )
+    reversal_style: ReversalStyle = Field(
+        ReversalStyle.RED, description="how a reconciliation voucher that no longer holds is undone"
     )
 
     @field_validator("tolerance", "tolerance_percent", mode="before")
