@@ -223,3 +223,98 @@ def test_reconcile_post_books_like_a_sync_and_the_sync_after_it_adds_nothing(wor
     summary = _sync(work)
     assert summary["vouchers_posted"] == 2  # the two CRM 回款, not the suspense booking again
     assert len(_reconcile_refs(work)) == 1
+
+
+def _stripe_world(tmp_path: Path, stripe: Any, bank: Any) -> str:
+    """Two Stripe sales paid out together to the CMB account; the ledger gets a detail account
+    for the Stripe clearing (其他货币资金-Stripe 1012.04) so every leg can post."""
+    from decimal import Decimal as D
+
+    crm = tmp_path / "crm"
+    crm.mkdir()
+    _write_crm(
+        tmp_path,
+        {
+            **_payment(
+                "s2",
+                "20261103-000002",
+                "C011",
+                "杭州青禾科技有限公司",
+                "1130.00",
+                "2026-11-03",
+                "SO-20261103-0002",
+            ),
+            "payment_term": "5",
+        },
+        {
+            **_payment(
+                "s3",
+                "20261103-000003",
+                "C012",
+                "深圳云启电子有限公司",
+                "565.00",
+                "2026-11-03",
+                "SO-20261103-0003",
+            ),
+            "payment_term": "5",
+        },
+    )
+    base = _ms("2026-11-03") // 1000
+    ch2 = stripe.charge(113000, "SO-20261103-0002", created=base + 3600)
+    ch3 = stripe.charge(56500, "SO-20261103-0003", created=base + 7200)
+    po = stripe.payout(
+        [ch2, ch3], arrival=_ms("2026-11-05") // 1000, trace="CMBTRACE20261105", created=base + 86400
+    )
+    net = f"{D(-po['amount']).scaleb(-2):.2f}"
+    acc = bank.account("755912345610901", "100000.00")
+    acc.add("20261105", amount=net, cdr="C", rpynam="STRIPE PAYMENTS SINGAPORE", nusage="CMBTRACE20261105")
+
+    maps = tmp_path / "m"
+    shutil.copytree(ROOT / "mappings" / "fxiaoke-kingdee", maps)
+    with (maps / "lookups" / "bank_accounts.csv").open("a", encoding="utf-8") as fh:
+        fh.write("5,1012.04,Stripe → 其他货币资金-Stripe\n")
+    fee = (ROOT / "mappings" / "bank-kingdee" / "platform_fee_stripe.yaml").read_text(encoding="utf-8")
+    (maps / "platform_fee_stripe.yaml").write_text(fee.replace('"1012"', '"1012.04"'), encoding="utf-8")
+    chart = (ROOT / "connectors" / "ledger" / "chart_cn.csv").read_text(encoding="utf-8")
+    (tmp_path / "chart.csv").write_text(chart + "1012.04,Stripe,debit,\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(
+        "state: {url: sqlite:///state.db}\n"
+        "sources:\n  crm: {type: files, path: crm}\n"
+        f"  cmb: {{type: cmb, base_url: '{bank.url}', userid: {bank.userid}, secret: {bank.secret},\n"
+        "        bbknbr: '75', accounts: ['755912345610901'],\n"
+        "        start_date: '2026-11-04', end_date: '2026-11-05'}\n"
+        f"  stripe: {{type: stripe, api_key: {stripe.api_key}, base_url: '{stripe.url}'}}\n"
+        "destination: {type: ledger, path: ledger.db, chart: chart.csv, dedupe: false}\n"
+        "mappings: [m/payment_received.yaml, m/platform_fee_stripe.yaml]\n"
+        "reconcile: {bank_sources: [cmb, stripe], crm_source: crm, book: '001', post_vouchers: true,\n"
+        "            bank_accounts: {'755912345610901': '1002.02'},\n"
+        "            clearing_accounts: {stripe: '1012.04'}}\n",
+        encoding="utf-8",
+    )
+    return net
+
+
+def test_a_stripe_payout_is_split_into_its_orders_and_empties_the_clearing_account(tmp_path: Path) -> None:
+    from tests.fakes.cmb import FakeCmb
+    from tests.fakes.stripe import FakeStripe
+
+    with FakeCmb() as bank, FakeStripe() as stripe:
+        net = _stripe_world(tmp_path, stripe, bank)
+        first = _sync(tmp_path)
+        second = _sync(tmp_path)
+    assert first["vouchers_posted"] == 5  # 2 回款, 2 Stripe fees, 1 payout
+    assert second["vouchers_posted"] == 0
+    (payout,) = [
+        v for v in list_vouchers(tmp_path / "ledger.db") if v.key.startswith("reconcile:settlement:")
+    ]
+    totals = account_totals(tmp_path / "ledger.db")
+    assert totals["1002.02"].debit == Decimal(net)
+    assert (
+        totals["1012.04"].debit == totals["1012.04"].credit == Decimal("1695.00")
+    )  # gross in = fee + net out
+    assert totals["6603.02"].debit == Decimal("1695.00") - Decimal(net)
+    assert sorted((ln.account, ln.dims.get("order")) for ln in payout.lines if ln.credit) == [
+        ("1012.04", "SO-20261103-0002"),
+        ("1012.04", "SO-20261103-0003"),
+    ]  # one clearing line per order the payout settles
+    assert sum(ln.credit for ln in payout.lines) == Decimal(net)
