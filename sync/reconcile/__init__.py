@@ -2,8 +2,9 @@
 
 A pure library (``match.reconcile``: normalised bank transactions + CRM payments/orders in,
 ``ReconcileResult`` out; ``vouchers``: the receipt, suspense and settlement vouchers) plus a
-thin adapter (``inputs``) that reads both sides from the sources in config.yaml and a
-small table of manual decisions (``decisions``).
+thin adapter (``inputs``) that reads both sides from the sources in config.yaml, a
+small table of manual decisions (``decisions``), and ``posting``, which puts the vouchers
+into the engine's outbox through its Planner (``reconcile.post_vouchers``; ``reconcile --post``).
 """
 
 from sync.reconcile.config import ReconcileConfig
