@@ -71,10 +71,14 @@ def _append_crm(work: Path, payment: dict[str, Any]) -> None:
         fh.write(json.dumps(payment, ensure_ascii=False) + "\n")
 
 
+def _state_url(work: Path) -> str:
+    return (work / "state_url.txt").read_text(encoding="utf-8")
+
+
 def _config(work: Path, post: str | None = "true") -> None:
     extra = f"  post_vouchers: {post}\n" if post is not None else ""
     (work / "config.yaml").write_text(
-        "state: {url: sqlite:///state.db}\n"
+        f"state: {{url: '{_state_url(work)}'}}\n"
         "sources:\n  crm: {type: files, path: crm}\n  bank: {type: camt053, path: inbox/*.xml}\n"
         "destination: {type: ledger, path: ledger.db, dedupe: false}\n"
         "mappings: [mappings/payment_received.yaml]\n"
@@ -88,7 +92,9 @@ def _config(work: Path, post: str | None = "true") -> None:
 
 
 @pytest.fixture
-def work(tmp_path: Path) -> Path:
+def work(tmp_path: Path, state_url: str) -> Path:
+    """The world above, on SQLite and on PostgreSQL state."""
+    (tmp_path / "state_url.txt").write_text(state_url, encoding="utf-8")
     (tmp_path / "crm").mkdir()
     (tmp_path / "inbox").mkdir()
     shutil.copy(STATEMENT, tmp_path / "inbox" / "stmt-20261103.xml")
@@ -156,7 +162,7 @@ def test_posted_and_reversed_reconciliation_vouchers_are_in_the_audit_trail(work
     _sync(work)
     _append_crm(work, QINGHE)
     _sync(work)
-    store = open_state(f"sqlite:///{work / 'state.db'}")
+    store = open_state(_state_url(work))
     try:
         entries = [(e.action, e.subject) for e in audit.entries(store) if "reconcile:" in e.subject]
         ok, _, problem = audit.verify(store)
