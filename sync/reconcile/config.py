@@ -77,7 +77,7 @@ class ReconcileConfig(BaseModel):
         default_factory=dict, description="bank account number -> ledger account"
     )
     clearing_accounts: dict[str, str] = Field(
-        default_factory=lambda: {"alipay_bill": "1012.01", "wechat_bill": "1012.02", "stripe": "1012"},
+        default_factory=lambda: {"alipay_bill": "1012.01", "wechat_bill": "1012.02", "stripe": "1012.04"},
         description="platform -> 其他货币资金 clearing account its sales were booked to",
     )
     platform_payers: dict[str, list[str]] = Field(

@@ -112,7 +112,7 @@ def settlement_voucher(
     """Dr bank (payout) / Cr clearing per order (net of its fee): a payout split into its orders."""
     t = res.txn
     customers = customers or {}
-    clearing = cfg.clearing_accounts.get(s.platform, "1012")
+    clearing = cfg.clearing_accounts.get(s.platform, "1012.04")
     lines = [
         _line(
             cfg.bank_ledger_account(t.account),

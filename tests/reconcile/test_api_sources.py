@@ -109,4 +109,4 @@ def test_cmb_receipts_and_a_stripe_payout(tmp_path: Path) -> None:
     payout = next(v for v in books if v["key"].startswith("reconcile:settlement:"))
     lines = [(ln["account"], ln["debit"], ln["credit"]) for ln in payout["lines"]]
     assert lines[0] == ("1002.02", net, "0.00")
-    assert sorted(lines[1:]) == [("1012", "0.00", "1091.58"), ("1012", "0.00", "545.79")]
+    assert sorted(lines[1:]) == [("1012.04", "0.00", "1091.58"), ("1012.04", "0.00", "545.79")]

@@ -279,10 +279,10 @@ def _stripe_world(tmp_path: Path, stripe: Any, bank: Any) -> str:
     shutil.copytree(ROOT / "mappings" / "fxiaoke-kingdee", maps)
     with (maps / "lookups" / "bank_accounts.csv").open("a", encoding="utf-8") as fh:
         fh.write("5,1012.04,Stripe → 其他货币资金-Stripe\n")
-    fee = (ROOT / "mappings" / "bank-kingdee" / "platform_fee_stripe.yaml").read_text(encoding="utf-8")
-    (maps / "platform_fee_stripe.yaml").write_text(fee.replace('"1012"', '"1012.04"'), encoding="utf-8")
-    chart = (ROOT / "connectors" / "ledger" / "chart_cn.csv").read_text(encoding="utf-8")
-    (tmp_path / "chart.csv").write_text(chart + "1012.04,Stripe,debit,\n", encoding="utf-8")
+    shutil.copy(
+        ROOT / "mappings" / "bank-kingdee" / "platform_fee_stripe.yaml", maps / "platform_fee_stripe.yaml"
+    )
+    shutil.copy(ROOT / "connectors" / "ledger" / "chart_cn.csv", tmp_path / "chart.csv")
     (tmp_path / "config.yaml").write_text(
         "state: {url: sqlite:///state.db}\n"
         "sources:\n  crm: {type: files, path: crm}\n"
