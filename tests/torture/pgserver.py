@@ -83,7 +83,7 @@ class PrivatePostgres:
         self.kills = 0
         self.starts = 0
         as_root = os.geteuid() == 0
-        self._user: dict[str, str] = {"user": "postgres", "group": "postgres"} if as_root else {}
+        self._user: str | None = "postgres" if as_root else None  # PostgreSQL refuses to run as root
         if as_root:
             entry = pwd.getpwnam("postgres")
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
@@ -96,7 +96,8 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
             timeout=300,
-            **self._user,  # type: ignore[arg-type]
+            user=self._user,
+            group=self._user,
         )
 
     @property
@@ -117,7 +118,8 @@ class PrivatePostgres:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                **self._user,  # type: ignore[arg-type]
+                user=self._user,
+                group=self._user,
             )
         self.starts += 1
         deadline = time.monotonic() + timeout
