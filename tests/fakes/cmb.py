@@ -14,11 +14,12 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.http_fake import send_json, serve_in_thread, stop_server
 
 
 def _sign(request: dict[str, Any], secret: str) -> str:
@@ -125,21 +126,15 @@ class FakeCmb:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, answer = fake.answer(body)
-                data = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer, content_type="application/json;charset=UTF-8")
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     @staticmethod
     def _error(code: str, msg: str, reqid: str = "") -> dict[str, Any]:

@@ -25,11 +25,9 @@ Like the real Service Layer:
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -38,10 +36,20 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from tests.fakes.sap_s4 import FilterError, QuietServer, compile_filter
+from tests.fakes.http_fake import (
+    QuietServer,
+    reset_connection,
+    roll_fault,
+    run_fake_main,
+    send_json,
+    serve_in_thread,
+    stop_server,
+)
+from tests.fakes.sap_s4 import FilterError, compile_filter
 
 FAULTS = ("unavailable", "error500", "reset_before", "reset_after", "hang_after_post", "session_lost")
 LENGTHS = {"Memo": 50, "Reference": 100, "Reference2": 100, "Reference3": 27}
+_ODATA_JSON = "application/json;odata=minimalmetadata;charset=utf-8"
 LINE_LENGTHS = {"LineMemo": 50, "ShortName": 15, "AccountCode": 15}
 
 
@@ -102,12 +110,11 @@ class FakeB1:
         return f"http://127.0.0.1:{self._server.server_address[1]}/b1s/v1"
 
     def start(self) -> FakeB1:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     def __enter__(self) -> FakeB1:
         return self.start()
@@ -141,12 +148,7 @@ class FakeB1:
 
     def roll(self) -> str | None:
         with self._lock:
-            budget_left = self.max_faults is None or sum(self.faults_fired.values()) < self.max_faults
-            if self.fault_rate and budget_left and self._rng.random() < self.fault_rate:
-                kind = self._rng.choice(self.faults)
-                self.faults_fired[kind] = self.faults_fired.get(kind, 0) + 1
-                return kind
-        return None
+            return roll_fault(self._rng, self.fault_rate, self.faults, self.faults_fired, self.max_faults)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -269,15 +271,7 @@ def _handler(fake: FakeB1) -> type[BaseHTTPRequestHandler]:  # noqa: C901
             return self.path.startswith("/b1s/v2/")
 
         def _json(self, status: int, data: Any = None, headers: dict[str, str] | None = None) -> None:
-            body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode()
-            self.send_response(status)
-            if data is not None:
-                self.send_header("Content-Type", "application/json;odata=minimalmetadata;charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, status, data, content_type=_ODATA_JSON, headers=headers)
 
         def _error(self, status: int, code: int, text: str) -> None:
             if self.v2:
@@ -298,14 +292,7 @@ def _handler(fake: FakeB1) -> type[BaseHTTPRequestHandler]:  # noqa: C901
             return json.loads(raw or b"{}", parse_float=Decimal) if raw else {}
 
         def _reset(self) -> None:
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            reset_connection(self)
 
         def _resource(self) -> str:
             path = urlsplit(self.path).path
@@ -457,15 +444,12 @@ def _handler(fake: FakeB1) -> type[BaseHTTPRequestHandler]:  # noqa: C901
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="fake SAP Business One Service Layer")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--hang-seconds", type=float, default=3.0)
-    args = parser.parse_args(argv)
-    fake = FakeB1(port=args.port, fault_rate=args.fault_rate, seed=args.seed, hang_seconds=args.hang_seconds)
-    print(fake.url, flush=True)
-    fake._server.serve_forever()
+    run_fake_main(
+        argv,
+        description="fake SAP Business One Service Layer",
+        seed=11,
+        make=lambda a: FakeB1(port=a.port, fault_rate=a.fault_rate, seed=a.seed, hang_seconds=a.hang_seconds),
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Run in-process (``with FakeS4() as fake: fake.url``) or as a subprocess:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import datetime as dt
@@ -31,21 +30,28 @@ import json
 import random
 import re
 import secrets
-import socket
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape
 
 import xmltodict
 from defusedxml import ElementTree
+
+from tests.fakes.http_fake import (
+    QuietServer,
+    reset_connection,
+    roll_fault,
+    run_fake_main,
+    serve_in_thread,
+    stop_server,
+)
 
 # -- OData $filter -----------------------------------------------------------------------
 
@@ -250,16 +256,6 @@ DOC_TYPES = {"SA", "DR", "DZ", "KR", "KZ", "AB", "DG", "DA"}
 FAULTS = ("unavailable", "error500", "reset_before", "reset_after", "hang_after_post")
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A client killed mid-request (SIGKILL tests) is normal here, not a traceback on stderr."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class SchemaFault(Exception):
     """Deserialisation failed: the whole message is refused with a SOAP fault."""
 
@@ -447,13 +443,11 @@ class FakeS4:
         return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeS4:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._server)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     def __enter__(self) -> FakeS4:
         return self.start()
@@ -484,11 +478,7 @@ class FakeS4:
 
     def roll(self) -> str | None:
         with self._lock:
-            if self.fault_rate and self._rng.random() < self.fault_rate:
-                kind = self._rng.choice(self.faults)
-                self.faults_fired[kind] = self.faults_fired.get(kind, 0) + 1
-                return kind
-        return None
+            return roll_fault(self._rng, self.fault_rate, self.faults, self.faults_fired)
 
     # -- posting ---------------------------------------------------------------------------
 
@@ -791,14 +781,7 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
         def _reset(self) -> None:
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            reset_connection(self)
 
         # ---------------------------------------------------------------------------------
 
@@ -930,15 +913,12 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="fake SAP S/4HANA (SOAP journal entry + OData read-back)")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--hang-seconds", type=float, default=3.0)
-    args = parser.parse_args(argv)
-    fake = FakeS4(port=args.port, fault_rate=args.fault_rate, seed=args.seed, hang_seconds=args.hang_seconds)
-    print(fake.url, flush=True)
-    fake._server.serve_forever()
+    run_fake_main(
+        argv,
+        description="fake SAP S/4HANA (SOAP journal entry + OData read-back)",
+        seed=7,
+        make=lambda a: FakeS4(port=a.port, fault_rate=a.fault_rate, seed=a.seed, hang_seconds=a.hang_seconds),
+    )
 
 
 if __name__ == "__main__":

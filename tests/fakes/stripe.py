@@ -11,11 +11,11 @@ lower-case currencies, and a knob for 429 rate limiting with ``Stripe-Should-Ret
 from __future__ import annotations
 
 import itertools
-import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from tests.fakes.http_fake import send_json, serve_in_thread, stop_server
 
 _ids = itertools.count(1)
 
@@ -164,23 +164,15 @@ class FakeStripe:
             def do_GET(self) -> None:
                 fake.requests.append(self.path)
                 status, body, headers = fake.answer(self.path, self.headers.get("Authorization", ""))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, headers=headers)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
 
     @staticmethod
     def _error(
