@@ -51,6 +51,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.http_fake import serve_in_thread, stop_server
+
 __all__ = ["OBJECTS", "FakeFxiaoke", "Fault", "RecordedRequest"]
 
 TOKEN_PATH = "/cgi/corpAccessToken/get/V2"
@@ -665,19 +667,12 @@ class FakeFxiaoke:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeFxiaoke:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-fxiaoke",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, name="fake-fxiaoke", poll_interval=0.05)
         return self
 
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
+        stop_server(self._server)
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -37,6 +37,8 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.http_fake import serve_in_thread, stop_server
+
 __all__ = ["ALL_FAULTS", "FakeKingdee", "StoredVoucher"]
 
 ALL_FAULTS = ("session_lost", "msg13", "msg14", "http503", "timeout_after_save")
@@ -167,19 +169,12 @@ class FakeKingdee:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-kingdee",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, name="fake-kingdee", poll_interval=0.05)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop_server(self._server)
             self._server = None
 
     def __enter__(self) -> FakeKingdee:
