@@ -26,13 +26,14 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import requests
 
-from connectors.bank.model import CREDIT, DEBIT, RECORD_SCHEMA, BankTransaction, StatementError
+from connectors.bank.model import CREDIT, DEBIT, BankTransaction, StatementError
+from connectors.bank.stream import bank_stream_base
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session
@@ -264,40 +265,18 @@ def check_running_balance(
 def make_cmb_stream(cfg: Any) -> Any:
     """The airbyte-cdk stream: one slice per account-day from the saved position to ``end_date``."""
     from airbyte_cdk.models import SyncMode
-    from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
     client = CmbClient.from_config(cfg)
     start: dt.date = cfg.start_date
     end: dt.date = cfg.end_date or dt.datetime.now(CHINA).date()
 
-    class CmbTransactions(Stream, CheckpointMixin):
-        primary_key = "id"
-        cursor_field = "booking_date"
+    class CmbTransactions(bank_stream_base()):  # type: ignore[misc]
         name = "cmb"
 
-        def __init__(self) -> None:
-            self._state: dict[str, Any] = {"accounts": {}}
+        def clean_state(self, value: Mapping[str, Any] | None) -> dict[str, Any]:
+            return {"accounts": dict((value or {}).get("accounts") or {})}
 
-        @property
-        def state(self) -> MutableMapping[str, Any]:
-            return self._state
-
-        @state.setter
-        def state(self, value: MutableMapping[str, Any]) -> None:
-            self._state = {"accounts": dict((value or {}).get("accounts") or {})}
-
-        def get_json_schema(self) -> Mapping[str, Any]:  # type: ignore[override]
-            return RECORD_SCHEMA
-
-        def stream_slices(
-            self,
-            *,
-            sync_mode: SyncMode,
-            cursor_field: Any = None,
-            stream_state: Mapping[str, Any] | None = None,
-        ) -> Iterable[Mapping[str, Any] | None]:
-            if stream_state:
-                self.state = dict(stream_state)
+        def slices(self) -> Iterable[Mapping[str, Any] | None]:
             for acc in cfg.accounts:
                 pos = self._state["accounts"].get(acc)
                 day = dt.datetime.strptime(pos["trsdat"], "%Y%m%d").date() if pos else start

@@ -12,12 +12,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from connectors.bank.model import RECORD_SCHEMA, BankTransaction, StatementError
+from connectors.bank.model import BankTransaction, StatementError
+from connectors.bank.stream import bank_stream_base
 from sync.errors import PermanentError
 
 __all__ = ["PARSERS", "parse_file", "statement_files"]
@@ -103,53 +104,23 @@ def _read_one(
     seen[digest] = path.name
 
 
-def _stream_base() -> type:
-    from airbyte_cdk.sources.streams import CheckpointMixin, Stream
-
-    class _Base(Stream, CheckpointMixin):
-        pass
-
-    return _Base
-
-
 def make_file_stream(fmt: str, pattern: str, account: str | None = None) -> Any:
     """The airbyte-cdk stream for one file format (built lazily: airbyte_cdk costs 1.3 s to import)."""
     from airbyte_cdk.models import SyncMode
 
-    base = _stream_base()
-
-    class FileStatementStream(base):  # type: ignore[misc, valid-type]
-        primary_key = "id"
-        cursor_field = "booking_date"
-
+    class FileStatementStream(bank_stream_base()):  # type: ignore[misc]
         def __init__(self) -> None:
-            self._state: dict[str, Any] = {"files": {}}
+            super().__init__()
             self._errors: list[str] = []
 
         @property
         def name(self) -> str:
             return fmt
 
-        @property
-        def state(self) -> MutableMapping[str, Any]:
-            return self._state
+        def clean_state(self, value: Mapping[str, Any] | None) -> dict[str, Any]:
+            return {"files": dict((value or {}).get("files") or {})}
 
-        @state.setter
-        def state(self, value: MutableMapping[str, Any]) -> None:
-            self._state = {"files": dict((value or {}).get("files") or {})}
-
-        def get_json_schema(self) -> Mapping[str, Any]:
-            return RECORD_SCHEMA
-
-        def stream_slices(
-            self,
-            *,
-            sync_mode: SyncMode,
-            cursor_field: Any = None,
-            stream_state: Mapping[str, Any] | None = None,
-        ) -> Iterable[Mapping[str, Any] | None]:
-            if stream_state:
-                self.state = dict(stream_state)
+        def slices(self) -> Iterable[Mapping[str, Any] | None]:
             for path in statement_files(pattern):
                 yield {"file": str(path)}
             yield {"final": True}

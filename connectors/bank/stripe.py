@@ -16,13 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import requests
 
-from connectors.bank.model import CREDIT, DEBIT, RECORD_SCHEMA, BankTransaction
+from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from connectors.bank.stream import bank_stream_base
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session
@@ -211,39 +212,11 @@ def _window(cfg: Any, since: int | None) -> list[tuple[str, str]]:
 
 def make_stripe_stream(cfg: Any) -> Any:
     from airbyte_cdk.models import SyncMode
-    from airbyte_cdk.sources.streams import CheckpointMixin, Stream
 
     client = StripeClient.from_config(cfg)
 
-    class StripeBalance(Stream, CheckpointMixin):
-        primary_key = "id"
-        cursor_field = "booking_date"
+    class StripeBalance(bank_stream_base()):  # type: ignore[misc]
         name = "stripe"
-
-        def __init__(self) -> None:
-            self._state: dict[str, Any] = {}
-
-        @property
-        def state(self) -> MutableMapping[str, Any]:
-            return self._state
-
-        @state.setter
-        def state(self, value: MutableMapping[str, Any]) -> None:
-            self._state = dict(value or {})
-
-        def get_json_schema(self) -> Mapping[str, Any]:  # type: ignore[override]
-            return RECORD_SCHEMA
-
-        def stream_slices(
-            self,
-            *,
-            sync_mode: SyncMode,
-            cursor_field: Any = None,
-            stream_state: Mapping[str, Any] | None = None,
-        ) -> Iterable[Mapping[str, Any] | None]:
-            if stream_state:
-                self.state = dict(stream_state)
-            yield {}
 
         def read_records(
             self,
@@ -275,6 +248,6 @@ def make_stripe_stream(cfg: Any) -> Any:
                 created = int(txn.get("created") or 0)
                 newest = created if newest is None else max(int(newest), created)
             if newest is not None:
-                self._state = {"created": int(newest)}
+                self.state = {"created": int(newest)}
 
     return StripeBalance()
