@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Annotated
 
 import requests
 import urllib3
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.destination import short_ref
 from sync.errors import PermanentError
@@ -53,6 +54,22 @@ class DebtorTarget(BaseModel):
 
 #: canonical account code -> SAP G/L account, or a customer-line target
 AccountMap = dict[str, str | DebtorTarget]
+
+
+def debtor_must_be_true(code_word: str) -> AfterValidator:
+    """Refuse ``{debtor: false}`` in an ``account_map`` (it means nothing), naming what to write instead."""
+
+    def check(value: AccountMap) -> AccountMap:
+        for code, target in value.items():
+            if isinstance(target, DebtorTarget) and not target.debtor:
+                raise ValueError(f"account_map.{code}: write {{debtor: true}} or {code_word}")
+        return value
+
+    return AfterValidator(check)
+
+
+#: the ``account_map`` config field of a target whose accounts are SAP G/L accounts (S/4, IDoc)
+GlAccountMap = Annotated[AccountMap, debtor_must_be_true("a G/L account code")]
 
 
 @dataclass(frozen=True, slots=True)

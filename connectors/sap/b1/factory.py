@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connectors.sap.common import DebtorTarget
+from connectors.sap.common import AccountMap, debtor_must_be_true
 from sync.connector import BuildContext
 from sync.destination import Destination
 from sync.http import TransportConfig
@@ -23,7 +25,7 @@ class Config(BaseModel):
     company_db: str = Field(min_length=1, description="company database, e.g. SBODEMOCN")
     username: str = Field(min_length=1, description="B1 user with rights to add journal entries")
     password: SecretStr = Field(description="its password, as ${ENV} reference")
-    account_map: dict[str, str | DebtorTarget] = Field(
+    account_map: Annotated[AccountMap, debtor_must_be_true("an AccountCode")] = Field(
         default_factory=dict,
         description="canonical account -> B1 AccountCode, or {debtor: true} for a ShortName (BP) line",
     )
@@ -39,14 +41,6 @@ class Config(BaseModel):
         value = value.rstrip("/")
         if not value.startswith(("http://", "https://")) or not value.endswith(("/b1s/v1", "/b1s/v2")):
             raise ValueError(f"{value!r} must be the Service Layer root, e.g. https://b1host:50000/b1s/v1")
-        return value
-
-    @field_validator("account_map")
-    @classmethod
-    def _debtor_true(cls, value: dict[str, str | DebtorTarget]) -> dict[str, str | DebtorTarget]:
-        for code, target in value.items():
-            if isinstance(target, DebtorTarget) and not target.debtor:
-                raise ValueError(f"account_map.{code}: write {{debtor: true}} or an AccountCode")
         return value
 
 

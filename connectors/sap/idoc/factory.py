@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.sap.common import DebtorTarget
+from connectors.sap.common import GlAccountMap
 from sync.connector import BuildContext
 from sync.destination import Destination
 
@@ -18,19 +18,11 @@ class Config(BaseModel):
 
     type: str = Field("sap_idoc", pattern="^sap_idoc$")
     path: str = Field(min_length=1, description="drop folder (relative to config.yaml), must exist")
-    account_map: dict[str, str | DebtorTarget] = Field(
+    account_map: GlAccountMap = Field(
         default_factory=dict,
         description="canonical account -> SAP G/L account, or {debtor: true} for customer lines",
     )
     company_code: str = Field(min_length=1, max_length=4)
-
-    @field_validator("account_map")
-    @classmethod
-    def _debtor_true(cls, value: dict[str, str | DebtorTarget]) -> dict[str, str | DebtorTarget]:
-        for code, target in value.items():
-            if isinstance(target, DebtorTarget) and not target.debtor:
-                raise ValueError(f"account_map.{code}: write {{debtor: true}} or a G/L account code")
-        return value
 
 
 def build(config: Config | dict[str, object], ctx: BuildContext) -> Destination:

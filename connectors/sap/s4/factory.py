@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from connectors.sap.common import DebtorTarget
+from connectors.sap.common import GlAccountMap
 from sync.connector import BuildContext
 from sync.destination import Destination
 from sync.errors import ConfigurationError
@@ -42,7 +42,7 @@ class Config(BaseModel):
     transport: TransportConfig | None = Field(
         None, description="TLS verification, CA bundle, timeouts (default: verified, timeout_seconds)"
     )
-    account_map: dict[str, str | DebtorTarget] = Field(
+    account_map: GlAccountMap = Field(
         default_factory=dict,
         description="canonical account -> SAP G/L account, or {debtor: true} for customer lines",
     )
@@ -61,14 +61,6 @@ class Config(BaseModel):
         for code in codes:
             if not 1 <= len(code) <= 2:
                 raise ValueError(f"document type {code!r} must be 1-2 characters (SA, DR, DZ …)")
-        return value
-
-    @field_validator("account_map")
-    @classmethod
-    def _debtor_true(cls, value: dict[str, str | DebtorTarget]) -> dict[str, str | DebtorTarget]:
-        for code, target in value.items():
-            if isinstance(target, DebtorTarget) and not target.debtor:
-                raise ValueError(f"account_map.{code}: write {{debtor: true}} or a G/L account code")
         return value
 
     @model_validator(mode="after")
