@@ -222,7 +222,14 @@ def sync_once(
             sources = build_sources(config, set(mappings.streams()))
             dest = (destination_factory or build_destination)(config) if post else None
             try:
-                return Engine(store, mappings, sources, dest, progress=progress, plans=plans).run(post=post)
+                engine = Engine(store, mappings, sources, dest, progress=progress, plans=plans)
+                summary = engine.run(post=post)
+                if post:
+                    # issue 8: write ERP numbers back to the CRM; after posting, never raises
+                    from sync.writeback import after_posting
+
+                    after_posting(config, store)
+                return summary
             finally:
                 if dest is not None:
                     dest.close()

@@ -417,6 +417,18 @@ class StateStore:
         row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (status,))
         return int(row["n"]) if row else 0
 
+    def rows_updated_since(self, since: str, statuses: Sequence[str]) -> list[OutboxRow]:
+        """Rows in ``statuses`` whose row changed at or after ``since`` (UTC ISO), oldest seq first.
+
+        For readers that follow the outbox incrementally (write-back to the CRM, issue 8).
+        """
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._all(
+            f"SELECT {_OUTBOX_COLS} FROM outbox WHERE updated >= ? AND status IN ({marks}) ORDER BY seq",
+            (since, *statuses),
+        )
+        return [OutboxRow.from_row(r) for r in rows]
+
     def counts_by_status(self) -> dict[str, int]:
         return {
             r["status"]: int(r["n"])

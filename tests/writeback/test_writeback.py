@@ -47,9 +47,14 @@ def tenant(tmp_path: Path) -> Iterator[tuple[FakeFxiaoke, Path]]:
         yield fake, path
 
 
-def _run(path: Path) -> Any:
+def _sync(path: Path) -> None:
+    """`crmsync sync`: posts, then writes back (the engine's hook)."""
+    sync_once(load_config(path))
+
+
+def _writeback(path: Path) -> Any:
+    """Only the write-back pass, as the hook runs it; returns its result."""
     config = load_config(path)
-    sync_once(config)
     store = open_store(config)
     try:
         return after_posting(config, store)
@@ -61,14 +66,13 @@ def test_erp_numbers_are_written_to_the_configured_fields_with_flows_off(
     tenant: tuple[FakeFxiaoke, Path],
 ) -> None:
     fake, path = tenant
-    result = _run(path)
+    _sync(path)
     ledger = {
         (v.source_stream, v.source_id): v.number
         for v in list_vouchers(path.parent / ".crmsync" / "ledger.db")
     }
-    assert result.written == len(ledger) > 0, result.line()
     accepted = [u for u in fake.updates if u["accepted"]]
-    assert len(accepted) == len(ledger)
+    assert len(accepted) == len(ledger) > 0
     for update in accepted:
         assert update["triggerWorkFlow"] is False and update["triggerApprovalFlow"] is False
         number = ledger[(update["object"], update["id"])]
@@ -82,24 +86,26 @@ def test_erp_numbers_are_written_to_the_configured_fields_with_flows_off(
 
 def test_a_second_run_writes_nothing_again(tenant: tuple[FakeFxiaoke, Path]) -> None:
     fake, path = tenant
-    first = _run(path)
+    _sync(path)
     before = len(fake.updates)
-    second = _run(path)  # the write-back edits bumped last_modified_time: records are read again
-    assert first.written > 0 and second.written == 0 and second.retry == 0
+    _sync(path)  # the write-back edits bumped last_modified_time: records are read again
     assert len(fake.updates) == before
+    again = _writeback(path)
+    assert again.written == 0 and again.retry == 0 and again.refused == []
 
 
 def test_a_locked_record_is_reported_and_not_retried_forever(tenant: tuple[FakeFxiaoke, Path]) -> None:
     fake, path = tenant
     locked = fake.ids("PaymentObj")[0]
     fake.lock("PaymentObj", locked)
-    first = _run(path)
-    assert any(locked in r and "32000" in r for r in first.refused), first.refused
-    assert first.written > 0  # the others went through
-    second = _run(path)  # attempt 2 of max_attempts 2: given up
+    _sync(path)  # attempt 1: refused, the others written
+    assert [u["accepted"] for u in fake.updates if u["id"] == locked] == [False]
+    assert len([u for u in fake.updates if u["accepted"]]) > 0
+    second = _writeback(path)  # attempt 2 of max_attempts 2: reported, then given up
+    assert any(locked in r and "32000" in r for r in second.refused), second.refused
     assert second.gave_up == 1
     calls = [u for u in fake.updates if u["id"] == locked]
-    third = _run(path)
+    third = _writeback(path)
     assert third.refused == [] and third.written == 0
     assert [u for u in fake.updates if u["id"] == locked] == calls  # no further calls
     # and finance sees it in the voucher report, with the CRM's reason
@@ -111,22 +117,26 @@ def test_a_locked_record_is_reported_and_not_retried_forever(tenant: tuple[FakeF
 
 def test_an_unreachable_crm_never_fails_the_run(tenant: tuple[FakeFxiaoke, Path]) -> None:
     fake, path = tenant
-    config = load_config(path)
-    sync_once(config)
+    _sync(path)
+    (path.parent / ".crmsync" / "writeback.db").unlink()  # everything is due again
     fake.close()
-    store = open_store(config)
-    try:
-        result = after_posting(config, store)
-    finally:
-        store.close()
-    assert result.written == 0 and result.retry > 0
+    result = _writeback(path)
+    assert result.written == 0 and result.retry == 1 and result.stopped and result.deferred > 0
+
+
+def test_crmsync_sync_writes_back_after_posting(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    fake, path = tenant
+    result = CliRunner().invoke(cli, ["sync", "-c", str(path)])
+    assert result.exit_code == 0, result.output
+    ledger = list_vouchers(path.parent / ".crmsync" / "ledger.db")
+    assert len([u for u in fake.updates if u["accepted"]]) == len(ledger) > 0
 
 
 def test_only_what_changed_since_the_last_pass_is_read(tenant: tuple[FakeFxiaoke, Path]) -> None:
     from sync.writeback.progress import Progress
 
     _fake, path = tenant
-    _run(path)
+    _sync(path)
     progress = Progress(path.parent / ".crmsync" / "writeback.db")
     try:
         watermark = progress.get_meta("outbox_updated")
