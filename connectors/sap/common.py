@@ -149,6 +149,17 @@ def sap_lines(voucher: Voucher, account_map: Mapping[str, str | DebtorTarget]) -
     return lines
 
 
+def mapping_problems(vouchers: Iterable[Voucher], account_map: Mapping[str, str | DebtorTarget]) -> list[str]:
+    """Why each voucher that cannot be put into SAP lines cannot (for ``check``, before any post)."""
+    problems: list[str] = []
+    for voucher in vouchers:
+        try:
+            sap_lines(voucher, account_map)
+        except PermanentError as exc:
+            problems.append(exc.message)
+    return problems
+
+
 def codes_needed(
     vouchers: Iterable[Voucher], account_map: Mapping[str, str | DebtorTarget]
 ) -> tuple[set[str], set[str]]:

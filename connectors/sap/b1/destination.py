@@ -28,6 +28,7 @@ from connectors.sap.common import (
     SapLine,
     chunks,
     codes_needed,
+    mapping_problems,
     never_sent,
     retry_after_seconds,
     sap_lines,
@@ -211,12 +212,7 @@ class B1Destination:
 
     def check(self, vouchers: Sequence[Voucher] = ()) -> CheckReport:
         self.sl.login()
-        problems: list[str] = []
-        for voucher in vouchers:
-            try:
-                sap_lines(voucher, self.config.account_map)
-            except PermanentError as exc:
-                problems.append(exc.message)
+        problems = mapping_problems(vouchers, self.config.account_map)
         accounts, customers = codes_needed(vouchers, self.config.account_map)
         missing_acc = [a for a in sorted(accounts) if not self._exists("ChartOfAccounts", a, "Code")]
         missing_bp = [c for c in sorted(customers) if not self._exists("BusinessPartners", c, "CardCode")]

@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from connectors.sap.common import sap_lines, sap_ref
+from connectors.sap.common import mapping_problems, sap_lines, sap_ref
 from connectors.sap.idoc.factory import Config
 from connectors.sap.idoc.render import idoc_xml
 from sync.connector import BuildContext
@@ -148,12 +148,7 @@ class IdocDestination:
             )
         if not os.access(self.folder, os.W_OK):
             raise DestinationUnavailable(f"IDoc drop folder {self.folder} is not writable")
-        problems = []
-        for voucher in vouchers:
-            try:
-                sap_lines(voucher, self.config.account_map)
-            except PermanentError as exc:
-                problems.append(exc.message)
+        problems = mapping_problems(vouchers, self.config.account_map)
         return CheckReport(
             ok=not problems,
             problems=tuple(problems),

@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.sap.common import chunks, codes_needed, never_sent, retry_after_seconds, sap_lines, sap_ref
+from connectors.sap.common import (
+    chunks,
+    codes_needed,
+    mapping_problems,
+    never_sent,
+    retry_after_seconds,
+    sap_lines,
+    sap_ref,
+)
 from connectors.sap.s4.factory import Config
 from connectors.sap.s4.odata import CUBE, CUSTOMER_COMPANY, GL_IN_COMPANY, ODataClient, quote_literal
 from connectors.sap.s4.soap import (
@@ -247,12 +255,7 @@ class S4Destination:
                 CUBE, f"CompanyCode eq {quote_literal(self.config.company_code)}", ("CompanyCode",), top=1
             )
         )
-        problems: list[str] = []
-        for voucher in vouchers:
-            try:
-                sap_lines(voucher, self.config.account_map)
-            except PermanentError as exc:
-                problems.append(exc.message)
+        problems = mapping_problems(vouchers, self.config.account_map)
         accounts, customers = codes_needed(vouchers, self.config.account_map)
         warnings: list[str] = []
         missing_gl = self._missing(GL_IN_COMPANY, "GLAccount", accounts, warnings)
