@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from connectors.ledger.queries import account_totals
+from tests.e2e.support import CRMSYNC, ROOT
 from tests.fakes.fxiaoke import APP_SECRET, OPEN_USER_ID, PERMANENT_CODE, QUERY_PATH, TOKEN_PATH, FakeFxiaoke
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-CRMSYNC = (
-    [str(REPO / ".venv/bin/crmsync")]
-    if (REPO / ".venv/bin/crmsync").exists()
-    else [sys.executable, "-m", "sync.cli"]
-)
+REPO = ROOT
 
 
 def _config(tmp: Path, fake: FakeFxiaoke) -> Path:

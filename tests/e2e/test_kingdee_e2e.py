@@ -14,11 +14,8 @@ import csv
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -26,17 +23,13 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.support import CRMSYNC, KINGDEE_SECRET, ROOT, kill_after_progress
 from tests.fakes.kingdee import FakeKingdee
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-CRMSYNC = (
-    [sys.executable, "-m", "sync.cli"]
-    if not (REPO / ".venv/bin/crmsync").exists()
-    else [str(REPO / ".venv/bin/crmsync")]
-)
-SECRET = "0123456789abcdef0123456789abcdef"
+REPO = ROOT
+SECRET = KINGDEE_SECRET
 KILLS = 4
 
 
@@ -141,24 +134,16 @@ def _kill_at_random_points(config: Path, fake: FakeKingdee, rng: random.Random) 
     """Start ``crmsync sync`` and SIGKILL it after a random number (1-12) of its Kingdee calls,
     so kills land between a Save and its answer, between Save and Audit, mid-lookup …
     Returns how many runs were killed while still running."""
-    killed = 0
-    for _ in range(KILLS):
-        proc = subprocess.Popen(
-            [*CRMSYNC, "sync", "--format", "json", "-c", str(config)],
-            env=_env(),
-            cwd=config.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        target = sum(fake.calls.values()) + rng.randint(1, 12)
-        deadline = time.monotonic() + 30
-        while proc.poll() is None and sum(fake.calls.values()) < target and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait(timeout=30)
-    return killed
+    return kill_after_progress(
+        [*CRMSYNC, "sync", "--format", "json", "-c", str(config)],
+        env=_env(),
+        cwd=config.parent,
+        progress=lambda: sum(fake.calls.values()),
+        rng=rng,
+        kills=KILLS,
+        most=12,
+        seconds=30,
+    )
 
 
 def _sync_until_settled(config: Path) -> list[dict[str, Any]]:

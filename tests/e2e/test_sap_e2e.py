@@ -14,10 +14,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -28,12 +24,24 @@ import pytest
 from click.testing import CliRunner
 
 from sync.cli import cli
+from tests.e2e.support import (
+    B1_MAP,
+    CANONICAL_ACCOUNTS,
+    CRMSYNC,
+    ERP_SECRETS,
+    FAST_RETRIES,
+    ROOT,
+    S4_MAP,
+    b1_destination,
+    kill_after_progress,
+    s4_destination,
+    write_config,
+)
 from tests.fakes.sap_b1 import FAULTS as B1_FAULTS
 from tests.fakes.sap_b1 import FakeB1
 from tests.fakes.sap_s4 import FAULTS as S4_FAULTS
 from tests.fakes.sap_s4 import FakeS4
 
-ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings" / "fxiaoke-kingdee"
 EXAMPLES = ROOT / "examples" / "crm"
 CUSTOMER_CSV = MAPPINGS / "lookups" / "customers.csv"
@@ -41,21 +49,9 @@ BANK_CSV = MAPPINGS / "lookups" / "bank_accounts.csv"
 STREAMS = ("SalesOrderObj", "PaymentObj")
 KILLS = 2
 
-#: canonical account (the shipped mappings) -> S/4 G/L account
-S4_MAP: dict[str, Any] = {
-    "1122": {"debtor": True},
-    "6001": "41000000",
-    "2221.01.05": "22210000",
-    "1002.01": "11002000",
-    "1012.01": "11003100",
-    "1012.02": "11003200",
-    "1001": "10010000",
-}
-B1_MAP: dict[str, Any] = {"1122": {"debtor": True}}
 #: every fault kind, posted-then-timed-out twice as likely as the others
 WEIGHTED_S4 = ("hang_after_post", *S4_FAULTS)
 WEIGHTED_B1 = ("hang_after_post", *B1_FAULTS)
-B1_ACCOUNTS = ("1122", "6001", "2221.01.05", "1002.01", "1012.01", "1012.02", "1001")
 
 
 def customer_codes() -> dict[str, str]:
@@ -108,32 +104,18 @@ def write_setup(root: Path, destination: dict[str, Any]) -> Path:
         shutil.copy(EXAMPLES / f"{stream}.jsonl", data / f"{stream}.jsonl")
     mappings = root / "mappings"
     shutil.copytree(MAPPINGS, mappings)
-    config = root / "config.yaml"
-    state_url, streams = "sqlite:///" + str(root / "state.db"), ", ".join(STREAMS)
-    config.write_text(
-        "\n".join(
-            [
-                f"state: {{url: {json.dumps(state_url)}, lock_timeout_seconds: 5}}",
-                "sources:",
-                f"  crm: {{type: files, path: data, streams: [{streams}], checkpoint_interval: 10}}",
-                f"destination: {json.dumps(destination, ensure_ascii=False)}",
-                f"mappings: [{json.dumps(str(mappings / 'sales_order_confirmed.yaml'))}, "
-                f"{json.dumps(str(mappings / 'payment_received.yaml'))}]",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+    return write_config(
+        root / "config.yaml",
+        state={"url": "sqlite:///" + str(root / "state.db"), "lock_timeout_seconds": 5},
+        sources={
+            "crm": {"type": "files", "path": "data", "streams": list(STREAMS), "checkpoint_interval": 10}
+        },
+        destination=destination,
+        mappings=[str(mappings / "sales_order_confirmed.yaml"), str(mappings / "payment_received.yaml")],
     )
-    return config
 
 
-ENV = {
-    "SAP_PASSWORD": "S4-secret-Passw0rd!",
-    "B1_PASSWORD": "B1-secret-Passw0rd!",
-    "CRMSYNC_RETRY_ATTEMPTS": "4",
-    "CRMSYNC_RETRY_INITIAL_SECONDS": "0.01",
-    "CRMSYNC_RETRY_MAX_SECONDS": "0.05",
-}
+ENV = {**ERP_SECRETS, **FAST_RETRIES}
 
 
 def sync_args(config: Path) -> list[str]:
@@ -141,27 +123,17 @@ def sync_args(config: Path) -> list[str]:
 
 
 def kill_at_random_points(config: Path, progress: Callable[[], int], rng: random.Random, kills: int) -> int:
-    """Run ``crmsync sync`` as a process and SIGKILL it after a random number of ERP posts.
-
-    Importing airbyte_cdk costs seconds, so a kill on a timer would mostly hit start-up: the
-    kill point is counted in documents the fake has taken instead (a few, or many), with a
-    time limit as the fallback. Returns how many runs were killed mid-flight.
-    """
-    killed = 0
-    command = [str(Path(sys.executable).parent / "crmsync"), *sync_args(config)]
-    for _ in range(kills):
-        start, target = progress(), rng.randint(1, 25)
-        proc = subprocess.Popen(
-            command, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
-        )
-        deadline = time.monotonic() + 40
-        while proc.poll() is None and progress() - start < target and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            killed += 1
-        proc.wait()
-    return killed
+    """Run ``crmsync sync`` as a process and SIGKILL it after 1-25 more ERP documents (or 40 s)."""
+    return kill_after_progress(
+        [*CRMSYNC, *sync_args(config)],
+        env={**os.environ, **ENV},
+        cwd=ROOT,
+        progress=progress,
+        rng=rng,
+        kills=kills,
+        most=25,
+        seconds=40,
+    )
 
 
 def run_in_process(config: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -210,18 +182,12 @@ def test_s4_every_voucher_exactly_once_under_faults_and_kills(
     with fake:
         config = write_setup(
             tmp_path,
-            {
-                "type": "sap_s4",
-                "base_url": fake.url,
-                "username": fake.username,
-                "password": "${SAP_PASSWORD}",
-                "company_code": "1010",
-                "created_by_user": "CC0000000001",
-                "document_type": {"default": "SA", "sales_order_confirmed": "DR", "payment_received": "DZ"},
-                "batch_size": 5,
-                "timeout_seconds": 0.5,
-                "account_map": S4_MAP,
-            },
+            s4_destination(
+                fake,
+                document_type={"default": "SA", "sales_order_confirmed": "DR", "payment_received": "DZ"},
+                batch_size=5,
+                timeout_seconds=0.5,
+            ),
         )
         killed = kill_at_random_points(config, lambda: len(fake.documents), random.Random(6), KILLS)
         summary = run_until_done(config, monkeypatch)
@@ -251,7 +217,7 @@ def test_b1_every_voucher_exactly_once_under_faults_and_kills(
 ) -> None:
     codes = {code: "1122" for code in customer_codes().values()}
     fake = FakeB1(
-        accounts=B1_ACCOUNTS,
+        accounts=CANONICAL_ACCOUNTS,
         customers=codes,
         fault_rate=0.2,
         seed=20261129,
@@ -261,16 +227,7 @@ def test_b1_every_voucher_exactly_once_under_faults_and_kills(
     with fake:
         config = write_setup(
             tmp_path,
-            {
-                "type": "sap_b1",
-                "base_url": fake.url,
-                "company_db": "SBODEMOCN",
-                "username": "manager",
-                "password": "${B1_PASSWORD}",
-                "batch_size": 10,
-                "timeout_seconds": 0.5,
-                "account_map": B1_MAP,
-            },
+            b1_destination(fake, batch_size=10, timeout_seconds=0.5),
         )
         killed = kill_at_random_points(config, lambda: len(fake.entries), random.Random(9), KILLS)
         summary = run_until_done(config, monkeypatch)
@@ -307,18 +264,7 @@ def test_s4_refusal_is_listed_with_sap_message_and_retry_posts_it_once(
     with FakeS4(
         accounts=[v for v in S4_MAP.values() if isinstance(v, str)], customers=codes - {"CUST0003"}
     ) as fake:
-        config = write_setup(
-            tmp_path,
-            {
-                "type": "sap_s4",
-                "base_url": fake.url,
-                "username": fake.username,
-                "password": "${SAP_PASSWORD}",
-                "company_code": "1010",
-                "created_by_user": "CC0000000001",
-                "account_map": S4_MAP,
-            },
-        )
+        config = write_setup(tmp_path, s4_destination(fake))
         code, out = crmsync(monkeypatch, "check", "-c", str(config), "--format", "json")
         assert code == 2
         assert "customers not extended to company code 1010: CUST0003" in json.loads(out)["problems"]

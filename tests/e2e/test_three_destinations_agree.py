@@ -22,29 +22,27 @@ import xmltodict
 from click.testing import CliRunner
 
 from sync.cli import cli
-from tests.e2e.test_sap_e2e import ROOT, customer_codes
+from tests.e2e.support import (
+    B1_MAP,
+    CANONICAL_ACCOUNTS,
+    ERP_SECRETS,
+    ROOT,
+    b1_destination,
+    kingdee_destination,
+    s4_destination,
+    write_config,
+)
+from tests.e2e.support import S4_MAP as SAP_S4_MAP
+from tests.e2e.test_sap_e2e import customer_codes
 from tests.fakes.kingdee import FakeKingdee
 from tests.fakes.sap_b1 import FakeB1
 from tests.fakes.sap_s4 import FakeS4
 
 pytestmark = pytest.mark.slow
 
-ACCOUNTS = ("1122", "6001", "6051", "2221.01.05", "1002.01", "1012.01", "1012.02", "1001")
-S4_MAP: dict[str, Any] = {
-    "1122": {"debtor": True},
-    "6001": "41000000",
-    "6051": "41500000",
-    "2221.01.05": "22210000",
-    "1002.01": "11002000",
-    "1012.01": "11003100",
-    "1012.02": "11003200",
-    "1001": "10010000",
-}
-SECRETS = {
-    "KINGDEE_APP_SECRET": "0123456789abcdef0123456789abcdef",
-    "SAP_PASSWORD": "S4-secret-Passw0rd!",
-    "B1_PASSWORD": "B1-secret-Passw0rd!",
-}
+#: the shipped chart plus 6051 (other business income), which the sample tenant also posts to
+ACCOUNTS = (*CANONICAL_ACCOUNTS, "6051")
+S4_MAP: dict[str, Any] = {**SAP_S4_MAP, "6051": "41500000"}
 
 
 def setup(root: Path, destination: dict[str, Any]) -> Path:
@@ -52,25 +50,17 @@ def setup(root: Path, destination: dict[str, Any]) -> Path:
     root.mkdir()
     shutil.copytree(ROOT / "examples" / "crm", root / "data")
     shutil.copytree(ROOT / "mappings" / "fxiaoke-kingdee", root / "mappings")
-    config = root / "config.yaml"
-    config.write_text(
-        "\n".join(
-            [
-                f"state: {{url: {json.dumps('sqlite:///' + str(root / 'state.db'))}}}",
-                "sources:",
-                "  crm: {type: files, path: data}",
-                f"destination: {json.dumps(destination, ensure_ascii=False)}",
-                f"mappings: [{json.dumps(str(root / 'mappings' / '*.yaml'))}]",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+    return write_config(
+        root / "config.yaml",
+        state={"url": "sqlite:///" + str(root / "state.db")},
+        sources={"crm": {"type": "files", "path": "data"}},
+        destination=destination,
+        mappings=[str(root / "mappings" / "*.yaml")],
     )
-    return config
 
 
 def sync(config: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in SECRETS.items():
+    for name, value in ERP_SECRETS.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(cli, ["sync", "-c", str(config), "--format", "json"], catch_exceptions=False)
     summary: dict[str, Any] = json.loads(result.stdout)
@@ -130,17 +120,7 @@ def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
             kingdee.add_account(code, *(("FFLEX6",) if code == "1122" else ()))
         config = setup(
             tmp_path / "kingdee",
-            {
-                "type": "kingdee",
-                "base_url": kingdee.url,
-                "acct_id": kingdee.acct_id,
-                "username": kingdee.username,
-                "app_id": kingdee.app_id,
-                "app_secret": "${KINGDEE_APP_SECRET}",
-                "auth": "signature",
-                "account_book": "001",
-                "voucher_group": "PRE001",
-            },
+            kingdee_destination(kingdee),
         )
         kingdee_summary = sync(config, monkeypatch)
         kingdee_totals = nonzero(kingdee.totals_by_account())
@@ -148,15 +128,7 @@ def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
     with FakeS4(accounts=[v for v in S4_MAP.values() if isinstance(v, str)], customers=customers) as s4:
         config = setup(
             tmp_path / "s4",
-            {
-                "type": "sap_s4",
-                "base_url": s4.url,
-                "username": s4.username,
-                "password": "${SAP_PASSWORD}",
-                "company_code": "1010",
-                "created_by_user": "CC0000000001",
-                "account_map": S4_MAP,
-            },
+            s4_destination(s4, account_map=S4_MAP),
         )
         s4_summary = sync(config, monkeypatch)
         s4_totals = sap_totals(s4.totals_by_account(), S4_MAP)
@@ -164,17 +136,10 @@ def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
     with FakeB1(accounts=ACCOUNTS, customers=dict.fromkeys(customers, "1122")) as b1:
         config = setup(
             tmp_path / "b1",
-            {
-                "type": "sap_b1",
-                "base_url": b1.url,
-                "company_db": "SBODEMOCN",
-                "username": "manager",
-                "password": "${B1_PASSWORD}",
-                "account_map": {"1122": {"debtor": True}},
-            },
+            b1_destination(b1),
         )
         b1_summary = sync(config, monkeypatch)
-        b1_totals = sap_totals(b1.totals_by_account(), {"1122": {"debtor": True}})
+        b1_totals = sap_totals(b1.totals_by_account(), B1_MAP)
 
     config = setup(
         tmp_path / "idoc",
