@@ -33,6 +33,7 @@ from typing import Any
 import requests
 
 from connectors.bank.model import CREDIT, DEBIT, BankTransaction, StatementError
+from connectors.bank.retrying import retry_transient
 from connectors.bank.stream import bank_stream_base
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
@@ -91,18 +92,7 @@ class CmbClient:
         )
 
     def _call(self, funcode: str, body: dict[str, Any]) -> dict[str, Any]:
-        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-
-        @retry(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.2),
-            reraise=True,
-        )
-        def once() -> dict[str, Any]:
-            return self._post(funcode, body)
-
-        return once()
+        return retry_transient(lambda: self._post(funcode, body), attempts=self.max_attempts, max_wait=2)
 
     def _post(self, funcode: str, body: dict[str, Any]) -> dict[str, Any]:
         request = {

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 
 from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from connectors.bank.retrying import retry_transient
 from connectors.bank.stream import bank_stream_base
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
@@ -69,18 +70,7 @@ class StripeClient:
         return cls(key, cfg.base_url or "https://api.stripe.com", cfg.transport)
 
     def get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
-        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
-
-        @retry(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(multiplier=0.05, max=5, jitter=0.2),
-            reraise=True,
-        )
-        def once() -> dict[str, Any]:
-            return self._get(path, params)
-
-        return once()
+        return retry_transient(lambda: self._get(path, params), attempts=self.max_attempts, max_wait=5)
 
     def _get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
         try:
