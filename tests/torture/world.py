@@ -9,7 +9,6 @@ Nothing here knows how the engine works; it only sets the stage the way an admin
 from __future__ import annotations
 
 import csv
-import json
 import random
 import shutil
 import sys
@@ -18,6 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.support import (
+    B1_MAP,
+    CANONICAL_ACCOUNTS,
+    ERP_SECRETS,
+    FAST_RETRIES,
+    ROOT,
+    S4_MAP,
+    b1_destination,
+    kingdee_destination,
+    s4_destination,
+    write_config,
+)
 from tests.fakes.fxiaoke import APP_ID, APP_SECRET, OPEN_USER_ID, PERMANENT_CODE, FakeFxiaoke
 from tests.fakes.kingdee import FakeKingdee
 from tests.fakes.sap_b1 import FakeB1
@@ -25,33 +36,15 @@ from tests.fakes.sap_s4 import FakeS4
 
 __all__ = ["ACCOUNTS", "B1_MAP", "ENV", "S4_MAP", "STREAMS", "Destination", "World"]
 
-ROOT = Path(__file__).resolve().parents[2]
 MAPPINGS = ROOT / "mappings" / "fxiaoke-kingdee"
 STREAMS = ("SalesOrderObj", "PaymentObj", "RefundObj")
 MAPPING_FILES = ("sales_order_confirmed.yaml", "payment_received.yaml", "refund_paid.yaml")
-#: the canonical chart the shipped mappings post to
-ACCOUNTS = ("1122", "6001", "2221.01.05", "1002.01", "1012.01", "1012.02", "1001")
-#: canonical account -> S/4 G/L account (customer lines go to the debtor)
-S4_MAP: dict[str, Any] = {
-    "1122": {"debtor": True},
-    "6001": "41000000",
-    "2221.01.05": "22210000",
-    "1002.01": "11002000",
-    "1012.01": "11003100",
-    "1012.02": "11003200",
-    "1001": "10010000",
-}
-B1_MAP: dict[str, Any] = {"1122": {"debtor": True}}
-KINGDEE_SECRET = "0123456789abcdef0123456789abcdef"
+ACCOUNTS = CANONICAL_ACCOUNTS
 ENV = {
     "FXIAOKE_APP_SECRET": APP_SECRET,
     "FXIAOKE_PERMANENT_CODE": PERMANENT_CODE,
-    "KINGDEE_APP_SECRET": KINGDEE_SECRET,
-    "SAP_PASSWORD": "S4-secret-Passw0rd!",
-    "B1_PASSWORD": "B1-secret-Passw0rd!",
-    "CRMSYNC_RETRY_ATTEMPTS": "4",
-    "CRMSYNC_RETRY_INITIAL_SECONDS": "0.01",
-    "CRMSYNC_RETRY_MAX_SECONDS": "0.05",
+    **ERP_SECRETS,
+    **FAST_RETRIES,
 }
 #: client timeout; every "answer after commit" fault holds the answer longer than this
 CLIENT_TIMEOUT = 2.0
@@ -199,66 +192,32 @@ class World:
             "requests_per_second": 40,
         }
         state_url = f"{pg_url}?schema=torture_{self.seed}_{name}"
-        config = folder / "config.yaml"
-        config.write_text(
-            "\n".join(
-                [
-                    f"state: {{url: {json.dumps(state_url)}, lock_timeout_seconds: 30}}",
-                    f"sources: {{crm: {json.dumps(source)}}}",
-                    f"destination: {json.dumps(destination, ensure_ascii=False)}",
-                    f"mappings: {json.dumps([str(self.mappings / m) for m in MAPPING_FILES])}",
-                ]
-            )
-            + "\n",
-            encoding="utf-8",
+        return write_config(
+            folder / "config.yaml",
+            state={"url": state_url, "lock_timeout_seconds": 30},
+            sources={"crm": source},
+            destination=destination,
+            mappings=[str(self.mappings / m) for m in MAPPING_FILES],
         )
-        return config
 
     @staticmethod
     def _kingdee(fake: FakeKingdee) -> dict[str, Any]:
-        return {
-            "type": "kingdee",
-            "base_url": fake.url,
-            "acct_id": fake.acct_id,
-            "username": fake.username,
-            "app_id": fake.app_id,
-            "app_secret": "${KINGDEE_APP_SECRET}",
-            "auth": "signature",
-            "account_book": "001",
-            "voucher_group": "PRE001",
-            "batch_size": 25,
-            "submit": True,
-            "audit": True,
-            "timeout_seconds": CLIENT_TIMEOUT,
-        }
+        return kingdee_destination(
+            fake, batch_size=25, submit=True, audit=True, timeout_seconds=CLIENT_TIMEOUT
+        )
 
     @staticmethod
     def _s4(fake: FakeS4) -> dict[str, Any]:
-        return {
-            "type": "sap_s4",
-            "base_url": fake.url,
-            "username": fake.username,
-            "password": "${SAP_PASSWORD}",
-            "company_code": "1010",
-            "created_by_user": "CC0000000001",
-            "document_type": {"default": "SA", "sales_order_confirmed": "DR", "payment_received": "DZ"},
-            "batch_size": 25,
-            "timeout_seconds": CLIENT_TIMEOUT,
-            "account_map": S4_MAP,
-        }
+        return s4_destination(
+            fake,
+            document_type={"default": "SA", "sales_order_confirmed": "DR", "payment_received": "DZ"},
+            batch_size=25,
+            timeout_seconds=CLIENT_TIMEOUT,
+        )
 
     @staticmethod
     def _b1(fake: FakeB1) -> dict[str, Any]:
-        return {
-            "type": "sap_b1",
-            "base_url": fake.url,
-            "company_db": "SBODEMOCN",
-            "username": "manager",
-            "password": "${B1_PASSWORD}",
-            "batch_size": 25,
-            "timeout_seconds": CLIENT_TIMEOUT,
-            "account_map": B1_MAP,
-        }
+        return b1_destination(fake, batch_size=25, timeout_seconds=CLIENT_TIMEOUT)
 
     # -- the CRM between rounds -------------------------------------------------------------
 
