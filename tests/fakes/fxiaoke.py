@@ -46,12 +46,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.http_fake import serve_in_thread, stop_server
+from tests.fakes.http_fake import QuietServer, serve_in_thread, stop_server
 
 __all__ = ["OBJECTS", "FakeFxiaoke", "Fault", "RecordedRequest"]
 
@@ -656,8 +656,7 @@ class FakeFxiaoke:
             self._tables[api] = _Table()
             self._tables[api].bulk_load(self._custom_record(api, i) for i in range(count))
         self._advance_clock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = QuietServer(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------

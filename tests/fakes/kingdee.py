@@ -34,10 +34,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.http_fake import serve_in_thread, stop_server
+from tests.fakes.http_fake import QuietServer, serve_in_thread, stop_server
 
 __all__ = ["ALL_FAULTS", "FakeKingdee", "StoredVoucher"]
 
@@ -156,7 +156,7 @@ class FakeKingdee:
         self._next_id = 100001
         self._next_entry = 230001
         self._numbers: Counter[tuple[str, int, int, str]] = Counter()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -167,8 +167,7 @@ class FakeKingdee:
         class Handler(_Handler):
             site = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = QuietServer(("127.0.0.1", port), Handler)
         self._thread = serve_in_thread(self._server, name="fake-kingdee", poll_interval=0.05)
         return self
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import random
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,17 +64,6 @@ class Destination:
     procs: list[Any] = field(default_factory=list)
 
 
-def _quiet(server: Any) -> None:
-    """A client SIGKILLed mid-request is the point of this suite, not a traceback on the console."""
-    default = server.handle_error
-
-    def handle_error(request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            default(request, client_address)
-
-    server.handle_error = handle_error
-
-
 def split_records(total: int) -> dict[str, int]:
     """Orders, payments and refunds in the proportions of a real tenant (refunds are rarer)."""
     orders = total * 2 // 5
@@ -100,7 +88,6 @@ class World:
             hang_seconds=LATE_ANSWER,
         )
         self.crm.start()
-        _quiet(self.crm._server)
         self.customers = {
             acc["_id"]: f"CUST{n:05d}" for n, acc in enumerate(self.crm.records("AccountObj"), 1)
         }
@@ -113,7 +100,6 @@ class World:
             seed=seed + 1,
             timeout_delay=LATE_ANSWER,
         ).start()
-        _quiet(kingdee._server)
         s4 = FakeS4(
             accounts=[v for v in S4_MAP.values() if isinstance(v, str)],
             customers=codes,
