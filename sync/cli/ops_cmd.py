@@ -327,16 +327,45 @@ def resume(config_path: str) -> None:
 @click.command("approve")
 @config_option
 @click.argument("keys", nargs=-1)
+@click.option("--period", help="Every waiting voucher of this period (YYYY-MM).")
+@click.option("--mapping", "mapping_name", help="Every waiting voucher of this mapping.")
+@click.option("--all", "all_", is_flag=True, help="Every waiting voucher.")
+@click.option(
+    "--by", "approver", default=None, help="Who approves (default: $USER); kept in the audit trail."
+)
 @run_command
-def approve(config_path: str, keys: tuple[str, ...]) -> None:
-    """Approve vouchers waiting for approval (awaiting_approval -> pending)."""
+def approve(  # noqa: PLR0917 - click passes options by name
+    config_path: str,
+    keys: tuple[str, ...],
+    period: str | None,
+    mapping_name: str | None,
+    all_: bool,
+    approver: str | None,
+) -> None:
+    """Approve vouchers waiting for approval (awaiting_approval -> pending): KEY…, or --period
+    and/or --mapping, or --all. Who approved is recorded in the audit trail."""
+    import os
+
     from sync import audit
 
+    if not (keys or period or mapping_name or all_):
+        raise ConfigurationError(
+            "say which vouchers to approve", hint="give KEY…, or --period 2026-11 [--mapping NAME], or --all"
+        )
+    who = approver or os.environ.get("USER", "")
     with _store(config_path) as (_, store):
         waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)
-        chosen = [r for r in waiting if not keys or r.key in keys or r.external_ref in keys]
+        chosen = [
+            r
+            for r in waiting
+            if (not keys or r.key in keys or r.external_ref in keys)
+            and (not period or r.voucher_date[:7] == period)
+            and (not mapping_name or r.mapping == mapping_name)
+        ]
         with store.transaction():
             for r in chosen:
                 store.set_status(r.external_ref, Status.PENDING)
-                audit.record(store, audit.Action.APPROVE, r.external_ref, {"total": r.total})  # audit hook
+                audit.record(
+                    store, audit.Action.APPROVE, r.external_ref, {"total": r.total, "approved_by": who}
+                )
     click.echo(f"approved {len(chosen)} vouchers; the next run posts them")

@@ -17,25 +17,41 @@ has history. Content that was posted and reversed before and now comes back gets
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sync.dates import CHINA
 from sync.model import ReversalStyle, Voucher
 from sync.state import StateStore, Status
 
-__all__ = ["Planner", "today_in_china"]
+__all__ = ["Planner", "approval_required", "today_in_china"]
 
 
 def today_in_china() -> dt.date:
     return dt.datetime.now(CHINA).date()
 
 
+def approval_required(mappings: Any) -> frozenset[str]:
+    """Names of the mappings whose vouchers wait for `crmsync approve` (``approval: required``)."""
+    return frozenset(
+        m.name for m in getattr(mappings, "mappings", ()) if getattr(m.spec, "approval", "none") == "required"
+    )
+
+
 class Planner:
     """Writes vouchers into the outbox under the reversal rule; call inside a transaction."""
 
-    def __init__(self, store: StateStore, run_id: int | None, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        run_id: int | None,
+        today: dt.date | None = None,
+        approval: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.today = today or today_in_china()
+        #: mappings with `approval: required`: their new vouchers wait as awaiting_approval (issue 8)
+        self.approval = approval
 
     def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> str:
         """Put ``voucher`` as the live revision of its key.
@@ -138,4 +154,7 @@ class Planner:
             reversal_style=str(ReversalStyle(style).value),
             run_id=self.run_id,
             run_records=records,
+            status=Status.AWAITING_APPROVAL
+            if kind == "voucher" and voucher.mapping.name in self.approval
+            else Status.PENDING,
         )

@@ -234,6 +234,10 @@ class MappingSpec(_Spec):
         default_factory=list,
         description="source fields that also make a new revision when they change (besides voucher content)",
     )
+    approval: Literal["none", "required"] = Field(
+        "none",
+        description="required: vouchers wait as awaiting_approval until `crmsync approve` (issue 8)",
+    )
     reversal: ReversalStyle = Field(
         ReversalStyle.RED,
         description="how a posted voucher is undone: red (红字, negative amounts) or swap (sides swapped)",

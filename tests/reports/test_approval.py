@@ -1,0 +1,71 @@
+"""A mapping with ``approval: required``: its vouchers wait as awaiting_approval (visible in the
+report, nothing posted) until ``crmsync approve --period P --mapping NAME`` records who approved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from connectors.ledger.queries import list_vouchers
+from sync.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _tenant(tmp_path: Path) -> Path:
+    maps = tmp_path / "mappings"
+    maps.mkdir()
+    text = (REPO / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml").read_text(encoding="utf-8")
+    (maps / "payment_received.yaml").write_text(
+        text.replace("source: crm\n", "source: crm\napproval: required\n"), encoding="utf-8"
+    )
+    (maps / "lookups").symlink_to(REPO / "mappings" / "fxiaoke-kingdee" / "lookups")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"""
+state: {{url: "sqlite:///.crmsync/state.db"}}
+sources:
+  crm: {{type: files, path: "{REPO}/examples/crm", streams: [PaymentObj]}}
+destination: {{type: ledger, path: .crmsync/ledger.db}}
+mappings: ["mappings/*.yaml"]
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_vouchers_wait_for_approval_then_post(tmp_path: Path) -> None:
+    config = _tenant(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["sync", "-c", str(config)])
+    ledger = tmp_path / ".crmsync" / "ledger.db"
+    assert not ledger.exists() or list_vouchers(ledger) == [], first.output
+    report = runner.invoke(cli, ["report", "vouchers", "-c", str(config), "--format", "json", "-o", "-"])
+    data = json.loads(report.stdout[report.stdout.index("{") :])
+    rows = data["tables"]["differences"]["rows"]
+    assert rows and all(r["status"] == "待审批 awaiting_approval" for r in rows)
+    assert (
+        runner.invoke(cli, ["approve", "-c", str(config)]).exit_code == 2
+    )  # say which: never all by default
+    approved = runner.invoke(
+        cli,
+        [
+            "approve",
+            "-c",
+            str(config),
+            "--period",
+            "2026-11",
+            "--mapping",
+            "payment_received",
+            "--by",
+            "王会计",
+        ],
+    )
+    assert approved.exit_code == 0, approved.output
+    assert f"approved {len(rows)} vouchers" in approved.output
+    runner.invoke(cli, ["sync", "-c", str(config)])
+    assert len(list_vouchers(ledger)) == len(rows)
+    audit = runner.invoke(cli, ["audit", "export", "-c", str(config), "--format", "json"])
+    assert "王会计" in audit.output
