@@ -100,7 +100,7 @@ def _emit(
         return
     target = Path(output) if output else config.resolve_path(default)
     for path in write_report(report, fmt, lang, target):
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {path}" + (f"  (open {path.resolve().as_uri()})" if fmt == "html" else ""))
 
 
 @click.group("report")
