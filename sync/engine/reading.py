@@ -114,3 +114,15 @@ def read_messages(
         text = getattr(exc, "message", None) or str(exc)
         if not any(text in e for e in errors):
             errors.append(f"{name}: {text}")
+
+
+def read_records(
+    name: str, handle: SourceHandle, streams: Iterable[str], errors: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A full read (no stored cursor) of ``streams``: ``(stream, data)`` of each record, nothing else.
+
+    For the features that look at everything a source holds (reports, reconciliation); errors
+    are appended to ``errors`` and what was read before them is kept.
+    """
+    events = read_messages(name, handle, build_catalog(name, handle, streams), [], errors)
+    return ((stream, data) for kind, stream, data in events if kind == "record")

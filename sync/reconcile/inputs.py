@@ -17,6 +17,7 @@ from typing import Any
 from connectors.bank.factory import FORMATS
 from connectors.bank.model import BankTransaction
 from sync.config import AppConfig
+from sync.crm_source import crm_source_name
 from sync.dates import date_from_epoch_ms, parse_date
 from sync.errors import ConfigurationError
 from sync.money import MoneyError, parse_amount
@@ -26,7 +27,6 @@ from sync.reconcile.model import CrmOrder, CrmPayment
 __all__ = ["Inputs", "crm_from_records", "load_inputs"]
 
 log = logging.getLogger("crmsync.reconcile")
-_CRM_TYPES = ("fxiaoke", "files")
 
 
 class Inputs:
@@ -63,35 +63,21 @@ def _bank_source_names(config: AppConfig, rc: ReconcileConfig) -> list[str]:
 
 
 def _crm_source_name(config: AppConfig, rc: ReconcileConfig) -> str:
-    if rc.crm_source:
-        if rc.crm_source not in config.sources:
-            raise ConfigurationError(
-                f"{config.config_path}: reconcile.crm_source {rc.crm_source!r} is not a source",
-                hint=f"sources are: {', '.join(sorted(config.sources))}",
-            )
-        return rc.crm_source
-    for name, section in config.sources.items():
-        if section.type in _CRM_TYPES:
-            return name
-    raise ConfigurationError(
-        f"{config.config_path}: no CRM source (type fxiaoke or files) to reconcile against",
-        hint="add one under sources:, or name it in reconcile.crm_source",
-    )
+    return crm_source_name(config, rc.crm_source, "reconcile", "to reconcile against")
 
 
 def _read_all(
     config: AppConfig, name: str, wanted: Iterable[str] | None, errors: list[str]
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     from sync.engine.build import build_sources
-    from sync.engine.reading import build_catalog, read_messages
+    from sync.engine.reading import read_records
 
     handle = build_sources(config, {name})[name]
     available = [s.name for s in handle.source.streams(handle.config)]
     streams = [s for s in available if wanted is None or s in set(wanted)]
     if not streams:
         return []
-    events = read_messages(name, handle, build_catalog(name, handle, streams), [], errors)
-    return ((stream, data) for kind, stream, data in events if kind == "record")
+    return read_records(name, handle, streams, errors)
 
 
 def _day(value: Any, field: str) -> dt.date:

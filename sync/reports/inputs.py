@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sync.config import AppConfig
+from sync.crm_source import crm_source_name as shared_crm_source_name
 from sync.dates import CHINA
 from sync.errors import ConfigurationError
 from sync.model import Voucher
@@ -32,7 +33,6 @@ __all__ = ["crm_book", "reminders_log_path", "reports_config", "voucher_items"]
 
 log = logging.getLogger("crmsync.reports")
 CRM_STREAMS = (ACCOUNT_STREAM, ORDER_STREAM, PAYMENT_STREAM, ALLOCATION_STREAM)
-_CRM_TYPES = ("fxiaoke", "files")
 
 
 def reports_config(config: AppConfig) -> ReportsConfig:
@@ -41,26 +41,13 @@ def reports_config(config: AppConfig) -> ReportsConfig:
 
 
 def crm_source_name(config: AppConfig, rc: ReportsConfig) -> str:
-    if rc.crm_source:
-        if rc.crm_source not in config.sources:
-            raise ConfigurationError(
-                f"{config.config_path}: reports.crm_source {rc.crm_source!r} is not a source",
-                hint=f"use one of: {', '.join(sorted(config.sources))}",
-            )
-        return rc.crm_source
-    for name, section in config.sources.items():
-        if section.type in _CRM_TYPES:
-            return name
-    raise ConfigurationError(
-        f"{config.config_path}: no CRM source (type fxiaoke or files) for the collection reports",
-        hint="add one under sources:, or name it in reports.crm_source",
-    )
+    return shared_crm_source_name(config, rc.crm_source, "reports", "for the collection reports")
 
 
 def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[str]]:
     """All accounts, orders, payments and 回款明细 the CRM source holds (a full read, no cursor)."""
     from sync.engine.build import build_sources
-    from sync.engine.reading import build_catalog, read_messages
+    from sync.engine.reading import read_records
 
     name = crm_source_name(config, rc)
     handle = build_sources(config, {name})[name]
@@ -72,8 +59,7 @@ def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[s
             hint="point reports.crm_source at the CRM source",
         )
     errors: list[str] = []
-    events = read_messages(name, handle, build_catalog(name, handle, wanted), [], errors)
-    book = load_book(((stream, data) for kind, stream, data in events if kind == "record"), rc.fields())
+    book = load_book(read_records(name, handle, wanted, errors), rc.fields())
     return book, name, errors
 
 
