@@ -11,11 +11,10 @@ until ``max_attempts``), ``gave_up`` (reported; tried again only when the values
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.errors import StateError
+from sync.sidecar import open_sidecar
 from sync.state.store import now_iso
 
 __all__ = ["Entry", "Progress"]
@@ -49,16 +48,7 @@ class Entry:
 class Progress:
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(
-                f"write-back progress {path} cannot be used: {exc}",
-                hint="check writeback.state_file and the folder's permissions",
-            ) from None
+        self._conn = open_sidecar(path, _SCHEMA, "write-back progress", "writeback.state_file")
 
     def get(self, stream: str, record_id: str) -> Entry | None:
         row = self._conn.execute(

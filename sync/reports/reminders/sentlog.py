@@ -10,10 +10,9 @@ never lose one.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
-from sync.errors import StateError
+from sync.sidecar import open_sidecar
 
 __all__ = ["SentLog"]
 
@@ -30,16 +29,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS sent_reminders (
 class SentLog:
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(
-                f"reminder log {path} cannot be used: {exc}",
-                hint="check reminders.sent_log and the folder's permissions",
-            ) from None
+        self._conn = open_sidecar(path, _SCHEMA, "reminder log", "reminders.sent_log")
 
     def last_sent(self, channel: str, reminder_id: str) -> dt.datetime | None:
         row = self._conn.execute(
