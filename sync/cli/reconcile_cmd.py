@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -194,16 +194,42 @@ def _check_ids(config: Any, rc: Any, bank_id: str, payment_ids: tuple[str, ...])
         )
 
 
+def _decision_options(func: Any) -> Any:
+    """The options ``match`` and ``unmatch`` share: a config override and the note."""
+    func = click.option("--note", default="", help="Why (kept with the decision).")(func)
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="Path to config.yaml (default: the one given to reconcile).",
+    )(func)
+
+
+def _record(  # noqa: PLR0917 - the command's own arguments, passed through
+    ctx: click.Context,
+    config_path: str | None,
+    action: Literal["match", "unmatch"],
+    bank_id: str,
+    payment_ids: tuple[str, ...],
+    note: str,
+) -> int:
+    """Check the ids against the inputs, then keep the decision; its number is returned."""
+    from sync.reconcile.decisions import record_decision
+    from sync.reconcile.model import Decision
+
+    config, rc = _load(config_path or ctx.obj["config_path"])
+    _check_ids(config, rc, bank_id, payment_ids)
+    store = _store(config)
+    try:
+        return record_decision(store, Decision(action, bank_id, payment_ids, note))
+    finally:
+        store.close()
+
+
 @reconcile.command("match")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Path to config.yaml (default: the one given to reconcile).",
-)
-@click.option("--note", default="", help="Why (kept with the decision).")
+@_decision_options
 @click.argument("bank_id")
 @click.argument("payment_ids", nargs=-1, required=True)
 @click.pass_context
@@ -212,29 +238,12 @@ def match_cmd(
     ctx: click.Context, config_path: str | None, note: str, bank_id: str, payment_ids: tuple[str, ...]
 ) -> None:
     """Match a bank line to CRM payments by hand; respected by every later run."""
-    from sync.reconcile.decisions import record_decision
-    from sync.reconcile.model import Decision
-
-    config, rc = _load(config_path or ctx.obj["config_path"])
-    _check_ids(config, rc, bank_id, payment_ids)
-    store = _store(config)
-    try:
-        number = record_decision(store, Decision("match", bank_id, payment_ids, note))
-    finally:
-        store.close()
+    number = _record(ctx, config_path, "match", bank_id, payment_ids, note)
     click.echo(f"decision {number}: {bank_id} matched to {', '.join(payment_ids)}")
 
 
 @reconcile.command("unmatch")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Path to config.yaml (default: the one given to reconcile).",
-)
-@click.option("--note", default="", help="Why (kept with the decision).")
+@_decision_options
 @click.argument("bank_id")
 @click.argument("payment_ids", nargs=-1)
 @click.pass_context
@@ -243,15 +252,6 @@ def unmatch_cmd(
     ctx: click.Context, config_path: str | None, note: str, bank_id: str, payment_ids: tuple[str, ...]
 ) -> None:
     """Undo a match: from the named payments only, or (no payments) send the line to suspense."""
-    from sync.reconcile.decisions import record_decision
-    from sync.reconcile.model import Decision
-
-    config, rc = _load(config_path or ctx.obj["config_path"])
-    _check_ids(config, rc, bank_id, payment_ids)
-    store = _store(config)
-    try:
-        number = record_decision(store, Decision("unmatch", bank_id, payment_ids, note))
-    finally:
-        store.close()
+    number = _record(ctx, config_path, "unmatch", bank_id, payment_ids, note)
     what = f"from {', '.join(payment_ids)}" if payment_ids else "from everything (it stays in suspense)"
     click.echo(f"decision {number}: {bank_id} unmatched {what}")
