@@ -155,6 +155,14 @@ def differences(items: Iterable[VoucherItem]) -> list[Difference]:
 
 # -- tables --------------------------------------------------------------------------------------------
 
+# The CRM record a row comes from, and the link to open it: the same columns in every table.
+_RECORD_COLUMNS = (
+    Column("object", "CRM对象", "CRM object"),
+    Column("record_id", "记录ID", "Record id"),
+    Column("record_name", "记录名称", "Record name"),
+)
+_LINK_COLUMN = Column("link", "链接", "Link", Kind.LINK)
+
 _V_COLUMNS = (
     Column("date", "日期", "Date", Kind.DATE),
     Column("group", "凭证字", "Group"),
@@ -169,10 +177,8 @@ _V_COLUMNS = (
     Column("dims", "辅助核算", "Dimensions"),
     Column("memo", "行摘要", "Line memo"),
     Column("mapping", "映射", "Mapping"),
-    Column("object", "CRM对象", "CRM object"),
-    Column("record_id", "记录ID", "Record id"),
-    Column("record_name", "记录名称", "Record name"),
-    Column("link", "链接", "Link", Kind.LINK),
+    *_RECORD_COLUMNS,
+    _LINK_COLUMN,
 )
 
 
@@ -286,14 +292,12 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
         Column("date", "日期", "Date", Kind.DATE),
         Column("key", "凭证键", "Voucher key"),
         Column("status", "状态", "Status"),
-        Column("object", "CRM对象", "CRM object"),
-        Column("record_id", "记录ID", "Record id"),
-        Column("record_name", "记录名称", "Record name"),
+        *_RECORD_COLUMNS,
         Column("read", "源金额", "Source amount", Kind.MONEY),
         Column("posted", "已过账", "Posted", Kind.MONEY),
         Column("difference", "差额", "Difference", Kind.MONEY),
         Column("reason", "原因", "Reason"),
-        Column("link", "链接", "Link", Kind.LINK),
+        _LINK_COLUMN,
     )
     rows = []
     for d in diffs:
@@ -347,12 +351,10 @@ def _failures_table(
         Column("kind", "类型", "Kind"),
         Column("date", "日期", "Date"),
         Column("mapping", "映射", "Mapping"),
-        Column("object", "CRM对象", "CRM object"),
-        Column("record_id", "记录ID", "Record id"),
-        Column("record_name", "记录名称", "Record name"),
+        *_RECORD_COLUMNS,
         Column("amount", "金额", "Amount", Kind.MONEY),
         Column("reason", "原因", "Reason"),
-        Column("link", "链接", "Link", Kind.LINK),
+        _LINK_COLUMN,
     )
     rows: list[tuple[Cell, ...]] = []
     for item in items:
