@@ -92,17 +92,9 @@ class PostgresStore(StateStore):
             ) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _outermost_transaction(self) -> Iterator[None]:
         import psycopg
 
-        self._depth = 1
         try:
             with self._conn.transaction():
                 yield
@@ -113,8 +105,6 @@ class PostgresStore(StateStore):
                 f"state store {self.where}: {redact(str(exc)).strip()}",
                 hint="check that PostgreSQL is running and reachable; the next run resumes",
             ) from exc
-        finally:
-            self._depth = 0
 
     def _migrate(self) -> None:
         # already inside a transaction (see __init__): the nested call joins it

@@ -78,16 +78,8 @@ class SqliteStore(StateStore):
             ) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _outermost_transaction(self) -> Iterator[None]:
         self._execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
             yield
             if self._owner:
@@ -97,8 +89,6 @@ class SqliteStore(StateStore):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        finally:
-            self._depth = 0
 
     def heartbeat(self) -> None:
         if self._owner:

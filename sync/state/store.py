@@ -129,8 +129,27 @@ class StateStore:
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # returns a cursor
         raise NotImplementedError
 
-    def transaction(self) -> AbstractContextManager[None]:
+    _depth: int = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
         """A write transaction; commits on success, rolls back on error (nests: joins the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._outermost_transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    def _outermost_transaction(self) -> AbstractContextManager[None]:
+        """The backend's real BEGIN … COMMIT/ROLLBACK; ``transaction`` handles nesting."""
         raise NotImplementedError
 
     def acquire_lock(self, timeout: float) -> None:
