@@ -57,7 +57,7 @@ def _csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 @click.command("vouchers")
 @config_option
-@click.option("--status", type=click.Choice(list(Status.ALL)), help="Only vouchers with this status.")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only vouchers with this status.")
 @click.option("--since", help="Only vouchers dated on or after YYYY-MM-DD.")
 @click.option("--source-id", help="Only vouchers made from this source record id.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
@@ -355,17 +355,26 @@ def approve(  # noqa: PLR0917 - click passes options by name
     who = approver or os.environ.get("USER", "")
     with _store(config_path) as (_, store):
         waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)
-        chosen = [
-            r
+        chosen = {
+            r.external_ref: r
             for r in waiting
             if (not keys or r.key in keys or r.external_ref in keys)
             and (not period or r.voucher_date[:7] == period)
             and (not mapping_name or r.mapping == mapping_name)
-        ]
-        with store.transaction():
-            for r in chosen:
-                store.set_status(r.external_ref, Status.PENDING)
-                audit.record(
-                    store, audit.Action.APPROVE, r.external_ref, {"total": r.total, "approved_by": who}
-                )
-    click.echo(f"approved {len(chosen)} vouchers; the next run posts them")
+        }
+        # No run lock: each move is a compare-and-set (awaiting_approval -> pending), so a voucher
+        # that a concurrent sync superseded after the listing above stays superseded. One
+        # transaction per voucher, oldest first: approval never holds one voucher's row while
+        # waiting for another's, so it cannot deadlock with a sync on PostgreSQL.
+        moved: list[str] = []
+        for r in sorted(chosen.values(), key=lambda row: row.seq):
+            with store.transaction():
+                if store.approve(r.external_ref):
+                    audit.record(
+                        store, audit.Action.APPROVE, r.external_ref, {"total": r.total, "approved_by": who}
+                    )
+                    moved.append(r.external_ref)
+    click.echo(f"approved {len(moved)} vouchers; the next run posts them")
+    gone = len(chosen) - len(moved)
+    if gone:
+        click.echo(f"{gone} of the chosen vouchers were replaced by a newer revision meanwhile; not approved")

@@ -10,15 +10,26 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
-from sync.engine.reversals import Planner
+from sync.engine.reversals import Planner, Put
 from sync.engine.summary import RunSummary
 from sync.mapping.api import Contribution, RecordResult
 from sync.model import ReversalStyle
 from sync.state import StateStore
 
-__all__ = ["RecordWriter", "fallback_record_id"]
+__all__ = ["RecordOutcome", "RecordWriter", "fallback_record_id"]
+
+
+class RecordOutcome(StrEnum):
+    """How one record read is counted in the run summary (read = the sum of these)."""
+
+    QUARANTINED = "quarantined"
+    SKIPPED = "skipped"
+    ALREADY_POSTED = "already_posted"
+    #: it produced or joined a voucher still to post (the final status decides the count)
+    PENDING = "pending"
 
 
 def fallback_record_id(record: Mapping[str, Any]) -> str:
@@ -28,6 +39,12 @@ def fallback_record_id(record: Mapping[str, Any]) -> str:
 
 
 class RecordWriter:
+    """Commits what one record's mapping results mean: vouchers, group shares, quarantine, index.
+
+    Kept apart from reading so that ``crmsync retry`` re-maps a quarantined record through
+    exactly the same rules as a sync does.
+    """
+
     def __init__(self, store: StateStore, planner: Planner, summary: RunSummary) -> None:
         self.store = store
         self.planner = planner
@@ -37,8 +54,8 @@ class RecordWriter:
 
     def apply(
         self, source: str, stream: str, record: Mapping[str, Any], results: Sequence[RecordResult]
-    ) -> str:
-        """Write one record's results; returns how the record is counted (see summary)."""
+    ) -> RecordOutcome:
+        """Write one record's results; returns how the record is counted."""
         quarantined = False
         for r in results:
             if r.error is not None:
@@ -47,7 +64,7 @@ class RecordWriter:
                 quarantined = self._quarantine_open = True
         # the record's count goes to its first voucher or group; none when it is quarantined
         budget = [0 if quarantined else 1]
-        outcome = "quarantined" if quarantined else "skipped"
+        outcome = RecordOutcome.QUARANTINED if quarantined else RecordOutcome.SKIPPED
         for r in results:
             if r.error is None:
                 got = self._apply_one(source, stream, r, budget)
@@ -55,7 +72,9 @@ class RecordWriter:
                     outcome = got
         return outcome
 
-    def _apply_one(self, source: str, stream: str, r: RecordResult, budget: list[int]) -> str:
+    def _apply_one(
+        self, source: str, stream: str, r: RecordResult, budget: list[int]
+    ) -> RecordOutcome | None:
         """One mapping's result; returns the record's outcome when this result took its count."""
         store, planner = self.store, self.planner
         prev_keys, prev_groups = store.get_record(r.mapping, source, stream, r.record_id)
@@ -69,17 +88,17 @@ class RecordWriter:
             if group not in new_groups:
                 store.remove_contribution(r.mapping, group, r.record_id)
                 store.mark_group_dirty(r.mapping, group, r.reversal_style, 0)
-        outcome = ""
+        outcome: RecordOutcome | None = None
         if live:
             for voucher in r.vouchers:
                 got = planner.put(voucher, r.reversal_style, budget[0])
                 if budget[0]:
-                    outcome = "already_posted" if got == "already" else "pending"
+                    outcome = RecordOutcome.ALREADY_POSTED if got is Put.ALREADY else RecordOutcome.PENDING
                     budget[0] = 0
             for c in r.contributions:
-                got = self._contribute(c, r.reversal_style, budget[0])
+                shared = self._contribute(c, r.reversal_style, budget[0])
                 if budget[0]:
-                    outcome = got
+                    outcome = shared
                     budget[0] = 0
         if prev_keys != new_keys or prev_groups != new_groups:
             store.put_record(r.mapping, source, stream, r.record_id, new_keys, new_groups)
@@ -87,16 +106,16 @@ class RecordWriter:
             store.resolve_quarantine(r.mapping, source, stream, r.record_id)
         return outcome
 
-    def _contribute(self, c: Contribution, style: ReversalStyle, records: int) -> str:
+    def _contribute(self, c: Contribution, style: ReversalStyle, records: int) -> RecordOutcome:
         """Store a record's share of a group; a changed share marks the group for assembly."""
         store = self.store
         payload = json.dumps(c.payload, sort_keys=True, ensure_ascii=False, default=str)
         if store.get_contribution(c.mapping, c.group_key, c.record_id) != payload:
             store.put_contribution(c.mapping, c.group_key, c.record_id, payload)
             store.mark_group_dirty(c.mapping, c.group_key, style, records)
-            return "pending"
+            return RecordOutcome.PENDING
         got = self.planner.attach(c.group_key, records)
-        if got == "missing":  # the group has no voucher yet (e.g. its assembly failed): try again
+        if got is Put.MISSING:  # the group has no voucher yet (e.g. its assembly failed): try again
             store.mark_group_dirty(c.mapping, c.group_key, style, records)
-            return "pending"
-        return "already_posted" if got == "already" else "pending"
+            return RecordOutcome.PENDING
+        return RecordOutcome.ALREADY_POSTED if got is Put.ALREADY else RecordOutcome.PENDING

@@ -23,7 +23,7 @@ from sync.engine.retry import RetryPolicy, TryAgain
 from sync.engine.summary import RunSummary
 from sync.errors import DestinationUnavailable, TransientError
 from sync.model import Voucher
-from sync.state import OutboxRow, StateStore, Status
+from sync.state import OutboxRow, StateStore, Status, TransitionRefused
 
 __all__ = ["Poster"]
 
@@ -102,16 +102,20 @@ class Poster:
         """A ``sending`` voucher the ERP does not hold: send again, unless it was meanwhile replaced."""
         reversal = self.store.reversal_for(row.external_ref)
         if reversal is not None and reversal.status == Status.PENDING:
-            self.store.set_status(
-                row.external_ref, Status.SUPERSEDED, error="replaced before it reached the ERP"
+            self.store.transition(
+                row.external_ref,
+                Status.SUPERSEDED,
+                expected={Status.SENDING},
+                error="replaced before it reached the ERP",
             )
-            self.store.set_status(
+            self.store.transition(
                 reversal.external_ref,
                 Status.SUPERSEDED,
+                expected={Status.PENDING},
                 error="nothing to reverse: the original never reached the ERP",
             )
         else:
-            self.store.set_status(row.external_ref, Status.PENDING)
+            self.store.transition(row.external_ref, Status.PENDING, expected={Status.SENDING})
 
     def _lookup(self, refs: Sequence[str]) -> dict[str, ErpRef] | None:
         """The ERP's answer, retried on transient errors; None when it cannot be had now."""
@@ -129,12 +133,10 @@ class Poster:
     # -- posting --------------------------------------------------------------------------
 
     def post_batch(self, rows: Sequence[OutboxRow]) -> None:
-        by_ref = {r.external_ref: r for r in rows}
-        vouchers = {r.external_ref: Voucher.model_validate_json(r.payload) for r in rows}
-        with self.store.transaction():
-            for ref in by_ref:
-                self.store.set_status(ref, Status.SENDING, attempt=True)
-        remaining = dict(vouchers)
+        by_ref = self._mark_sending(rows)
+        if not by_ref:
+            return
+        remaining = {ref: Voucher.model_validate_json(r.payload) for ref, r in by_ref.items()}
         unresolved: set[str] = set()
         last: dict[str, PostResult] = {}
         try:
@@ -149,12 +151,29 @@ class Poster:
         with self.store.transaction():
             for ref in remaining:
                 result = last.get(ref)
-                self.store.set_status(ref, Status.PENDING, error=result.message if result else "")
+                self.store.transition(
+                    ref, Status.PENDING, expected={Status.SENDING}, error=result.message if result else ""
+                )
                 self._given_up.add(ref)
                 self.summary.vouchers_pending += 1
         for ref in unresolved:
             self._given_up.add(ref)
             self.summary.vouchers_pending += 1
+
+    def _mark_sending(self, rows: Sequence[OutboxRow]) -> dict[str, OutboxRow]:
+        """pending -> sending, committed before the ERP call; a voucher moved meanwhile is left out."""
+        marked: dict[str, OutboxRow] = {}
+        with self.store.transaction():
+            for row in rows:
+                try:
+                    self.store.transition(
+                        row.external_ref, Status.SENDING, expected={Status.PENDING}, attempt=True
+                    )
+                except TransitionRefused as exc:
+                    log.warning("not sending %s: %s", row.external_ref, exc.message)
+                    continue
+                marked[row.external_ref] = row
+        return marked
 
     def _attempt(
         self,
@@ -180,7 +199,7 @@ class Poster:
                     self._mark_posted(row, result.ref)
                     del remaining[ref]
                 elif result.outcome is Outcome.PERMANENT:
-                    self.store.set_status(ref, Status.FAILED, error=result.message)
+                    self.store.transition(ref, Status.FAILED, expected={Status.SENDING}, error=result.message)
                     audit.record(  # audit hook (sync.audit)
                         self.store,
                         audit.Action.REFUSED,
@@ -211,8 +230,13 @@ class Poster:
             raise TryAgain(retry_after)
 
     def _mark_posted(self, row: OutboxRow, ref: ErpRef) -> None:
-        self.store.set_status(
-            row.external_ref, Status.POSTED, erp_id=ref.erp_id, erp_number=ref.number, error=""
+        self.store.transition(
+            row.external_ref,
+            Status.POSTED,
+            expected={Status.SENDING},
+            erp_id=ref.erp_id,
+            erp_number=ref.number,
+            error="",
         )
         audit.record(  # audit hook (sync.audit): same transaction as the status change
             self.store,
@@ -229,7 +253,7 @@ class Poster:
             run_id=self.summary.run_id or None,
         )
         if row.kind == "reversal" and row.reversal_of:
-            self.store.set_status(row.reversal_of, Status.REVERSED)
+            self.store.transition(row.reversal_of, Status.REVERSED, expected={Status.POSTED})
             self.summary.reversed += 1
         self.summary.vouchers_posted += 1
         self.on_posted(1)

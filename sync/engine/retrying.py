@@ -7,7 +7,7 @@ from typing import Any
 
 from sync import audit
 from sync.destination import Destination
-from sync.engine.outbox import RecordWriter
+from sync.engine.outbox import RecordOutcome, RecordWriter
 from sync.engine.reversals import Planner, approval_required
 from sync.engine.run import Engine
 from sync.engine.summary import RunSummary
@@ -42,7 +42,7 @@ def requeue(
             results = mappings.map_record(q["source"], q["stream"], q["record"])
             outcome = writer.apply(q["source"], q["stream"], q["record"], results)
             remapped += 1
-            still += outcome == "quarantined"
+            still += outcome is RecordOutcome.QUARANTINED
     result: dict[str, Any] = {
         "vouchers_requeued": requeued,
         "records_remapped": remapped,

@@ -17,13 +17,28 @@ has history. Content that was posted and reversed before and now comes back gets
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sync.dates import CHINA
 from sync.model import ReversalStyle, Voucher
 from sync.state import StateStore, Status
+from sync.state.status import MAYBE_IN_ERP, NEVER_SENT
 
-__all__ = ["Planner", "approval_required", "today_in_china"]
+__all__ = ["Planner", "Put", "approval_required", "today_in_china"]
+
+
+class Put(StrEnum):
+    """What putting a voucher (or attaching records to one) did."""
+
+    #: same content as the live revision, which the ERP already holds
+    ALREADY = "already"
+    #: same content as the live revision, not yet posted: the records count against it
+    ATTACHED = "attached"
+    #: a new revision went into the outbox (after retiring the old one)
+    NEW = "new"
+    #: the key has no live revision to attach to
+    MISSING = "missing"
 
 
 def today_in_china() -> dt.date:
@@ -53,12 +68,8 @@ class Planner:
         #: mappings with `approval: required`: their new vouchers wait as awaiting_approval (issue 8)
         self.approval = approval
 
-    def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> str:
-        """Put ``voucher`` as the live revision of its key.
-
-        Returns ``already`` (same content, already posted), ``attached`` (same content, not yet
-        posted: counted against that row) or ``new``.
-        """
+    def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> Put:
+        """Put ``voucher`` as the live revision of its key (``Put.ALREADY``, ``ATTACHED`` or ``NEW``)."""
         store = self.store
         head = store.get_head(voucher.key)
         if head is not None and head["revision"] and head["content"] == voucher.revision:
@@ -76,21 +87,21 @@ class Planner:
         depends = self._retire(voucher.key, head["revision"], style) if live and head else None
         self._insert(voucher, kind="voucher", style=style, records=records, depends_on=depends)
         store.set_head(voucher.key, revision, content)
-        return "new"
+        return Put.NEW
 
-    def attach(self, key: str, records: int) -> str:
-        """Count ``records`` against the live revision of ``key``: ``already`` if posted."""
+    def attach(self, key: str, records: int) -> Put:
+        """Count ``records`` against the live revision of ``key`` (``Put.ALREADY`` if posted)."""
         head = self.store.get_head(key)
         if head is None or not head["revision"]:
-            return "missing"
+            return Put.MISSING
         row = self.store.get_voucher(key, head["revision"])
         if row is None:
-            return "missing"
+            return Put.MISSING
         if row.status == Status.POSTED:
-            return "already"
+            return Put.ALREADY
         if records and self.run_id is not None:
             self.store.attach_run(row.external_ref, self.run_id, records)
-        return "attached"
+        return Put.ATTACHED
 
     def void(self, key: str, style: ReversalStyle | str) -> bool:
         """The source record behind ``key`` is gone (voided, deleted, now skipped): undo it.
@@ -108,10 +119,11 @@ class Planner:
         row = self.store.get_voucher(key, revision)
         if row is None:
             return None
-        if row.status in (Status.PENDING, Status.FAILED, Status.AWAITING_APPROVAL):
-            self.store.set_status(row.external_ref, Status.SUPERSEDED)
+        if row.status in NEVER_SENT:
+            # guarded: a voucher approved meanwhile (awaiting -> pending) is superseded all the same
+            self.store.transition(row.external_ref, Status.SUPERSEDED, expected=NEVER_SENT)
             return None
-        if row.status in (Status.POSTED, Status.SENDING):
+        if row.status == Status.POSTED or row.status in MAYBE_IN_ERP:
             original = Voucher.model_validate_json(row.payload)
             reversal = original.reversal(ReversalStyle(style), on=self.today)
             existing = self.store.get_by_ref(reversal.external_ref)
@@ -122,7 +134,7 @@ class Planner:
                 kind="reversal",
                 style=style,
                 records=0,
-                depends_on=row.external_ref if row.status == Status.SENDING else None,
+                depends_on=row.external_ref if row.status in MAYBE_IN_ERP else None,
                 reversal_of=row.external_ref,
             )
             return reversal.external_ref

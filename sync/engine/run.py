@@ -17,16 +17,17 @@ from typing import Any
 from sync.config import AppConfig
 from sync.connector import SourceHandle
 from sync.destination import Destination
-from sync.engine.outbox import RecordWriter
+from sync.engine.outbox import RecordOutcome, RecordWriter
 from sync.engine.poster import Poster
 from sync.engine.reading import build_catalog, read_messages, stored_state
 from sync.engine.retry import RetryPolicy
-from sync.engine.reversals import Planner, approval_required
+from sync.engine.reversals import Planner, Put, approval_required
 from sync.engine.summary import RunSummary
 from sync.errors import CrmsyncError, DestinationUnavailable, MappingError
 from sync.mapping.api import Contribution
 from sync.model import ReversalStyle
-from sync.state import StateStore
+from sync.state import StateStore, Status
+from sync.state.status import NOT_DONE
 
 __all__ = ["Engine", "Progress", "sync_once"]
 
@@ -138,11 +139,11 @@ class Engine:
         summary.read += 1
         key = f"{source}.{stream}"
         summary.streams[key] = summary.streams.get(key, 0) + 1
-        if outcome == "quarantined":
+        if outcome is RecordOutcome.QUARANTINED:
             summary.quarantined += 1
-        elif outcome == "skipped":
+        elif outcome is RecordOutcome.SKIPPED:
             summary.skipped += 1
-        elif outcome == "already_posted":
+        elif outcome is RecordOutcome.ALREADY_POSTED:
             summary.already_posted += 1
         self.progress.on_read(1)
 
@@ -180,25 +181,23 @@ class Engine:
                             )
                             summary.quarantined += records
                         else:
-                            if planner.put(voucher, style, records) == "already":
+                            if planner.put(voucher, style, records) is Put.ALREADY:
                                 summary.already_posted += records
                     self.store.clear_dirty_group(mapping, group_key)
 
     # -- counts -----------------------------------------------------------------------------
 
     def _pending_count(self) -> int:
-        return self.store.count_status("pending")
+        return self.store.count_status(Status.PENDING)
 
     def _final_counts(self, summary: RunSummary) -> None:
         try:
             outcomes = self.store.run_outcomes(summary.run_id)
         except CrmsyncError:
             return
-        summary.posted = outcomes.get("posted", 0)
-        summary.already_posted += outcomes.get("superseded", 0) + outcomes.get("reversed", 0)
-        summary.failed = sum(
-            n for s, n in outcomes.items() if s in ("failed", "pending", "sending", "awaiting_approval")
-        )
+        summary.posted = outcomes.get(Status.POSTED, 0)
+        summary.already_posted += outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0)
+        summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
         summary.mapped = summary.read - summary.skipped - summary.quarantined
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sync.errors import ConfigurationError
-from sync.state.store import OutboxRow, StateStore, Status
+from sync.state.status import Status, TransitionRefused
+from sync.state.store import OutboxRow, StateStore
 
-__all__ = ["OutboxRow", "StateStore", "Status", "open_state"]
+__all__ = ["OutboxRow", "StateStore", "Status", "TransitionRefused", "open_state"]
 
 
 def open_state(url: str, base_dir: Path | None = None) -> StateStore:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,22 +22,9 @@ from typing import Any
 from sync.errors import StateError
 from sync.secrets import redact
 from sync.state.schema import LATEST, MIGRATIONS
+from sync.state.status import Status, TransitionRefused, sources_of
 
-__all__ = ["OutboxRow", "StateStore", "Status", "now_iso", "payload_hash"]
-
-
-class Status:
-    """Outbox statuses. ``superseded``: replaced before it ever reached the ERP (nothing to reverse)."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    POSTED = "posted"
-    FAILED = "failed"
-    REVERSED = "reversed"
-    SUPERSEDED = "superseded"
-    AWAITING_APPROVAL = "awaiting_approval"  # reserved for the approval workflow
-
-    ALL = (PENDING, SENDING, POSTED, FAILED, REVERSED, SUPERSEDED, AWAITING_APPROVAL)
+__all__ = ["OutboxRow", "StateStore", "now_iso", "payload_hash"]
 
 
 def now_iso() -> str:
@@ -62,7 +49,7 @@ class OutboxRow:
     source_system: str
     source_stream: str
     source_id: str
-    status: str
+    status: Status
     payload: str
     payload_hash: str
     total: str
@@ -84,6 +71,7 @@ class OutboxRow:
     def from_row(cls, row: dict[str, Any]) -> OutboxRow:
         data = dict(row)
         data["record_ids"] = json.loads(data["record_ids"])
+        data["status"] = Status(data["status"])
         return cls(**data)
 
     def public_dict(self) -> dict[str, Any]:
@@ -163,6 +151,10 @@ class StateStore:
 
     def heartbeat(self) -> None:
         """Refresh the lock's heartbeat (call inside a transaction)."""
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who last took the run lock (owner, host, pid, acquired, heartbeat), if anyone."""
+        return self._one("SELECT owner, host, pid, acquired, heartbeat FROM run_lock WHERE id = 1")
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -307,7 +299,7 @@ class StateStore:
         reversal_style: str = "red",
         run_id: int | None = None,
         run_records: int = 0,
-        status: str = Status.PENDING,
+        status: Status = Status.PENDING,
     ) -> None:
         now = now_iso()
         self._execute(
@@ -325,7 +317,7 @@ class StateStore:
                 source[0],
                 source[1],
                 source[2],
-                status,
+                Status(status).value,
                 payload,
                 payload_hash(payload),
                 total,
@@ -359,19 +351,27 @@ class StateStore:
             (run_id, records, records, run_id, external_ref),
         )
 
-    def set_status(
+    def transition(
         self,
         external_ref: str,
-        status: str,
+        to: Status,
         *,
+        expected: Collection[Status] | None = None,
         error: str | None = None,
         erp_id: str | None = None,
         erp_number: str | None = None,
         attempt: bool = False,
     ) -> None:
+        """Move one voucher to ``to``: a compare-and-set, never an overwrite.
+
+        The voucher must stand in one of the statuses from which the state machine allows
+        ``to`` (narrowed to ``expected`` when given); otherwise nothing changes and
+        ``TransitionRefused`` names where it stands.
+        """
+        allowed = sources_of(to) if expected is None else sources_of(to) & frozenset(expected)
         now = now_iso()
         sets = ["status = ?", "updated = ?"]
-        params: list[Any] = [status, now]
+        params: list[Any] = [to.value, now]
         if error is not None:
             sets.append("last_error = ?")
             params.append(redact(error))  # an ERP may echo a credential in its message
@@ -380,13 +380,31 @@ class StateStore:
             params += [erp_id, erp_number or "", now]
         if attempt:
             sets.append("attempts = attempts + 1")
-        params.append(external_ref)
-        self._execute(f"UPDATE outbox SET {', '.join(sets)} WHERE external_ref = ?", params)
+        marks = ", ".join("?" for _ in allowed) or "NULL"
+        params += [external_ref, *sorted(s.value for s in allowed)]
+        cur = self._execute(
+            f"UPDATE outbox SET {', '.join(sets)} WHERE external_ref = ? AND status IN ({marks})", params
+        )
+        if cur.rowcount != 1:
+            row = self._one("SELECT status FROM outbox WHERE external_ref = ?", (external_ref,))
+            raise TransitionRefused(external_ref, None if row is None else str(row["status"]), to)
 
-    def rows_with_status(self, status: str, limit: int = 1000, after_seq: int = 0) -> list[OutboxRow]:
+    def approve(self, external_ref: str) -> bool:
+        """awaiting_approval -> pending if the voucher still waits; False when it no longer does.
+
+        Compare-and-set only, so approving needs no run lock: a voucher that a sync
+        superseded after the caller listed it no longer matches and stays superseded.
+        """
+        try:
+            self.transition(external_ref, Status.PENDING, expected={Status.AWAITING_APPROVAL})
+        except TransitionRefused:
+            return False
+        return True
+
+    def rows_with_status(self, status: Status, limit: int = 1000, after_seq: int = 0) -> list[OutboxRow]:
         rows = self._all(
             f"SELECT {_OUTBOX_COLS} FROM outbox WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (status, after_seq, limit),
+            (Status(status).value, after_seq, limit),
         )
         return [OutboxRow.from_row(r) for r in rows]
 
@@ -395,9 +413,16 @@ class StateStore:
         rows = self._all(
             f"SELECT {', '.join('o.' + c.strip() for c in _OUTBOX_COLS.split(','))} FROM outbox o "
             "LEFT JOIN outbox d ON d.external_ref = o.depends_on "
-            "WHERE o.status = 'pending' AND o.seq > ? AND (o.depends_on IS NULL OR d.status IN "
-            "('posted', 'superseded', 'reversed')) ORDER BY o.seq LIMIT ?",
-            (after_seq, limit),
+            "WHERE o.status = ? AND o.seq > ? AND (o.depends_on IS NULL OR d.status IN (?, ?, ?)) "
+            "ORDER BY o.seq LIMIT ?",
+            (
+                Status.PENDING.value,
+                after_seq,
+                Status.POSTED.value,
+                Status.SUPERSEDED.value,
+                Status.REVERSED.value,
+                limit,
+            ),
         )
         return [OutboxRow.from_row(r) for r in rows]
 
@@ -432,8 +457,8 @@ class StateStore:
             params.append(limit)
         return [OutboxRow.from_row(r) for r in self._all(sql, params)]
 
-    def count_status(self, status: str) -> int:
-        row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (status,))
+    def count_status(self, status: Status) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (Status(status).value,))
         return int(row["n"]) if row else 0
 
     def rows_updated_since(self, since: str, statuses: Sequence[str]) -> list[OutboxRow]:
@@ -454,10 +479,10 @@ class StateStore:
             for r in self._all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status ORDER BY status")
         }
 
-    def run_outcomes(self, run_id: int) -> dict[str, int]:
+    def run_outcomes(self, run_id: int) -> dict[Status, int]:
         """Records read in ``run_id`` per final status of the voucher they were counted against."""
         return {
-            r["status"]: int(r["n"] or 0)
+            Status(r["status"]): int(r["n"] or 0)
             for r in self._all(
                 "SELECT status, SUM(run_records) AS n FROM outbox WHERE run_id = ? GROUP BY status", (run_id,)
             )
@@ -470,14 +495,15 @@ class StateStore:
                 n = 0
                 for k in keys:
                     cur = self._execute(
-                        "UPDATE outbox SET status = 'pending', updated = ? WHERE status = 'failed' "
+                        "UPDATE outbox SET status = ?, updated = ? WHERE status = ? "
                         "AND (key = ? OR external_ref = ?)",
-                        (now_iso(), k, k),
+                        (Status.PENDING.value, now_iso(), Status.FAILED.value, k, k),
                     )
                     n += cur.rowcount
                 return n
             cur = self._execute(
-                "UPDATE outbox SET status = 'pending', updated = ? WHERE status = 'failed'", (now_iso(),)
+                "UPDATE outbox SET status = ?, updated = ? WHERE status = ?",
+                (Status.PENDING.value, now_iso(), Status.FAILED.value),
             )
             return int(cur.rowcount)
 

@@ -15,8 +15,9 @@ import pytest
 
 from sync.errors import LockHeld, StateError
 from sync.model import MappingRef, SourceRef, Voucher, VoucherLine
-from sync.state import Status, open_state
+from sync.state import Status, TransitionRefused, open_state
 from sync.state.schema import LATEST
+from sync.state.status import FINAL, TRANSITIONS, sources_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,8 +92,8 @@ def test_outbox_moves_through_the_statuses_and_keeps_the_erp_reference(state_url
         assert row is not None and row.status == Status.PENDING and row.external_ref == v.external_ref
         assert row.payload_hash and Voucher.model_validate_json(row.payload) == v
         with store.transaction():
-            store.set_status(v.external_ref, Status.SENDING, attempt=True)
-            store.set_status(v.external_ref, Status.POSTED, erp_id="100042", erp_number="收-12", error="")
+            store.transition(v.external_ref, Status.SENDING, attempt=True)
+            store.transition(v.external_ref, Status.POSTED, erp_id="100042", erp_number="收-12", error="")
         row = store.get_by_ref(v.external_ref)
         assert row is not None
         assert (row.status, row.erp_id, row.erp_number, row.attempts) == ("posted", "100042", "收-12", 1)
@@ -106,7 +107,8 @@ def test_vouchers_are_listed_by_status_date_and_source_record(state_url: str) ->
         put(store, a)
         put(store, b)
         with store.transaction():
-            store.set_status(b.external_ref, Status.FAILED, error="凭证字不存在 (Kingdee 2001)")
+            store.transition(b.external_ref, Status.SENDING)
+            store.transition(b.external_ref, Status.FAILED, error="凭证字不存在 (Kingdee 2001)")
         assert [r.source_id for r in store.list_vouchers()] == ["b2", "a1"]  # newest first
         assert [r.source_id for r in store.list_vouchers(status="failed")] == ["b2"]
         assert [r.source_id for r in store.list_vouchers(source_id="a1")] == ["a1"]
@@ -125,7 +127,8 @@ def test_ready_batch_holds_a_voucher_back_until_its_reversal_took_effect(state_u
         put(store, new, depends_on=rev.external_ref)
         assert [r.external_ref for r in store.ready_batch(10, 0)] == [rev.external_ref]
         with store.transaction():
-            store.set_status(rev.external_ref, Status.POSTED, erp_id="9", erp_number="收-9")
+            store.transition(rev.external_ref, Status.SENDING)
+            store.transition(rev.external_ref, Status.POSTED, erp_id="9", erp_number="收-9")
         assert [r.external_ref for r in store.ready_batch(10, 0)] == [new.external_ref]
         assert store.reversal_for(old.external_ref).external_ref == rev.external_ref  # type: ignore[union-attr]
 
@@ -244,3 +247,31 @@ def test_sqlite_store_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
     with open_state(f"sqlite:///{tmp_path / 'state.db'}") as store:
         assert store._one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
         assert store._one("PRAGMA busy_timeout")["timeout"] >= 1000  # type: ignore[index]
+
+
+def test_a_move_the_state_machine_forbids_is_refused_and_changes_nothing(state_url: str) -> None:
+    v = voucher()
+    with open_state(state_url) as store:
+        put(store, v)
+        with pytest.raises(TransitionRefused, match="cannot become posted: it is pending"):
+            store.transition(v.external_ref, Status.POSTED, erp_id="1", erp_number="记-1")
+        row = store.get_by_ref(v.external_ref)
+        assert row is not None and (row.status, row.erp_id) == (Status.PENDING, None)
+
+
+def test_a_move_from_a_status_the_voucher_no_longer_has_is_refused(state_url: str) -> None:
+    v = voucher()
+    with open_state(state_url) as store:
+        put(store, v, status=Status.AWAITING_APPROVAL)
+        with store.transaction():
+            store.transition(v.external_ref, Status.SUPERSEDED)  # a newer revision arrived
+        assert store.approve(v.external_ref) is False  # listed while waiting, approved too late
+        row = store.get_by_ref(v.external_ref)
+        assert row is not None and row.status is Status.SUPERSEDED
+
+
+def test_every_status_has_its_moves_and_final_ones_have_none() -> None:
+    assert set(TRANSITIONS) == set(Status)
+    assert FINAL == {Status.REVERSED, Status.SUPERSEDED}
+    assert sources_of(Status.SENDING) == {Status.PENDING}
+    assert sources_of(Status.POSTED) == {Status.SENDING}
