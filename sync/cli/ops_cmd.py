@@ -57,7 +57,9 @@ def _csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 @click.command("vouchers")
 @config_option
-@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only vouchers with this status.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in Status]), help="Only vouchers with this status."
+)
 @click.option("--since", help="Only vouchers dated on or after YYYY-MM-DD.")
 @click.option("--source-id", help="Only vouchers made from this source record id.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")

@@ -272,6 +272,6 @@ def test_a_move_from_a_status_the_voucher_no_longer_has_is_refused(state_url: st
 
 def test_every_status_has_its_moves_and_final_ones_have_none() -> None:
     assert set(TRANSITIONS) == set(Status)
-    assert FINAL == {Status.REVERSED, Status.SUPERSEDED}
+    assert {Status.REVERSED, Status.SUPERSEDED} == FINAL
     assert sources_of(Status.SENDING) == {Status.PENDING}
     assert sources_of(Status.POSTED) == {Status.SENDING}
