@@ -15,8 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from sync import audit
-from sync.state import open_state
+from sync.state import audit, open_state
 
 
 def main() -> None:

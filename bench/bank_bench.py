@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from connectors.bank.camt import parse_camt
-from connectors.bank.model import CREDIT
 from connectors.bank.mt940 import parse_mt940
+from sync.banking import CREDIT
 from sync.reconcile import ReconcileConfig, reconcile
 from tests.reconcile.camt_writer import write_camt053
 from tests.reconcile.generator import ACCOUNT, generate

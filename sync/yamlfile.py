@@ -215,19 +215,26 @@ def problems_from_validation(
     loaded: LoadedYaml,
     model: type[BaseModel] | None = None,
     prefix: Loc = (),
+    tags: tuple[str, ...] = (),
 ) -> list[Problem]:
-    """Located problems from a pydantic ValidationError, with a did-you-mean for typos."""
+    """Located problems from a pydantic ValidationError, with a did-you-mean for typos.
+
+    ``tags`` are the discriminator values of tagged unions (a reminder channel's ``type``):
+    pydantic puts the chosen member's tag into error locations, though it is no key of the file.
+    """
     problems = []
     for err in exc.errors(include_url=False):
-        loc = (*prefix, *(part for part in err["loc"] if not _is_union_tag(part)))
+        raw = tuple(part for part in err["loc"] if not _is_union_tag(part))
+        loc = (*prefix, *(part for part in raw if part not in tags))
         where = loaded.locate(loc)
         field_path = ".".join(str(p) for p in loc) or "(top level)"
         hint = ""
         if err["type"] == "extra_forbidden":
             bad = str(loc[-1]) if loc else ""
-            known = _known_keys(model, err["loc"][:-1]) if model else []
+            known = _known_keys(model, raw[:-1]) if model else []
             guess = difflib.get_close_matches(bad, known, n=1, cutoff=0.6)
-            msg = f"unknown key {bad!r}"
+            here = ".".join(str(p) for p in loc[:-1])
+            msg = f"unknown key {bad!r}" + (f" in {here}" if here else "")
             hint = (
                 f"did you mean {guess[0]!r}?"
                 if guess
@@ -248,24 +255,43 @@ def _is_union_tag(part: str | int) -> bool:
 
 
 def _known_keys(model: type[BaseModel], loc: Iterable[str | int]) -> list[str]:
-    """Field names (and aliases) of the sub-model at ``loc``, for the did-you-mean."""
-    current: Any = model
+    """Field names (and aliases) of the sub-model at ``loc``, for the did-you-mean.
+
+    A field whose type is a union of models keeps every member as a candidate until a
+    discriminator tag in the location (``email`` of a channel) picks one.
+    """
+    candidates: list[Any] = [model]
     for part in loc:
-        if isinstance(part, int) or current is None:
+        if isinstance(part, int):
             continue
-        fields = getattr(current, "model_fields", {})
-        info = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
-        current = _model_of(info.annotation) if info else None
-    if current is None or not hasattr(current, "model_fields"):
-        return []
-    return [f.alias or name for name, f in current.model_fields.items()]
+        picked = [m for m in candidates if _tag_of(m) == part]
+        if picked:
+            candidates = picked
+            continue
+        found: list[Any] = []
+        for current in candidates:
+            fields = getattr(current, "model_fields", {})
+            info = fields.get(part) or next((f for f in fields.values() if f.alias == part), None)
+            if info is not None:
+                found += _models_of(info.annotation)
+        candidates = found
+    keys: list[str] = []
+    for current in candidates:
+        keys += [f.alias or name for name, f in current.model_fields.items()]
+    return sorted(set(keys))
 
 
-def _model_of(annotation: Any) -> Any:
+def _tag_of(model: Any) -> Any:
+    """The discriminator value a union member declares (its ``type`` field's one literal value)."""
+    info = getattr(model, "model_fields", {}).get("type")
+    args: tuple[Any, ...] = getattr(info.annotation, "__args__", ()) if info is not None else ()
+    return args[0] if len(args) == 1 else None
+
+
+def _models_of(annotation: Any) -> list[Any]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
+    found: list[Any] = []
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
+        found += _models_of(arg)
+    return found

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
+from sync.banking import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
 from sync.money import ZERO, MoneyError, format_amount, parse_amount
 
 __all__ = ["parse_alipay_bill", "parse_wechat_bill"]

@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Final
 from xml.etree.ElementTree import Element
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
 from connectors.bank.xmlsafe import parse_xml
+from sync.banking import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
 from sync.money import ZERO, MoneyError, format_amount, parse_amount
 
 __all__ = ["SUPPORTED_VERSIONS", "CamtStatement", "parse_camt"]

@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from connectors.bank.model import BankTransaction, StatementError
 from connectors.bank.stream import bank_stream_base
+from sync.banking import BankTransaction, StatementError
 from sync.errors import PermanentError
 
 __all__ = ["PARSERS", "parse_file", "statement_files"]

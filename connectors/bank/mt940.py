@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
+from sync.banking import CREDIT, DEBIT, BankTransaction, StatementError, stable_id
 from sync.money import ZERO, format_amount
 
 __all__ = ["Mt940Statement", "parse_mt940", "parse_structured_86"]

@@ -29,7 +29,7 @@ class BankSource(AbstractSource):
         return "crmsync-bank"
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        from connectors.bank.factory import Config
+        from connectors.bank.config import Config
 
         return ConnectorSpecification(
             documentationUrl="https://example.invalid/crmsync#bank-and-payment-platform-sources",
@@ -37,7 +37,7 @@ class BankSource(AbstractSource):
         )
 
     def _config(self, config: Mapping[str, Any]) -> Any:
-        from connectors.bank.factory import Config
+        from connectors.bank.config import Config
 
         return Config.model_validate(dict(config))
 

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from connectors.bank.model import RECORD_SCHEMA
+from sync.banking import RECORD_SCHEMA
 
 
 @functools.cache

@@ -22,9 +22,9 @@ from typing import Any
 
 import requests
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction
 from connectors.bank.retrying import retry_transient
 from connectors.bank.stream import bank_stream_base
+from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session

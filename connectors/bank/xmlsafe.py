@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from connectors.bank.model import StatementError
+from sync.banking import StatementError
 
 __all__ = ["parse_xml"]
 

@@ -13,7 +13,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from pydantic import ValidationError
 
 from connectors.fxiaoke.client import Credentials, FxiaokeClient, RetryPolicy
-from connectors.fxiaoke.factory import Config, airbyte_spec, start_ms
+from connectors.fxiaoke.config import Config, airbyte_spec, start_ms
 from connectors.fxiaoke.streams import FxiaokeStream
 from sync.errors import CrmsyncError
 

@@ -1,52 +1,16 @@
-"""``type: ledger``: the config section of the embedded ledger and its factory."""
+"""``type: ledger``: the factory of the embedded ledger (config section: config.py)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
 
 from connectors.ledger.chart import DEFAULT_CHART_PATH, load_chart
+from connectors.ledger.config import Config
 from connectors.ledger.ledger import Ledger
 from sync.connector import BuildContext
 
 __all__ = ["Config", "build"]
-
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-class Config(BaseModel):
-    """The embedded ledger: a SQLite file, a chart of accounts, and which periods are closed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["ledger"] = "ledger"
-    path: str = Field(min_length=1, description="the ledger's SQLite file; relative to the config file")
-    chart: str | None = Field(
-        None,
-        description="chart of accounts CSV (code,name,direction,requires_dims); "
-        "default: the shipped 企业会计准则 chart",
-    )
-    closed_periods: list[str] = Field(
-        default_factory=list, description="periods (YYYY-MM) that take no postings"
-    )
-    batch_size: int = Field(100, ge=1, le=10_000, description="vouchers per post call")
-    dedupe: bool = Field(
-        True,
-        description="answer a reference already posted with that voucher instead of "
-        "posting it again (real ERPs do not; tests turn this off)",
-    )
-    busy_timeout_seconds: float = Field(30.0, gt=0, description="how long a writer waits for another one")
-
-    @field_validator("closed_periods")
-    @classmethod
-    def _periods(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not _PERIOD.match(v)]
-        if bad:
-            raise ValueError(f"{bad}: periods are written YYYY-MM, e.g. 2026-09")
-        return value
 
 
 def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> Ledger:

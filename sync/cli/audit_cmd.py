@@ -39,9 +39,9 @@ def audit() -> None:
 @run_command
 def export(config_path: str, fmt: str) -> None:
     """Every audit entry, oldest first, with its hashes (for an auditor or an outside archive)."""
-    from sync import audit as trail
     from sync.config import load_config
     from sync.engine.build import open_store
+    from sync.state import audit as trail
 
     setup_logging()
     store = open_store(load_config(config_path))
@@ -71,9 +71,9 @@ def verify(config_path: str, fmt: str) -> None:
     Keep the printed head hash somewhere else: a later verify whose chain no longer passes
     through it shows that history was rewritten wholesale.
     """
-    from sync import audit as trail
     from sync.config import load_config
     from sync.engine.build import open_store
+    from sync.state import audit as trail
 
     setup_logging()
     store = open_store(load_config(config_path))

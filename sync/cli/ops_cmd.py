@@ -348,7 +348,7 @@ def approve(  # noqa: PLR0917 - click passes options by name
     and/or --mapping, or --all. Who approved is recorded in the audit trail."""
     import os
 
-    from sync import audit
+    from sync.state import audit
 
     if not (keys or period or mapping_name or all_):
         raise ConfigurationError(

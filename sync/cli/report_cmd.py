@@ -328,7 +328,7 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     from sync.reports.reminders.config import RemindersConfig
     from sync.reports.reminders.message import build_reminders
     from sync.reports.reminders.run import run_reminders
-    from sync.reports.reminders.sentlog import SentLog
+    from sync.state.reminder_log import SentLog
 
     setup_logging()
     config = load_config(config_path)

@@ -17,13 +17,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from sync import audit
 from sync.destination import Destination, ErpRef, Outcome, PostResult
 from sync.engine.retry import RetryPolicy, TryAgain
 from sync.engine.summary import RunSummary
 from sync.errors import DestinationUnavailable, TransientError
 from sync.model import Voucher
-from sync.state import OutboxRow, StateStore, Status, TransitionRefused
+from sync.state import OutboxRow, StateStore, Status, TransitionRefused, audit
 
 __all__ = ["Poster"]
 
@@ -200,7 +199,7 @@ class Poster:
                     del remaining[ref]
                 elif result.outcome is Outcome.PERMANENT:
                     self.store.transition(ref, Status.FAILED, expected={Status.SENDING}, error=result.message)
-                    audit.record(  # audit hook (sync.audit)
+                    audit.record(  # audit hook (sync.state.audit)
                         self.store,
                         audit.Action.REFUSED,
                         ref,
@@ -238,7 +237,7 @@ class Poster:
             erp_number=ref.number,
             error="",
         )
-        audit.record(  # audit hook (sync.audit): same transaction as the status change
+        audit.record(  # audit hook (sync.state.audit): same transaction as the status change
             self.store,
             audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST,
             row.external_ref,

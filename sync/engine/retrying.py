@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sync import audit
 from sync.destination import Destination
 from sync.engine.outbox import RecordOutcome, RecordWriter
 from sync.engine.reversals import Planner, approval_required
 from sync.engine.run import Engine
 from sync.engine.summary import RunSummary
-from sync.state import StateStore
+from sync.state import StateStore, audit
 
 __all__ = ["requeue"]
 
@@ -48,7 +47,7 @@ def requeue(
         "records_remapped": remapped,
         "still_quarantined": still,
     }
-    audit.record(  # audit hook (sync.audit): who asked for which retry
+    audit.record(  # audit hook (sync.state.audit): who asked for which retry
         store, audit.Action.RETRY, "--all" if keys is None else " ".join(keys), dict(result)
     )
     if destination is not None:

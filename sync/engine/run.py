@@ -247,9 +247,9 @@ def _plan_hooks(config: AppConfig) -> list[PlanHook]:
 
 
 def _audit_config(store: StateStore, config: AppConfig) -> None:
-    """Audit hook (sync.audit): a ``config_changed`` entry when config or mapping files changed."""
-    from sync import audit
+    """Audit hook (sync.state.audit): a ``config_changed`` entry when config or mapping files changed."""
     from sync.engine.build import mapping_files
+    from sync.state import audit
 
     files = {"config": config.config_path}
     for path in mapping_files(config):

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.bank.factory import FORMATS
-from connectors.bank.model import BankTransaction
+from sync.banking import BANK_FORMATS as FORMATS
+from sync.banking import BankTransaction
 from sync.config import AppConfig
 from sync.crm_source import crm_source_name
 from sync.dates import date_from_epoch_ms, parse_date

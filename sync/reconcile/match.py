@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.money import ZERO
 from sync.reconcile.config import ReconcileConfig
 from sync.reconcile.model import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from connectors.bank.model import BankTransaction
+from sync.banking import BankTransaction
 from sync.money import ZERO
 
 __all__ = [

@@ -61,11 +61,7 @@ class PlanCounts:
 
 def _live_keys(store: StateStore) -> list[tuple[str, str]]:
     """(key, live revision) of every reconciliation voucher key that has a live revision."""
-    rows = store._all(
-        "SELECT key, revision FROM heads WHERE key LIKE ? AND revision <> '' ORDER BY key",
-        (KEY_PREFIX + "%",),
-    )
-    return [(str(r["key"]), str(r["revision"])) for r in rows]
+    return store.live_heads(KEY_PREFIX)
 
 
 def plan_vouchers(

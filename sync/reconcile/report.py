@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connectors.bank.model import CREDIT
+from sync.banking import CREDIT
 from sync.money import ZERO, format_amount
 from sync.reconcile.model import BankResult, ReconcileResult
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from connectors.bank.model import CREDIT
+from sync.banking import CREDIT
 from sync.model import MappingRef, Side, SourceRef, Voucher, VoucherLine
 from sync.money import ZERO
 from sync.reconcile.config import ReconcileConfig

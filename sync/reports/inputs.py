@@ -93,7 +93,7 @@ def writeback_issues(config: AppConfig) -> list[QuarantinedItem]:
     path = progress_path(config, load_writeback_config(config).state_file)
     if not path.exists():
         return []
-    from sync.writeback.progress import Progress
+    from sync.state.writeback_progress import Progress
 
     progress = Progress(path)
     try:

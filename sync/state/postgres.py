@@ -45,6 +45,7 @@ def _safe_url(url: str) -> str:
 
 class PostgresStore(StateStore):
     dialect = "pg"
+    for_update_sql = " FOR UPDATE"
     serial_sql = "BIGSERIAL PRIMARY KEY"
     bigint_sql = "BIGINT"
 

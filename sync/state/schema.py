@@ -134,7 +134,7 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         )""",
         "CREATE INDEX reconcile_decisions_bank ON reconcile_decisions (bank_id)",
     ),
-    # 3: the audit trail (sync.audit): an append-only, hash-chained log and its chain head.
+    # 3: the audit trail (sync.state.audit): an append-only, hash-chained log and its chain head.
     # A statement given as {dialect: sql} differs per backend (the append-only triggers).
     3: (
         """CREATE TABLE audit_log (

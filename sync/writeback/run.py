@@ -20,9 +20,9 @@ from typing import Any
 
 from sync.config import AppConfig
 from sync.errors import ConfigurationError, CrmsyncError, PermanentError, TransientError
+from sync.state.writeback_progress import Progress
 from sync.writeback.config import WritebackConfig
 from sync.writeback.plan import Desired, changed_rows, desired_values, from_entry
-from sync.writeback.progress import Progress
 
 __all__ = ["Updater", "WritebackResult", "after_posting", "progress_path", "write_back"]
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from connectors.bank.model import CREDIT, BankTransaction
+from sync.banking import CREDIT, BankTransaction
 
 
 def _bal(code: str, amount: Decimal, day: dt.date) -> str:

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.reconcile.model import CrmOrder, CrmPayment
 
 CITIES = [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.cli import cli
 from tests.reconcile.camt_writer import write_camt053
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.bank.model import CREDIT
+from sync.banking import CREDIT
 from sync.model import Side
 from sync.money import ZERO
 from sync.reconcile import ReconcileConfig, reconcile

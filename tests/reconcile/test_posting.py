@@ -20,9 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.ledger.queries import account_totals, list_vouchers
-from sync import audit
 from sync.cli import cli
-from sync.state import open_state
+from sync.state import audit, open_state
 
 ROOT = Path(__file__).resolve().parents[2]
 STATEMENT = ROOT / "tests" / "fixtures" / "bank" / "camt053_v02.xml"

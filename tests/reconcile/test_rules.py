@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.bank.model import CREDIT, DEBIT, BankTransaction
+from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.model import Side
 from sync.reconcile import CrmOrder, CrmPayment, Decision, ReconcileConfig, reconcile
 from sync.reconcile.normalize import customer_key, norm_ref, within_one_edit

@@ -18,7 +18,7 @@ from sync.reports.crm import load_book
 from sync.reports.reminders.config import RemindersConfig
 from sync.reports.reminders.message import build_reminders
 from sync.reports.reminders.run import run_reminders
-from sync.reports.reminders.sentlog import SentLog
+from sync.state.reminder_log import SentLog
 from tests.reports.gen import ms, oid
 from tests.reports.receivers import http_receiver, smtp_server
 

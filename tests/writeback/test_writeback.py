@@ -133,7 +133,7 @@ def test_crmsync_sync_writes_back_after_posting(tenant: tuple[FakeFxiaoke, Path]
 
 
 def test_only_what_changed_since_the_last_pass_is_read(tenant: tuple[FakeFxiaoke, Path]) -> None:
-    from sync.writeback.progress import Progress
+    from sync.state.writeback_progress import Progress
 
     _fake, path = tenant
     _sync(path)

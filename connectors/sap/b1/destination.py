@@ -22,7 +22,7 @@ from urllib.parse import quote
 import requests
 
 from connectors.sap.b1.client import ServiceLayer, error_of
-from connectors.sap.b1.factory import Config
+from connectors.sap.b1.config import Config
 from connectors.sap.common import (
     REF_LEN,
     SapLine,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from connectors.sap.common import mapping_problems, sap_lines, sap_ref
-from connectors.sap.idoc.factory import Config
+from connectors.sap.idoc.config import Config
 from connectors.sap.idoc.render import idoc_xml
 from sync.connector import BuildContext
 from sync.destination import CheckReport, ErpRef, PostResult, short_ref

@@ -30,7 +30,7 @@ from connectors.sap.common import (
     sap_lines,
     sap_ref,
 )
-from connectors.sap.s4.factory import Config
+from connectors.sap.s4.config import Config
 from connectors.sap.s4.odata import CUBE, CUSTOMER_COMPANY, GL_IN_COMPANY, ODataClient, quote_literal
 from connectors.sap.s4.soap import (
     Confirmation,

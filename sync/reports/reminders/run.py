@@ -13,7 +13,7 @@ from sync.errors import PermanentError, TransientError
 from sync.reports.reminders.channels import send_email, send_webhook
 from sync.reports.reminders.config import EmailChannel, RemindersConfig
 from sync.reports.reminders.message import Reminder, render_text
-from sync.reports.reminders.sentlog import SentLog
+from sync.state.reminder_log import SentLog
 
 __all__ = ["Outcome", "run_reminders"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connectors.bank.bills import parse_alipay_bill, parse_wechat_bill
-from connectors.bank.model import StatementError
+from sync.banking import StatementError
 
 
 def test_alipay_gbk_bill_by_header_name(fixtures: Path) -> None:

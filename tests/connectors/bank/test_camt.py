@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connectors.bank.camt import parse_camt
-from connectors.bank.model import StatementError
+from sync.banking import StatementError
 
 
 @pytest.mark.parametrize("name", ["camt053_v02.xml", "camt053_v08.xml"])

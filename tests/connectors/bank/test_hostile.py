@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors.bank.files import parse_file
-from connectors.bank.model import StatementError
 from connectors.bank.source import BankSource
+from sync.banking import StatementError
 from tests.connectors.bank.airbyte_run import run_read
 
 CASES = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.bank.model import StatementError
 from connectors.bank.mt940 import parse_mt940, parse_structured_86
+from sync.banking import StatementError
 
 
 def test_each_statement_of_a_multi_statement_file_balances(fixtures: Path) -> None:

@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.bank.factory import Config, build
-from connectors.bank.model import BankTransaction
 from connectors.bank.source import BankSource
+from sync.banking import BankTransaction
 from sync.connector import BuildContext
 from tests.connectors.bank.airbyte_run import run_read
 

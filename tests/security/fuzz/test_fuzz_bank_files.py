@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from connectors.bank.bills import parse_alipay_bill, parse_wechat_bill
 from connectors.bank.camt import parse_camt
-from connectors.bank.model import StatementError
 from connectors.bank.mt940 import parse_mt940
+from sync.banking import StatementError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bank"
 FILES = {

@@ -15,8 +15,8 @@ from typing import ClassVar
 import pytest
 
 from connectors.bank.camt import parse_camt
-from connectors.bank.model import StatementError
 from connectors.sap.s4.soap import parse_response
+from sync.banking import StatementError
 
 CAMT_NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 SOAP_OPEN = (

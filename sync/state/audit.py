@@ -1,4 +1,10 @@
-"""Writing, reading and verifying the hash-chained audit log.
+"""The audit trail: who did what to the books, when, in an append-only hash chain.
+
+Every post, reversal, refusal, retry, approval, manual reconciliation decision and config
+change is one entry in the state store's ``audit_log`` (migration 3), written in the same
+transaction as the change it records, so the trail and the outbox never disagree. It lives
+with the state store because it is one of its tables: the engine records into it without
+knowing any feature above it.
 
 The chain: entry ``n`` stores ``prev_hash`` (entry ``n-1``'s hash, 64 zeros for the first)
 and ``hash = sha256(canonical JSON of its fields + prev_hash)``. The single-row table
@@ -21,17 +27,43 @@ import os
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from sync.state.store import StateStore, now_iso
 
-__all__ = ["GENESIS", "Action", "AuditEntry", "Problem", "entries", "note_config", "record", "verify"]
+__all__ = [
+    "GENESIS",
+    "Action",
+    "AuditConfig",
+    "AuditEntry",
+    "Problem",
+    "entries",
+    "head",
+    "note_config",
+    "record",
+    "verify",
+]
 
 GENESIS = "0" * 64
 
 
-class Action:
+class AuditConfig(BaseModel):
+    """The ``audit:`` section of config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    head_file: str | None = Field(
+        None,
+        description="after every sync, append the chain head (entry number and hash) to this file, "
+        "kept outside the database so that a rewritten history shows (relative to config.yaml)",
+    )
+
+
+class Action(StrEnum):
     """The entry kinds (``action`` column)."""
 
     POST = "post"
@@ -121,13 +153,12 @@ def record(
     """Append one entry (joining the caller's transaction if there is one); returns its seq."""
     who, host, pid = _actor()
     with store.transaction():
-        lock = " FOR UPDATE" if store.dialect == "pg" else ""
-        head = store._one(f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}")
+        head = store._one(f"SELECT seq, hash FROM audit_head WHERE id = 1{store.for_update_sql}")
         prev_seq, prev_hash = (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
         fields: dict[str, Any] = {
             "seq": prev_seq + 1,
             "at": now_iso(),
-            "action": action,
+            "action": str(action),
             "subject": subject,
             "detail": _canonical_detail(detail or {}),
             "who": who,
@@ -230,6 +261,12 @@ def verify(store: StateStore) -> tuple[int, str, Problem | None]:
             ),
         )
     return checked, prev_hash, None
+
+
+def head(store: StateStore) -> tuple[int, str]:
+    """The chain head as the store records it: (last entry number, its hash)."""
+    row = store._one("SELECT seq, hash FROM audit_head WHERE id = 1")
+    return (int(row["seq"]), str(row["hash"])) if row else (0, GENESIS)
 
 
 def _file_hash(path: Path) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sync.sidecar import open_sidecar
+from sync.state.sidecar import open_sidecar
 
 __all__ = ["SentLog"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.sidecar import open_sidecar
+from sync.state.sidecar import open_sidecar
 from sync.state.store import now_iso
 
 __all__ = ["Entry", "Progress"]

@@ -18,6 +18,7 @@ from typing import Any, Final
 from sync.money import format_amount, parse_amount
 
 __all__ = [
+    "BANK_FORMATS",
     "CREDIT",
     "DEBIT",
     "KINDS",
@@ -26,6 +27,9 @@ __all__ = [
     "StatementError",
     "stable_id",
 ]
+
+#: every source ``type:`` that yields BankTransaction records (the bank connector serves them all)
+BANK_FORMATS: Final = ("camt053", "camt054", "mt940", "cmb", "stripe", "alipay_bill", "wechat_bill")
 
 CREDIT: Final = "credit"
 DEBIT: Final = "debit"

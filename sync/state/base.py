@@ -1,0 +1,148 @@
+"""The base of the state store: connection plumbing, nested transactions, migrations.
+
+Kept apart from the table modules (runs, cursors, outbox, records, quarantine, control,
+decisions, audit) so that each of those holds only its own table's queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Self
+
+from sync.errors import StateError
+from sync.state.schema import LATEST, MIGRATIONS
+
+__all__ = ["StoreBase", "now_iso", "payload_hash"]
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def payload_hash(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class StoreBase:
+    """The plumbing every table module builds on: statements, transactions, migrations.
+
+    A backend (SQLite, PostgreSQL) subclasses the full ``StateStore`` and supplies
+    ``_execute``, the outermost transaction and the run lock; the table modules supply the
+    queries, written once for both.
+    """
+
+    #: a human description of where the state lives (no secrets), for messages
+    where: str = ""
+    dialect: str = ""
+    #: appended to a SELECT that must lock the row it reads until the transaction ends
+    #: (PostgreSQL; SQLite's write transaction is already exclusive)
+    for_update_sql: str = ""
+    serial_sql: str = ""
+    bigint_sql: str = "BIGINT"
+
+    # -- plumbing the backends supply -----------------------------------------------------
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # returns a cursor
+        raise NotImplementedError
+
+    _depth: int = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction; commits on success, rolls back on error (nests: joins the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self._outermost_transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    def _outermost_transaction(self) -> AbstractContextManager[None]:
+        """The backend's real BEGIN … COMMIT/ROLLBACK; ``transaction`` handles nesting."""
+        raise NotImplementedError
+
+    def acquire_lock(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def release_lock(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def heartbeat(self) -> None:
+        """Refresh the lock's heartbeat (call inside a transaction)."""
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """Who last took the run lock (owner, host, pid, acquired, heartbeat), if anyone."""
+        return self._one("SELECT owner, host, pid, acquired, heartbeat FROM run_lock WHERE id = 1")
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self._execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        cur = self._execute(sql, params)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        cols = [d[0] for d in cur.description]
+        return dict(zip(cols, row, strict=True))
+
+    @contextmanager
+    def locked(self, timeout: float) -> Iterator[None]:
+        self.acquire_lock(timeout)
+        try:
+            yield
+        finally:
+            self.release_lock()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- migrations -----------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            self._execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "applied TEXT NOT NULL)"
+            )
+            done = {r["version"] for r in self._all("SELECT version FROM schema_migrations")}
+            if done and max(done) > LATEST:
+                raise StateError(
+                    f"state store {self.where} has schema version {max(done)}, newer than this crmsync "
+                    f"understands ({LATEST})",
+                    hint="upgrade crmsync, or point state.url at another store",
+                )
+            for version in sorted(MIGRATIONS):
+                if version in done:
+                    continue
+                for statement in MIGRATIONS[version]:
+                    if isinstance(statement, dict):  # differs per backend; used verbatim
+                        self._execute(statement[self.dialect])
+                        continue
+                    self._execute(statement.format(serial=self.serial_sql, bigint=self.bigint_sql))
+                self._execute(
+                    "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)", (version, now_iso())
+                )
+
+    def schema_version(self) -> int:
+        row = self._one("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(row["v"]) if row and row["v"] is not None else 0

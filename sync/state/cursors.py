@@ -1,0 +1,37 @@
+"""Table ``cursors``: each stream's Airbyte state, committed with the records it moved past."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sync.state.base import StoreBase, now_iso
+
+__all__ = ["CursorsTable"]
+
+
+class CursorsTable(StoreBase):
+    """Read and store stream states."""
+
+    # -- cursors --------------------------------------------------------------------------
+
+    def get_cursor(self, source: str, stream: str) -> dict[str, Any] | None:
+        row = self._one("SELECT state FROM cursors WHERE source = ? AND stream = ?", (source, stream))
+        if row is None:
+            return None
+        state: dict[str, Any] = json.loads(row["state"])
+        return state
+
+    def set_cursor(self, source: str, stream: str, state: dict[str, Any]) -> None:
+        """Store a stream's Airbyte state; call inside the transaction that commits its records."""
+        self._execute(
+            "INSERT INTO cursors (source, stream, state, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (source, stream) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+            (source, stream, json.dumps(state, ensure_ascii=False, default=str), now_iso()),
+        )
+
+    def cursors(self) -> list[dict[str, Any]]:
+        rows = self._all("SELECT source, stream, state, updated FROM cursors ORDER BY source, stream")
+        for r in rows:
+            r["state"] = json.loads(r["state"])
+        return rows

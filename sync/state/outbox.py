@@ -1,0 +1,313 @@
+"""Table ``outbox``: every voucher and reversal with its status, moved only through the state machine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sync.secrets import redact
+from sync.state.base import StoreBase, now_iso, payload_hash
+from sync.state.status import Status, TransitionRefused, sources_of
+
+__all__ = ["OutboxRow", "OutboxTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One voucher (or reversal) in the outbox, as stored."""
+
+    seq: int
+    key: str
+    revision: str
+    external_ref: str
+    mapping: str
+    kind: str
+    record_ids: list[str]
+    source_system: str
+    source_stream: str
+    source_id: str
+    status: Status
+    payload: str
+    payload_hash: str
+    total: str
+    voucher_date: str
+    erp_id: str | None
+    erp_number: str | None
+    attempts: int
+    last_error: str
+    created: str
+    updated: str
+    posted: str | None
+    reversal_of: str | None
+    depends_on: str | None
+    reversal_style: str
+    run_id: int | None
+    run_records: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OutboxRow:
+        data = dict(row)
+        data["record_ids"] = json.loads(data["record_ids"])
+        data["status"] = Status(data["status"])
+        return cls(**data)
+
+    def public_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "revision": self.revision,
+            "external_ref": self.external_ref,
+            "kind": self.kind,
+            "status": self.status,
+            "mapping": self.mapping,
+            "date": self.voucher_date,
+            "total": self.total,
+            "erp_id": self.erp_id,
+            "erp_number": self.erp_number,
+            "source": {"system": self.source_system, "stream": self.source_stream, "id": self.source_id},
+            "record_ids": self.record_ids,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created": self.created,
+            "posted": self.posted,
+            "reversal_of": self.reversal_of,
+        }
+
+
+_OUTBOX_COLS = (
+    "seq, key, revision, external_ref, mapping, kind, record_ids, source_system, source_stream, source_id, "
+    "status, payload, payload_hash, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
+    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records"
+)
+
+
+class OutboxTable(StoreBase):
+    """Insert vouchers, move them (compare-and-set only), list and count them."""
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    def insert_voucher(
+        self,
+        *,
+        key: str,
+        revision: str,
+        mapping: str,
+        kind: str,
+        record_ids: list[str],
+        source: tuple[str, str, str],
+        payload: str,
+        total: str,
+        voucher_date: str,
+        reversal_of: str | None = None,
+        depends_on: str | None = None,
+        reversal_style: str = "red",
+        run_id: int | None = None,
+        run_records: int = 0,
+        status: Status = Status.PENDING,
+    ) -> None:
+        now = now_iso()
+        self._execute(
+            "INSERT INTO outbox (key, revision, external_ref, mapping, kind, record_ids, source_system, "
+            "source_stream, source_id, status, payload, payload_hash, total, voucher_date, created, updated, "
+            "reversal_of, depends_on, reversal_style, run_id, run_records) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                revision,
+                f"{key}#{revision}",
+                mapping,
+                kind,
+                json.dumps(record_ids, ensure_ascii=False),
+                source[0],
+                source[1],
+                source[2],
+                Status(status).value,
+                payload,
+                payload_hash(payload),
+                total,
+                voucher_date,
+                now,
+                now,
+                reversal_of,
+                depends_on,
+                reversal_style,
+                run_id,
+                run_records,
+            ),
+        )
+
+    def get_voucher(self, key: str, revision: str) -> OutboxRow | None:
+        row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE key = ? AND revision = ?", (key, revision))
+        return None if row is None else OutboxRow.from_row(row)
+
+    def get_by_ref(self, external_ref: str) -> OutboxRow | None:
+        row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE external_ref = ?", (external_ref,))
+        return None if row is None else OutboxRow.from_row(row)
+
+    def revisions_of(self, key: str) -> list[str]:
+        return [r["revision"] for r in self._all("SELECT revision FROM outbox WHERE key = ?", (key,))]
+
+    def attach_run(self, external_ref: str, run_id: int, records: int) -> None:
+        """Count ``records`` read in this run against an existing outbox row (for the summary)."""
+        self._execute(
+            "UPDATE outbox SET run_records = CASE WHEN run_id = ? THEN run_records + ? ELSE ? END, "
+            "run_id = ? WHERE external_ref = ?",
+            (run_id, records, records, run_id, external_ref),
+        )
+
+    def transition(
+        self,
+        external_ref: str,
+        to: Status,
+        *,
+        expected: Collection[Status] | None = None,
+        error: str | None = None,
+        erp_id: str | None = None,
+        erp_number: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        """Move one voucher to ``to``: a compare-and-set, never an overwrite.
+
+        The voucher must stand in one of the statuses from which the state machine allows
+        ``to`` (narrowed to ``expected`` when given); otherwise nothing changes and
+        ``TransitionRefused`` names where it stands.
+        """
+        allowed = sources_of(to) if expected is None else sources_of(to) & frozenset(expected)
+        now = now_iso()
+        sets = ["status = ?", "updated = ?"]
+        params: list[Any] = [to.value, now]
+        if error is not None:
+            sets.append("last_error = ?")
+            params.append(redact(error))  # an ERP may echo a credential in its message
+        if erp_id is not None:
+            sets += ["erp_id = ?", "erp_number = ?", "posted = ?"]
+            params += [erp_id, erp_number or "", now]
+        if attempt:
+            sets.append("attempts = attempts + 1")
+        marks = ", ".join("?" for _ in allowed) or "NULL"
+        params += [external_ref, *sorted(s.value for s in allowed)]
+        cur = self._execute(
+            f"UPDATE outbox SET {', '.join(sets)} WHERE external_ref = ? AND status IN ({marks})", params
+        )
+        if cur.rowcount != 1:
+            row = self._one("SELECT status FROM outbox WHERE external_ref = ?", (external_ref,))
+            raise TransitionRefused(external_ref, None if row is None else str(row["status"]), to)
+
+    def approve(self, external_ref: str) -> bool:
+        """awaiting_approval -> pending if the voucher still waits; False when it no longer does.
+
+        Compare-and-set only, so approving needs no run lock: a voucher that a sync
+        superseded after the caller listed it no longer matches and stays superseded.
+        """
+        try:
+            self.transition(external_ref, Status.PENDING, expected={Status.AWAITING_APPROVAL})
+        except TransitionRefused:
+            return False
+        return True
+
+    def rows_with_status(self, status: Status, limit: int = 1000, after_seq: int = 0) -> list[OutboxRow]:
+        rows = self._all(
+            f"SELECT {_OUTBOX_COLS} FROM outbox WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (Status(status).value, after_seq, limit),
+        )
+        return [OutboxRow.from_row(r) for r in rows]
+
+    def ready_batch(self, limit: int, after_seq: int) -> list[OutboxRow]:
+        """Pending rows whose dependency (the reversal that must go first) has taken effect."""
+        rows = self._all(
+            f"SELECT {', '.join('o.' + c.strip() for c in _OUTBOX_COLS.split(','))} FROM outbox o "
+            "LEFT JOIN outbox d ON d.external_ref = o.depends_on "
+            "WHERE o.status = ? AND o.seq > ? AND (o.depends_on IS NULL OR d.status IN (?, ?, ?)) "
+            "ORDER BY o.seq LIMIT ?",
+            (
+                Status.PENDING.value,
+                after_seq,
+                Status.POSTED.value,
+                Status.SUPERSEDED.value,
+                Status.REVERSED.value,
+                limit,
+            ),
+        )
+        return [OutboxRow.from_row(r) for r in rows]
+
+    def reversal_for(self, external_ref: str) -> OutboxRow | None:
+        row = self._one(
+            f"SELECT {_OUTBOX_COLS} FROM outbox WHERE reversal_of = ? AND kind = 'reversal'", (external_ref,)
+        )
+        return None if row is None else OutboxRow.from_row(row)
+
+    def list_vouchers(
+        self,
+        *,
+        status: str | None = None,
+        since: str | None = None,
+        source_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxRow]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if since:
+            where.append("voucher_date >= ?")
+            params.append(since)
+        if source_id:
+            where.append("(source_id = ? OR record_ids LIKE ?)")
+            params += [source_id, f'%"{source_id}"%']
+        sql = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [OutboxRow.from_row(r) for r in self._all(sql, params)]
+
+    def count_status(self, status: Status) -> int:
+        row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (Status(status).value,))
+        return int(row["n"]) if row else 0
+
+    def rows_updated_since(self, since: str, statuses: Sequence[str]) -> list[OutboxRow]:
+        """Rows in ``statuses`` whose row changed at or after ``since`` (UTC ISO), oldest seq first.
+
+        For readers that follow the outbox incrementally (write-back to the CRM, issue 8).
+        """
+        marks = ", ".join("?" for _ in statuses)
+        rows = self._all(
+            f"SELECT {_OUTBOX_COLS} FROM outbox WHERE updated >= ? AND status IN ({marks}) ORDER BY seq",
+            (since, *statuses),
+        )
+        return [OutboxRow.from_row(r) for r in rows]
+
+    def counts_by_status(self) -> dict[str, int]:
+        return {
+            r["status"]: int(r["n"])
+            for r in self._all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status ORDER BY status")
+        }
+
+    def run_outcomes(self, run_id: int) -> dict[Status, int]:
+        """Records read in ``run_id`` per final status of the voucher they were counted against."""
+        return {
+            Status(r["status"]): int(r["n"] or 0)
+            for r in self._all(
+                "SELECT status, SUM(run_records) AS n FROM outbox WHERE run_id = ? GROUP BY status", (run_id,)
+            )
+        }
+
+    def retry_failed(self, keys: Sequence[str] = ()) -> int:
+        """failed -> pending (all, or those whose key or external ref is named)."""
+        with self.transaction():
+            if keys:
+                n = 0
+                for k in keys:
+                    cur = self._execute(
+                        "UPDATE outbox SET status = ?, updated = ? WHERE status = ? "
+                        "AND (key = ? OR external_ref = ?)",
+                        (Status.PENDING.value, now_iso(), Status.FAILED.value, k, k),
+                    )
+                    n += cur.rowcount
+                return n
+            cur = self._execute(
+                "UPDATE outbox SET status = ?, updated = ? WHERE status = ?",
+                (Status.PENDING.value, now_iso(), Status.FAILED.value),
+            )
+            return int(cur.rowcount)
