@@ -79,7 +79,7 @@ def child(config: str) -> None:
     import connectors.files.source
     import connectors.ledger.factory  # noqa: F401
     from sync.config import load_config
-    from sync.engine import sync_once
+    from sync.orchestration import sync_once
 
     imports = time.perf_counter() - t0
     before = resource.getrusage(resource.RUSAGE_SELF)

@@ -233,8 +233,7 @@ def problems_from_validation(
             bad = str(loc[-1]) if loc else ""
             known = _known_keys(model, raw[:-1]) if model else []
             guess = difflib.get_close_matches(bad, known, n=1, cutoff=0.6)
-            here = ".".join(str(p) for p in loc[:-1])
-            msg = f"unknown key {bad!r}" + (f" in {here}" if here else "")
+            msg = f"unknown key {bad!r}"
             hint = (
                 f"did you mean {guess[0]!r}?"
                 if guess

@@ -6,13 +6,13 @@ stay instant; ``build`` imports the source only when a run needs it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connectors.fxiaoke.config import Config, airbyte_spec, start_ms
 from sync.connector import BuildContext, SourceHandle
 
-__all__ = ["Config", "airbyte_spec", "build", "start_ms"]
+__all__ = ["Config", "airbyte_spec", "build", "build_updater", "start_ms"]
 
 
 def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> SourceHandle:
@@ -21,3 +21,26 @@ def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> SourceHandle
     from connectors.fxiaoke.source import SourceFxiaoke  # airbyte_cdk: only when a run needs it
 
     return SourceHandle(source=SourceFxiaoke(), config=cfg.plain(), system="fxiaoke")
+
+
+def build_updater(config: Config | Mapping[str, Any]) -> Callable[[str, str, Mapping[str, Any]], object]:
+    """``update(object api name, record id, {field: value})`` on the CRM, for write-back.
+
+    Retries in the call are short (a few seconds): the next run retries what is left.
+    """
+    from connectors.fxiaoke.client import Credentials, FxiaokeClient, RetryPolicy
+
+    cfg = config if isinstance(config, Config) else Config.model_validate(dict(config))
+    client = FxiaokeClient(
+        Credentials(
+            cfg.base_url,
+            cfg.app_id,
+            cfg.app_secret.get_secret_value(),
+            cfg.permanent_code.get_secret_value(),
+            cfg.open_user_id,
+        ),
+        requests_per_second=cfg.requests_per_second,
+        retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=2.0),
+        transport=cfg.transport,
+    )
+    return client.update

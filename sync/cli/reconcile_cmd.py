@@ -4,7 +4,7 @@ The report reads the bank/platform sources and the CRM source named in config.ya
 full read), applies the decisions stored in the state store, and prints every line with
 its status and match rule plus totals per day and account that tie out. ``--vouchers``
 also writes the receipt, suspense and settlement vouchers it would book (JSON), for review;
-``--post`` books them (``sync.reconcile.posting.post_now``: the engine's outbox and poster
+``--post`` books them (``sync.orchestration.reconcile_and_post``: the engine's outbox and poster
 under the run lock, as ``crmsync sync`` does with ``reconcile.post_vouchers: true``).
 
 Exit codes: 0 done; 1 a source reported errors (e.g. a refused statement file), the
@@ -146,9 +146,9 @@ def reconcile(  # noqa: PLR0917 - click passes options by name
         click.echo(f"error: {err}", err=True)
     posted_ok = True
     if post and not inputs.errors:  # a partial picture books nothing (see sync.reconcile.posting)
-        from sync.reconcile.posting import post_now
+        from sync.orchestration import reconcile_and_post
 
-        summary = post_now(config, rc, inputs)
+        summary = reconcile_and_post(config, rc, inputs)
         for line in summary.lines():
             click.echo(line, err=True)
         posted_ok = summary.exit_code == 0

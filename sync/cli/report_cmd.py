@@ -323,7 +323,7 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     The same reminder (same customer, same overdue orders and amounts) is not sent again on a
     channel within `reminders.interval_hours`. Exit code 1 when a channel failed.
     """
-    from sync.reports.config import load_section
+    from sync.config.sections import load_section
     from sync.reports.inputs import crm_book, reminders_log_path, reports_config
     from sync.reports.reminders.config import RemindersConfig
     from sync.reports.reminders.message import build_reminders

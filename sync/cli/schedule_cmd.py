@@ -35,7 +35,9 @@ def schedule(config_path: str, max_runs: int | None, run_now: bool) -> None:
     from croniter import croniter
 
     from sync.config import load_config
-    from sync.engine import sync_once
+    from sync.config.loader import ConfigProblems
+    from sync.config.sections import schedule_problems
+    from sync.orchestration import sync_once
 
     setup_logging()
     config = load_config(config_path)
@@ -44,11 +46,9 @@ def schedule(config_path: str, max_runs: int | None, run_now: bool) -> None:
             f"{config.config_path}: no `schedule:` cron expression",
             hint='add e.g. schedule: "*/15 * * * *" (every 15 minutes)',
         )
-    if not croniter.is_valid(config.schedule):
-        raise ConfigurationError(
-            f"{config.config_path}: schedule {config.schedule!r} is not a cron expression",
-            hint='five fields: minute hour day month weekday, e.g. "0 2 * * *"',
-        )
+    bad = schedule_problems(config)
+    if bad:
+        raise ConfigProblems(bad)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

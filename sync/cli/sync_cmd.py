@@ -34,7 +34,7 @@ def sync(config_path: str, fmt: str, verbose: bool) -> None:
     4 another run holds the lock on the state store.
     """
     from sync.config import load_config
-    from sync.engine import sync_once
+    from sync.orchestration import sync_once
 
     setup_logging(verbose)
     config = load_config(config_path)

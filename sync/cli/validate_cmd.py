@@ -1,7 +1,8 @@
 """``crmsync validate``: every problem in the config and the mappings, reported at once.
 
-Config sections (each connector's own model), the chart of accounts, every mapping file and
-the sources the mappings name are all checked before anything is reported, so one run
+Config sections (each connector's own model, and every feature section in
+``sync.config.sections.SECTIONS`` plus ``schedule``), the chart of accounts, every mapping file
+and the sources the mappings name are all checked before anything is reported, so one run
 shows the whole list as ``path:line:column: message`` plus the fix. When the sources can be
 read (sample files, a reachable CRM) the records are mapped too and each failing record is
 listed; ``--no-records`` skips that and never imports airbyte_cdk.
@@ -48,8 +49,9 @@ def collect_problems(config: AppConfig) -> tuple[list[Problem], Any, str]:
     """All located problems, the compiled mappings (None when they have problems), the chart used."""
     from sync.cli.preview_cmd import chart_accounts, load_mapping_set
     from sync.config.loader import ConfigProblems
+    from sync.config.sections import section_problems
 
-    problems = _section_problems(config)
+    problems = _section_problems(config) + section_problems(config)
     accounts: frozenset[str] | None = None
     chart = ""
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["AppConfig", "ConnectorSection", "StateSection"]
 
@@ -20,6 +20,13 @@ class StateSection(BaseModel):
     lock_timeout_seconds: float = Field(
         0, ge=0, description="wait this long for another run's lock; 0 = exit at once"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must be sqlite:///path.db or postgresql://user@host:5432/db?schema=crmsync")
+        return value
 
 
 class ConnectorSection(BaseModel):

@@ -23,7 +23,7 @@ from sync.config.model import AppConfig
 from sync.errors import ConfigurationError, Location
 from sync.yamlfile import LoadedYaml, Problem, load_yaml, problems_from_validation
 
-__all__ = ["SECTIONS", "Section", "config_problems", "load_section", "section_problems"]
+__all__ = ["SECTIONS", "Section", "config_problems", "load_section", "schedule_problems", "section_problems"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,7 +75,7 @@ def load_section(model: type[M], data: Any, section: str, config_path: Path, tag
 
 
 def section_problems(config: AppConfig) -> list[Problem]:
-    """Every problem of every feature section, the schedule and the state URL, all at once."""
+    """Every problem of every feature section and of the schedule, all at once."""
     problems: list[Problem] = []
     for section in SECTIONS:
         model = section.load_model()
@@ -85,8 +85,7 @@ def section_problems(config: AppConfig) -> list[Problem]:
             problems += [
                 Problem(p.location, p.message, p.hint or f"see {section.readme}") for p in exc.problems
             ]
-    problems += _schedule_problems(config) + _state_problems(config)
-    return problems
+    return problems + schedule_problems(config)
 
 
 def config_problems(config: AppConfig) -> None:
@@ -100,7 +99,7 @@ def _where(config: AppConfig, *loc: str) -> Location:
     return _loaded(config.config_path).locate(loc)
 
 
-def _schedule_problems(config: AppConfig) -> list[Problem]:
+def schedule_problems(config: AppConfig) -> list[Problem]:
     if config.schedule is None:
         return []
     from croniter import croniter
@@ -112,18 +111,5 @@ def _schedule_problems(config: AppConfig) -> list[Problem]:
             _where(config, "schedule"),
             f"schedule {config.schedule!r} is not a cron expression",
             'five fields: minute hour day month weekday, e.g. "0 2 * * *" (02:00 every day)',
-        )
-    ]
-
-
-def _state_problems(config: AppConfig) -> list[Problem]:
-    url = config.state.url
-    if url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        return []
-    return [
-        Problem(
-            _where(config, "state", "url"),
-            f"state.url {url!r} is neither sqlite:///… nor postgresql://…",
-            "e.g. sqlite:///.crmsync/state.db or postgresql://user@host:5432/db?schema=crmsync",
         )
     ]

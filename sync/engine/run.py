@@ -1,7 +1,7 @@
 """One sync run: read -> map -> commit (with the cursor) -> assemble groups -> post.
 
-The caller holds the state store's run lock for the whole run (see ``sync_once``), so no
-other run posts from the same outbox at the same time.
+The caller holds the state store's run lock for the whole run (see
+``sync.orchestration.sync_once``), so no other run posts from the same outbox at the same time.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.config import AppConfig
 from sync.connector import SourceHandle
 from sync.destination import Destination
 from sync.engine.outbox import RecordOutcome, RecordWriter
@@ -29,7 +28,7 @@ from sync.model import ReversalStyle
 from sync.state import StateStore, Status
 from sync.state.status import NOT_DONE
 
-__all__ = ["Engine", "Progress", "sync_once"]
+__all__ = ["Engine", "PlanHook", "Progress"]
 
 log = logging.getLogger("crmsync.engine")
 
@@ -48,6 +47,12 @@ class Progress:
 
 
 class Engine:
+    """One run over one state store: every source read from its cursor, then the outbox posted.
+
+    Features above the engine join a run only through ``plans`` (extra planners that put or
+    void vouchers after reading, before posting); the engine imports none of them.
+    """
+
     def __init__(
         self,
         store: StateStore,
@@ -199,59 +204,3 @@ class Engine:
         summary.already_posted += outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0)
         summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
         summary.mapped = summary.read - summary.skipped - summary.quarantined
-
-
-def sync_once(
-    config: AppConfig,
-    *,
-    progress: Progress | None = None,
-    post: bool = True,
-    destination_factory: Callable[[AppConfig], Destination] | None = None,
-) -> RunSummary:
-    """Load everything, take the run lock (waiting ``state.lock_timeout_seconds``), run once."""
-    from sync.engine.build import build_destination, build_sources, load_mappings, open_store
-
-    mappings = load_mappings(config)
-    plans = _plan_hooks(config)
-    store = open_store(config)
-    try:
-        store.acquire_lock(config.state.lock_timeout_seconds)
-        try:
-            _audit_config(store, config)
-            sources = build_sources(config, set(mappings.streams()))
-            dest = (destination_factory or build_destination)(config) if post else None
-            try:
-                engine = Engine(store, mappings, sources, dest, progress=progress, plans=plans)
-                summary = engine.run(post=post)
-                if post:
-                    # issue 8: write ERP numbers back to the CRM; after posting, never raises
-                    from sync.writeback import after_posting
-
-                    after_posting(config, store)
-                return summary
-            finally:
-                if dest is not None:
-                    dest.close()
-        finally:
-            store.release_lock()
-    finally:
-        store.close()
-
-
-def _plan_hooks(config: AppConfig) -> list[PlanHook]:
-    """Reconciliation vouchers (``reconcile.post_vouchers: true``): validated before the lock."""
-    from sync.reconcile.posting import plan_hook
-
-    hook = plan_hook(config)
-    return [] if hook is None else [hook]
-
-
-def _audit_config(store: StateStore, config: AppConfig) -> None:
-    """Audit hook (sync.state.audit): a ``config_changed`` entry when config or mapping files changed."""
-    from sync.engine.build import mapping_files
-    from sync.state import audit
-
-    files = {"config": config.config_path}
-    for path in mapping_files(config):
-        files[f"mapping:{path}"] = path
-    audit.note_config(store, files)

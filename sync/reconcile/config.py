@@ -7,12 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sync.errors import ConfigurationError
 from sync.model import ReversalStyle
 from sync.money import parse_amount
-from sync.yamlfile import LoadedYaml, load_yaml
 
 __all__ = ["CrmFields", "ReconcileConfig", "load_reconcile_config"]
 
@@ -126,19 +124,7 @@ class ReconcileConfig(BaseModel):
 
 
 def load_reconcile_config(section: dict[str, Any], config_path: Path) -> ReconcileConfig:
-    """The validated section, or a ConfigurationError locating each bad key by file, line, column."""
-    try:
-        return ReconcileConfig.model_validate(section or {})
-    except ValidationError as exc:
-        try:
-            loaded = load_yaml(config_path)
-        except ConfigurationError:
-            loaded = LoadedYaml(None, str(config_path))
-        lines = []
-        for err in exc.errors(include_url=False):
-            loc = ("reconcile", *err["loc"])
-            what = f"unknown key {loc[-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"{loaded.locate(loc)}: {'.'.join(map(str, loc))}: {what}")
-        raise ConfigurationError(
-            "\n".join(lines), hint="see README 'Reconciliation (收款核销)' for the keys"
-        ) from None
+    """The validated section, or ConfigProblems locating each bad key by file, line, column."""
+    from sync.config.sections import load_section
+
+    return load_section(ReconcileConfig, section, "reconcile", config_path)

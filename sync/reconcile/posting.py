@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.config import AppConfig
-from sync.engine.reversals import Planner
+from sync.engine.reversals import Planner, Put
 from sync.engine.summary import RunSummary
 from sync.model import Voucher
 from sync.reconcile.config import ReconcileConfig, load_reconcile_config
 from sync.reconcile.inputs import Inputs, _bank_source_names, _crm_source_name, load_inputs
 from sync.state import StateStore
 
-__all__ = ["KEY_PREFIX", "PlanCounts", "ReconcilePlan", "plan_hook", "plan_vouchers", "post_now"]
+__all__ = ["KEY_PREFIX", "PlanCounts", "ReconcilePlan", "plan_hook", "plan_vouchers"]
 
 log = logging.getLogger("crmsync.reconcile")
 
@@ -81,7 +81,7 @@ def plan_vouchers(
     with store.transaction():
         for voucher in wanted.values():
             outcome = planner.put(voucher, rc.reversal_style, 0)
-            if outcome == "new":
+            if outcome is Put.NEW:
                 counts.new += 1
             else:
                 counts.unchanged += 1
@@ -157,31 +157,3 @@ def plan_hook(config: AppConfig) -> ReconcilePlan | None:
     _bank_source_names(config, rc)  # a source name that does not exist: exit 2 now, not mid-run
     _crm_source_name(config, rc)
     return ReconcilePlan(config, rc)
-
-
-def post_now(config: AppConfig, rc: ReconcileConfig, inputs: Inputs | None = None) -> RunSummary:
-    """``crmsync reconcile --post``: one engine run that reads no source, plans the
-    reconciliation vouchers and posts the outbox — under the run lock, like a sync.
-
-    ``inputs`` already read (the report's) are reused; they come from the sources, not the
-    state store, so reading them before taking the lock changes nothing. The run posts
-    whatever else is waiting in the outbox too: there is one outbox and one poster.
-    """
-    from sync.engine.build import build_destination, load_mappings, open_store
-    from sync.engine.run import Engine
-
-    mappings = load_mappings(config)
-    store = open_store(config)
-    try:
-        store.acquire_lock(config.state.lock_timeout_seconds)
-        try:
-            dest = build_destination(config)
-            try:
-                plan = ReconcilePlan(config, rc, inputs)
-                return Engine(store, mappings, {}, dest, plans=[plan]).run()
-            finally:
-                dest.close()
-        finally:
-            store.release_lock()
-    finally:
-        store.close()

@@ -17,18 +17,13 @@ Example::
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from sync.config.loader import ConfigProblems
-from sync.errors import ConfigurationError
 from sync.reports.crm import CrmFields
-from sync.yamlfile import LoadedYaml, Problem, load_yaml
 
-__all__ = ["ReportsConfig", "load_section"]
+__all__ = ["ReportsConfig"]
 
 
 class ReportsConfig(BaseModel):
@@ -68,48 +63,3 @@ class ReportsConfig(BaseModel):
             method_labels=tuple(sorted(self.payment_methods.items())),
             employee_names=tuple(sorted(self.employees.items())),
         )
-
-
-def load_section(
-    model: type[BaseModel], data: Any, section: str, config_path: Path, tags: tuple[str, ...] = ()
-) -> Any:
-    """Validate one free-form section of config.yaml; every problem located by file, line, column.
-
-    ``tags`` are discriminator values (channel types) pydantic puts into error locations;
-    they are no keys of the file, so they are dropped before locating.
-    """
-    try:
-        return model.model_validate(data or {})
-    except ValidationError as exc:
-        try:
-            loaded = load_yaml(config_path)
-        except ConfigurationError:
-            loaded = LoadedYaml(None, str(config_path))
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = (section, *(p for p in err["loc"] if p not in tags))
-            where = loaded.locate(loc)
-            if err["type"] == "extra_forbidden":
-                problems.append(
-                    Problem(
-                        where,
-                        f"unknown key {loc[-1]!r} in {'.'.join(map(str, loc[:-1]))}",
-                        _did_you_mean(str(loc[-1]), err["loc"], tags),
-                    )
-                )
-            else:
-                problems.append(Problem(where, f"{'.'.join(map(str, loc))}: {err['msg']}"))
-        raise ConfigProblems(problems) from None
-
-
-def _did_you_mean(bad: str, loc: tuple[int | str, ...], tags: tuple[str, ...]) -> str:
-    """A guess from the fields of the channel type named in the location (the common typo case)."""
-    from sync.reports.reminders.config import EmailChannel, WebhookChannel
-
-    models: dict[str, type[BaseModel]] = {"email": EmailChannel, "webhook": WebhookChannel}
-    known: list[str] = []
-    for part in loc:
-        if part in tags and part in models:
-            known = list(models[str(part)].model_fields)
-    guess = difflib.get_close_matches(bad, known, n=1, cutoff=0.6)
-    return f"did you mean {guess[0]!r}?" if guess else "remove it, or check the spelling in the README"

@@ -14,11 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from sync.config import AppConfig
+from sync.config.sections import load_section
 from sync.crm_source import crm_source_name as shared_crm_source_name
 from sync.dates import CHINA
 from sync.errors import ConfigurationError
 from sync.model import Voucher
-from sync.reports.config import ReportsConfig, load_section
+from sync.reports.config import ReportsConfig
 from sync.reports.crm import (
     ACCOUNT_STREAM,
     ALLOCATION_STREAM,

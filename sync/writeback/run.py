@@ -131,7 +131,7 @@ def progress_path(config: AppConfig, configured: str | None) -> Path:
 
 
 def load_writeback_config(config: AppConfig) -> WritebackConfig:
-    from sync.reports.config import load_section
+    from sync.config.sections import load_section
 
     cfg: WritebackConfig = load_section(WritebackConfig, config.writeback, "writeback", config.config_path)
     return cfg
@@ -155,24 +155,12 @@ def _source_name(config: AppConfig, wb: WritebackConfig) -> str:
 
 
 def fxiaoke_updater(config: AppConfig, source: str) -> Updater:
-    """The Fxiaoke client of ``source``, with short in-call retries (the next run retries more)."""
-    from connectors.fxiaoke.client import Credentials, FxiaokeClient, RetryPolicy
-    from connectors.fxiaoke.factory import Config
+    """The CRM client of ``source`` (built by its connector, found through the registry)."""
+    from sync.config.registry import resolve
 
-    section = Config.model_validate(config.sources[source].model_dump())
-    client = FxiaokeClient(
-        Credentials(
-            section.base_url,
-            section.app_id,
-            section.app_secret.get_secret_value(),
-            section.permanent_code.get_secret_value(),
-            section.open_user_id,
-        ),
-        requests_per_second=section.requests_per_second,
-        retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=2.0),
-        transport=section.transport,
-    )
-    return client.update
+    section = config.sources[source]
+    updater: Updater = resolve("source", section.type).build_updater(section.model_dump())
+    return updater
 
 
 def after_posting(config: AppConfig, store: Any, updater: Updater | None = None) -> WritebackResult:

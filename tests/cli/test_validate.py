@@ -172,3 +172,51 @@ def test_mapping_source_must_exist_in_config(tmp_path: Path, source: str) -> Non
     )
     code, _, err = run("validate", "-c", str(config), "--no-records")
     assert code == 2 and f"reads source '{source}', which config.yaml does not define" in err
+
+
+FEATURE_TYPOS = """\
+schedule: "0 2 * *"
+reports:
+  languag: en
+reconcile:
+  tolerence: "0.50"
+reminders:
+  interval_hour: 24
+  channels:
+    - {type: webhook, name: 钉钉, url: "https://oapi.dingtalk.com/robot/send", secrt: x}
+writeback:
+  max_per_rn: 100
+audit:
+  head_fil: audit-head.jsonl
+"""
+
+
+def test_a_typo_in_every_feature_section_and_a_bad_schedule_are_all_reported_in_one_run(
+    tmp_path: Path,
+) -> None:
+    config = make_tenant(tmp_path, [ORDER], extra=FEATURE_TYPOS)
+    code, out, _err = run("validate", "-c", str(config), "--no-records", "--format", "json")
+    assert code == 2
+    problems = {p["message"]: p for p in json.loads(out)["problems"]}
+    expected = {
+        "schedule '0 2 * *' is not a cron expression": (f"{config}:6:1", "five fields"),
+        "unknown key 'languag'": (f"{config}:8:3", "did you mean 'language'?"),
+        "unknown key 'tolerence'": (f"{config}:10:3", "did you mean 'tolerance'?"),
+        "unknown key 'interval_hour'": (f"{config}:12:3", "did you mean 'interval_hours'?"),
+        "unknown key 'secrt'": (f"{config}:14:", "did you mean 'secret'?"),
+        "unknown key 'max_per_rn'": (f"{config}:16:3", "did you mean 'max_per_run'?"),
+        "unknown key 'head_fil'": (f"{config}:18:3", "did you mean 'head_file'?"),
+    }
+    for message, (where, fix) in expected.items():
+        assert message in problems, f"{message!r} not reported; got {sorted(problems)}"
+        assert problems[message]["where"].startswith(where), problems[message]
+        assert fix in problems[message]["fix"], problems[message]
+
+
+def test_a_state_url_of_another_scheme_is_a_located_config_error(tmp_path: Path) -> None:
+    config = make_tenant(tmp_path, [ORDER])
+    text = config.read_text(encoding="utf-8").replace("sqlite:///.crmsync/state.db", "mysql://db/crmsync")
+    config.write_text(text, encoding="utf-8")
+    code, _out, err = run("validate", "-c", str(config), "--no-records")
+    assert code == 2
+    assert f"{config}:1:" in err and "state.url" in err and "sqlite:///" in err

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from sync.config.sections import load_section
 from sync.errors import ConfigurationError
-from sync.reports.config import load_section
 from sync.reports.crm import load_book
 from sync.reports.reminders.config import RemindersConfig
 from sync.reports.reminders.message import build_reminders

@@ -15,7 +15,7 @@ from connectors.ledger.queries import list_vouchers
 from sync.cli import cli
 from sync.config import load_config
 from sync.engine.build import open_store
-from sync.engine.run import sync_once
+from sync.orchestration import sync_once
 from sync.writeback import after_posting
 from tests.fakes.fxiaoke import FakeFxiaoke
 
