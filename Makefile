@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.example.yaml
 
-.PHONY: run test lint typecheck torture bench clean
+.PHONY: run test lint typecheck imports torture bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
@@ -32,7 +32,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# the layer contracts in pyproject.toml ([tool.importlinter]): one way down, no cycles
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+test: lint typecheck imports
 	$(BIN)/pytest -m "not torture"
 
 # the torture suite (tests/torture/, minutes): size with TORTURE_RECORDS, TORTURE_KILLS, TORTURE_SEED

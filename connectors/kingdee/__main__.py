@@ -1,5 +1,5 @@
 """``python -m connectors.kingdee spec|check|write``: the Kingdee destination under the Airbyte
-protocol. The glue is generic (sync/airbyte_destination.py); this file only names the type."""
+protocol. The glue is generic (sync/airbyte/destination.py); this file only names the type."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 
 def _main() -> None:
-    from sync.airbyte_destination import main
+    from sync.airbyte.destination import main
 
     main("kingdee", sys.argv[1:])
 

@@ -10,7 +10,7 @@ from connectors.ledger.config import Config
 from connectors.ledger.ledger import Ledger
 from sync.connector import BuildContext
 
-__all__ = ["Config", "build"]
+__all__ = ["DEFAULT_CHART_PATH", "Config", "build", "load_chart"]
 
 
 def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> Ledger:

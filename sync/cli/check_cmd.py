@@ -18,7 +18,7 @@ __all__ = ["check"]
     default=200,
     show_default=True,
     type=click.IntRange(min=0),
-    help="Map up to this many records per source (from the start, nothing stored) so the "
+    help="Map up to this many records per stream (from the start, nothing stored) so the "
     "destination can check the accounts and customers they use; 0 = skip.",
 )
 @format_option("text", "json")
@@ -32,7 +32,7 @@ def check(config_path: str, sample: int, fmt: str) -> None:
     from sync.cli.exposure import exposure_warnings
     from sync.config import load_config
     from sync.engine.build import build_destination, load_mappings
-    from sync.engine.preview import sample_vouchers
+    from sync.engine.dryrun import sample_vouchers
 
     setup_logging()
     config = load_config(config_path)

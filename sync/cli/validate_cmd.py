@@ -47,9 +47,10 @@ def _section_problems(config: AppConfig) -> list[Problem]:
 
 def collect_problems(config: AppConfig) -> tuple[list[Problem], Any, str]:
     """All located problems, the compiled mappings (None when they have problems), the chart used."""
-    from sync.cli.preview_cmd import chart_accounts, load_mapping_set
     from sync.config.loader import ConfigProblems
     from sync.config.sections import section_problems
+    from sync.engine.build import load_mapping_set
+    from sync.engine.dryrun import chart_accounts
 
     problems = _section_problems(config) + section_problems(config)
     accounts: frozenset[str] | None = None
@@ -115,7 +116,7 @@ def validate(config_path: str, records: bool, fmt: str) -> None:
         raise ConfigProblems(problems)
     trial = None
     if records:
-        from sync.cli.preview_cmd import chart_rules, trial_map
+        from sync.engine.dryrun import chart_rules, trial_map
 
         trial = trial_map(config, mappings, check=chart_rules(config))
     names = ", ".join(m.name for m in mappings.mappings)

@@ -24,7 +24,14 @@ from sync.secrets import register_model_secrets
 from sync.state import StateStore, open_state
 from sync.yamlfile import load_yaml, problems_from_validation
 
-__all__ = ["build_destination", "build_sources", "load_mappings", "open_store", "work_dir"]
+__all__ = [
+    "build_destination",
+    "build_sources",
+    "load_mapping_set",
+    "load_mappings",
+    "open_store",
+    "work_dir",
+]
 
 
 @contextmanager
@@ -51,17 +58,23 @@ def open_store(config: AppConfig) -> StateStore:
     return open_state(config.state.url, config.base_dir)
 
 
-def load_mappings(config: AppConfig) -> Any:
+def load_mapping_set(config: AppConfig, accounts: frozenset[str] | None = None) -> Any:
+    """Every configured mapping, compiled and checked (against ``accounts`` when given)."""
     from sync.mapping import MappingSet
 
     lookups = config.resolve_path(config.lookups_dir) if config.lookups_dir else None
-    ms = MappingSet.load(
+    return MappingSet.load(
         mapping_files(config),
         base_dir=config.base_dir,
-        accounts=None,
+        accounts=accounts,
         profile=config.destination.type,
         lookups_dir=lookups,
     )
+
+
+def load_mappings(config: AppConfig) -> Any:
+    """The mappings a run uses; a mapping that reads a source config.yaml lacks is refused."""
+    ms = load_mapping_set(config)
     unknown = sorted(set(ms.streams()) - set(config.sources))
     if unknown:
         raise ConfigurationError(

@@ -23,7 +23,7 @@ from airbyte_cdk.models import (
     Type,
 )
 
-from sync.airbyte_destination import Committer, Session, run_write
+from sync.airbyte.destination import Committer, Session, run_write
 from sync.errors import CrmsyncError
 from tests.fakes.kingdee import FakeKingdee
 

@@ -42,7 +42,7 @@ from sync.secrets import redact
 
 __all__ = ["AirbyteModeConfig", "CommitReport", "Committer", "main"]
 
-log = logging.getLogger("crmsync.airbyte_destination")
+log = logging.getLogger("crmsync.airbyte.destination")
 
 
 class AirbyteModeConfig(BaseModel):
