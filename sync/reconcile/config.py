@@ -9,17 +9,23 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sync.crm import CrmFields
 from sync.model import ReversalStyle
 from sync.money import parse_amount
 
-__all__ = ["CrmFields", "ReconcileConfig", "load_reconcile_config"]
+__all__ = ["CrmFieldsConfig", "ReconcileConfig", "load_reconcile_config"]
 
 #: Fxiaoke 回款编号 (20261101-000001) and 订单编号 (SO-20261101-0001), separators optional
 DEFAULT_PATTERNS = (r"SO[-_ ]?\d{8}[-_ ]?\d{4}(?![0-9])", r"(?<![0-9])\d{8}[-_ ]?\d{6}(?![0-9])")
 
 
-class CrmFields(BaseModel):
-    """Where the CRM records keep what matching needs (Fxiaoke API names by default)."""
+class CrmFieldsConfig(BaseModel):
+    """``reconcile.crm_fields``: where the CRM records keep what matching needs (Fxiaoke names).
+
+    The keys are this section's own (kept as users wrote them); ``fields`` turns them into
+    the read model's ``CrmFields``, so reconciliation counts exactly the payments and orders
+    the reports and the mappings count.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,8 +45,35 @@ class CrmFields(BaseModel):
     order_amount: str = "order_amount"
     order_date: str = "order_time"
     order_customer: str = "account_id__r"
-    voided_field: str = "life_status"
+    statuses: tuple[str, ...] | None = Field(
+        None, description="life_status values that count (default: reports.statuses, else normal)"
+    )
+    voided_field: str = Field(
+        "life_status", description="a record whose field holds a voided value never counts"
+    )
     voided_values: tuple[str, ...] = ("invalid", "ineffective")
+
+    def fields(self, statuses: tuple[str, ...] = ("normal",)) -> CrmFields:
+        """The read model's field config; ``statuses`` when this section names none."""
+        return CrmFields(
+            payment_stream=self.payment_stream,
+            order_stream=self.order_stream,
+            id=self.id,
+            order_number=self.order_number,
+            order_amount=self.order_amount,
+            order_date=self.order_date,
+            order_customer=self.order_customer,
+            payment_number=self.payment_number,
+            payment_amount=self.payment_amount,
+            payment_date=self.payment_date,
+            payment_customer=self.payment_customer,
+            payment_order_id=self.payment_order_id,
+            payment_order_number=self.payment_order_number,
+            payer_account=self.payment_payer_account,
+            statuses=self.statuses or statuses,
+            excluded_field=self.voided_field,
+            excluded_values=self.voided_values,
+        )
 
 
 class ReconcileConfig(BaseModel):
@@ -52,7 +85,7 @@ class ReconcileConfig(BaseModel):
     crm_source: str | None = Field(
         None, description="name of the CRM source (default: the first fxiaoke/files)"
     )
-    crm_fields: CrmFields = Field(default_factory=CrmFields)
+    crm_fields: CrmFieldsConfig = Field(default_factory=CrmFieldsConfig)
     reference_patterns: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PATTERNS),
         description="regexes for our order/payment numbers in remittance text",

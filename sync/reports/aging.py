@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from sync.crm import CrmBook
 from sync.money import ZERO
-from sync.reports.crm import CrmBook
 from sync.reports.receivables import OpenItem, Receivables, receivables
 from sync.reports.table import Cell, Column, Kind, Table
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from sync.crm import CrmBook, Payment
 from sync.money import ZERO
-from sync.reports.crm import CrmBook, Payment
 from sync.reports.receivables import receivables
 from sync.reports.table import Cell, Column, Kind, Table
 

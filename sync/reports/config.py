@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync.reports.crm import CrmFields
+from sync.crm import CrmFields
 
 __all__ = ["ReportsConfig"]
 

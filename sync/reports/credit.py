@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from sync.crm import CrmBook
 from sync.errors import ConfigurationError
 from sync.money import ZERO, MoneyError, parse_amount
-from sync.reports.crm import CrmBook
 from sync.reports.receivables import receivables
 from sync.reports.table import Column, Kind, Table
 

@@ -15,19 +15,13 @@ from pydantic import ValidationError
 
 from sync.config import AppConfig
 from sync.config.sections import load_section
-from sync.crm_source import crm_source_name as shared_crm_source_name
+from sync.crm import CrmBook, load_book, read_source
+from sync.crm.book import ACCOUNT_STREAM, ALLOCATION_STREAM, ORDER_STREAM, PAYMENT_STREAM
+from sync.crm.source import crm_source_name as shared_crm_source_name
 from sync.dates import CHINA
 from sync.errors import ConfigurationError
 from sync.model import Voucher
 from sync.reports.config import ReportsConfig
-from sync.reports.crm import (
-    ACCOUNT_STREAM,
-    ALLOCATION_STREAM,
-    ORDER_STREAM,
-    PAYMENT_STREAM,
-    CrmBook,
-    load_book,
-)
 from sync.reports.vouchers import QuarantinedItem, VoucherItem
 
 __all__ = ["crm_book", "reminders_log_path", "reports_config", "voucher_items"]
@@ -47,20 +41,15 @@ def crm_source_name(config: AppConfig, rc: ReportsConfig) -> str:
 
 def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[str]]:
     """All accounts, orders, payments and 回款明细 the CRM source holds (a full read, no cursor)."""
-    from sync.engine.build import build_sources
-    from sync.engine.reading import read_records
-
     name = crm_source_name(config, rc)
-    handle = build_sources(config, {name})[name]
-    available = {s.name for s in handle.source.streams(handle.config)}
-    wanted = [s for s in CRM_STREAMS if s in available]
-    if ORDER_STREAM not in wanted and PAYMENT_STREAM not in wanted:
+    errors: list[str] = []
+    streams, records = read_source(config, name, CRM_STREAMS, errors)
+    if ORDER_STREAM not in streams and PAYMENT_STREAM not in streams:
         raise ConfigurationError(
             f"source {name!r} has neither {ORDER_STREAM} nor {PAYMENT_STREAM}: nothing to report on",
             hint="point reports.crm_source at the CRM source",
         )
-    errors: list[str] = []
-    book = load_book(read_records(name, handle, wanted, errors), rc.fields())
+    book = load_book(records, rc.fields())
     return book, name, errors
 
 

@@ -19,8 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from sync.crm import CrmBook, Order
 from sync.money import ZERO
-from sync.reports.crm import CrmBook, Order
 
 __all__ = ["OpenItem", "Receivables", "receivables"]
 

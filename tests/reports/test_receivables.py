@@ -9,10 +9,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sync.crm import CrmFields, load_book
 from sync.reports.aging import aging_table, overdue_table
 from sync.reports.collections import collection_tables
 from sync.reports.credit import credit_tables
-from sync.reports.crm import CrmFields, load_book
 from tests.reports.gen import START, Generated, generate, ms, oid
 
 ZERO = Decimal(0)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from sync.config.sections import load_section
+from sync.crm import load_book
 from sync.errors import ConfigurationError
-from sync.reports.crm import load_book
 from sync.reports.reminders.config import RemindersConfig
 from sync.reports.reminders.message import build_reminders
 from sync.reports.reminders.run import run_reminders
@@ -96,7 +96,7 @@ def test_overdue_reminders_per_customer() -> None:
 
 def test_a_customer_whose_advance_covers_the_overdue_orders_is_not_chased() -> None:
     b = book()
-    from sync.reports.crm import Payment
+    from sync.crm import Payment
 
     b.payments["adv"] = Payment(
         "adv", "P-ADV", oid("a", 2), "杭州西溪茶业", "李娜", dt.date(2026, 12, 1), Decimal("2260.50"), "1"
@@ -157,7 +157,7 @@ def test_a_part_payment_makes_a_new_reminder_within_the_interval(tmp_path: Path)
         cfg = config(type="webhook", name="hook", url=url + "/hook")
         run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW)
         b = book()
-        from sync.reports.crm import Payment
+        from sync.crm import Payment
 
         b.payments["extra"] = Payment(
             "extra",

@@ -17,9 +17,9 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from sync.crm import CrmBook
 from sync.errors import ConfigurationError
 from sync.money import ZERO, format_amount
-from sync.reports.crm import CrmBook
 from sync.reports.receivables import OpenItem, receivables
 from sync.reports.table import Lang
 

@@ -1,16 +1,21 @@
-"""Which source holds the CRM objects, for the features that read the CRM outside a sync.
+"""Which source holds the CRM objects, and reading it in full outside a sync.
 
 Reports and reconciliation both take an optional ``crm_source`` key in their own config
 section; without it the first source of a CRM type is used. One rule, so the two never
-disagree about which source is "the CRM".
+disagree about which source is "the CRM". Sources run in-process exactly as the engine runs
+them, as a full read without stored cursors: these features look at everything the source
+holds, not just what is new since the last sync.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from sync.config import AppConfig
 from sync.errors import ConfigurationError
 
-__all__ = ["CRM_TYPES", "crm_source_name"]
+__all__ = ["CRM_TYPES", "crm_source_name", "read_source"]
 
 CRM_TYPES = ("fxiaoke", "files")
 
@@ -34,3 +39,21 @@ def crm_source_name(config: AppConfig, chosen: str | None, section: str, purpose
         f"{config.config_path}: no CRM source (type fxiaoke or files) {purpose}",
         hint=f"add one under sources:, or name it in {section}.crm_source",
     )
+
+
+def read_source(
+    config: AppConfig, name: str, wanted: Sequence[str] | None, errors: list[str]
+) -> tuple[list[str], Iterable[tuple[str, dict[str, Any]]]]:
+    """(the streams read, their (stream, record) pairs): ``wanted`` ones the source has, or all.
+
+    Errors of the source (a refused file) are appended to ``errors``, never raised.
+    """
+    from sync.engine.build import build_sources
+    from sync.engine.reading import read_records
+
+    handle = build_sources(config, {name})[name]
+    available = [s.name for s in handle.source.streams(handle.config)]
+    streams = [s for s in (wanted if wanted is not None else available) if s in set(available)]
+    if not streams:
+        return [], []
+    return streams, read_records(name, handle, streams, errors)

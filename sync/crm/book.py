@@ -1,10 +1,9 @@
-"""Orders, payments and payment allocations read from Fxiaoke-shaped records.
+"""Accounts, orders, payments and payment allocations read from Fxiaoke-shaped records.
 
-The CRM sends amounts as decimal strings and dates as epoch milliseconds (spec §3.1); here
-they become ``Decimal`` (through ``sync.money``) and Asia/Shanghai dates (through
-``sync.dates``) once, so the report arithmetic never sees wire formats. Only records whose
-``life_status`` counts (``normal`` by default) and that are not deleted take part: an
-invalidated (作废) order is not owed, an invalidated payment was not received.
+The CRM sends amounts as decimal strings and dates as epoch milliseconds
+(../shared/specs/fxiaoke.md); here they become ``Decimal`` (through ``sync.money``) and
+Asia/Shanghai dates (through ``sync.dates``) once, so no report or match ever sees wire
+formats. Only records that count (``CrmFields.counts``) take part.
 """
 
 from __future__ import annotations
@@ -15,37 +14,31 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sync.dates import date_from_epoch_ms
+from sync.crm.fields import CrmFields
+from sync.dates import date_from_epoch_ms, parse_date
 from sync.errors import MappingError
 from sync.money import MoneyError, parse_amount
 
-__all__ = ["Account", "Allocation", "CrmBook", "CrmFields", "Order", "Payment", "load_book"]
+__all__ = [
+    "ACCOUNT_STREAM",
+    "ALLOCATION_STREAM",
+    "ORDER_STREAM",
+    "PAYMENT_STREAM",
+    "Account",
+    "Allocation",
+    "CrmBook",
+    "Order",
+    "Payment",
+    "load_book",
+]
 
 ORDER_STREAM = "SalesOrderObj"
 PAYMENT_STREAM = "PaymentObj"
 ALLOCATION_STREAM = "OrderPaymentObj"
 ACCOUNT_STREAM = "AccountObj"
 
-
-@dataclass(frozen=True, slots=True)
-class CrmFields:
-    """Which record fields the reports read; tenants rename and add fields (``__c``)."""
-
-    order_amount: str = "order_amount"
-    order_date: str = "order_time"
-    #: a date field holding the due date (e.g. ``due_date__c``); empty = order date + terms
-    order_due_date: str = ""
-    payment_terms_days: int = 30
-    payment_amount: str = "payment_amount"
-    payment_date: str = "payment_time"
-    payment_method: str = "payment_term"
-    #: AccountObj field with the credit limit (e.g. ``credit_limit__c``); empty = none in CRM
-    credit_limit: str = ""
-    statuses: tuple[str, ...] = ("normal",)
-    #: 回款方式 option value -> label; select fields carry per-tenant option values ("1")
-    method_labels: tuple[tuple[str, str], ...] = ()
-    #: employee id -> name for 负责人 when records carry no ``owner__r`` label
-    employee_names: tuple[tuple[str, str], ...] = ()
+#: dates the CRM sends as epoch milliseconds; an export may carry YYYY-MM-DD instead
+_EPOCH_DIGITS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +71,10 @@ class Payment:
     amount: Decimal
     method: str
     order_id: str = ""
+    #: the order's number as the CRM labels the lookup (``order_id__r``)
+    order_number: str = ""
+    #: the payer's bank account, when the tenant keeps one on the payment
+    payer_account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +110,13 @@ def load_book(records: Iterable[tuple[str, Mapping[str, Any]]], fields: CrmField
     book = CrmBook()
     readers = {
         ACCOUNT_STREAM: _read_account,
-        ORDER_STREAM: _read_order,
-        PAYMENT_STREAM: _read_payment,
+        f.order_stream: _read_order,
+        f.payment_stream: _read_payment,
         ALLOCATION_STREAM: _read_allocation,
     }
     for stream, record in records:
         reader = readers.get(stream)
-        if reader is None or not _counts(record, f):
+        if reader is None or not f.counts(record):
             continue
         try:
             reader(book, record, f)
@@ -138,10 +135,12 @@ def _name(book: CrmBook, account_id: str, label: str) -> str:
     return account.name if account else (label or account_id)
 
 
-def _counts(record: Mapping[str, Any], f: CrmFields) -> bool:
-    if record.get("is_deleted") is True:
-        return False
-    return str(record.get("life_status", "normal")) in f.statuses
+def _day(record: Mapping[str, Any], name: str) -> dt.date:
+    """A date field: epoch milliseconds (the CRM) or YYYY-MM-DD (a hand-made export)."""
+    value = _required(record, name)
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) > _EPOCH_DIGITS):
+        return date_from_epoch_ms(value, field=name)
+    return parse_date(value, field=name)
 
 
 def _text(record: Mapping[str, Any], name: str) -> str:
@@ -178,17 +177,17 @@ def _read_account(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> Non
 
 
 def _read_order(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
-    rid = str(_required(record, "_id"))
-    day = date_from_epoch_ms(_required(record, f.order_date), field=f.order_date)
+    rid = str(_required(record, f.id))
+    day = _day(record, f.order_date)
     due = day + dt.timedelta(days=f.payment_terms_days)
     if f.order_due_date and record.get(f.order_due_date) not in (None, ""):
         due = date_from_epoch_ms(record[f.order_due_date], field=f.order_due_date)
-    account_id = str(_required(record, "account_id"))
+    account_id = _text(record, "account_id")  # a hand-made export may lack it: the label remains
     book.orders[rid] = Order(
         id=rid,
-        name=_text(record, "name") or rid,
+        name=_text(record, f.order_number) or rid,
         account_id=account_id,
-        account_name=_text(record, "account_id__r"),
+        account_name=_text(record, f.order_customer),
         owner=_owner(record, f),
         date=day,
         due=due,
@@ -197,20 +196,22 @@ def _read_order(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
 
 
 def _read_payment(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
-    rid = str(_required(record, "_id"))
-    account_id = str(_required(record, "account_id"))
+    rid = str(_required(record, f.id))
+    account_id = _text(record, "account_id")  # a hand-made export may lack it: the label remains
     raw = _text(record, f.payment_method)
     method = dict(f.method_labels).get(raw) or _text(record, f"{f.payment_method}__r") or raw or "-"
     book.payments[rid] = Payment(
         id=rid,
-        name=_text(record, "name") or rid,
+        name=_text(record, f.payment_number) or rid,
         account_id=account_id,
-        account_name=_text(record, "account_id__r"),
+        account_name=_text(record, f.payment_customer),
         owner=_owner(record, f),
-        date=date_from_epoch_ms(_required(record, f.payment_date), field=f.payment_date),
+        date=_day(record, f.payment_date),
         amount=parse_amount(_required(record, f.payment_amount), field=f.payment_amount),
         method=method,
-        order_id=_text(record, "order_id"),
+        order_id=_text(record, f.payment_order_id),
+        order_number=_text(record, f.payment_order_number),
+        payer_account=_text(record, f.payer_account) if f.payer_account else "",
     )
 
 
