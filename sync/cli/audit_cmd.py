@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 
@@ -52,13 +50,13 @@ def export(config_path: str, fmt: str) -> None:
     if fmt == "json":
         echo_json(rows)
         return
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS)
+    from sync.tables import plain_table
+    from sync.tables.csvfmt import to_csv
+
     for r in rows:
         r["detail"] = json.dumps(r["detail"], ensure_ascii=False, sort_keys=True)
-        writer.writerow(["" if r[c] is None else r[c] for c in _CSV_COLUMNS])
-    click.echo(buf.getvalue(), nl=False)
+    table = plain_table("audit", _CSV_COLUMNS, [[r[c] for c in _CSV_COLUMNS] for r in rows])
+    click.echo(to_csv(table, line_end="\n"), nl=False)
 
 
 @audit.command("verify")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +14,7 @@ from sync.config import AppConfig, load_config
 from sync.dates import parse_date
 from sync.errors import ConfigurationError
 from sync.state import StateStore, Status
+from sync.tables import plain_table
 
 __all__ = ["approve", "failures", "pause", "resume", "retry", "status", "vouchers"]
 
@@ -33,23 +32,15 @@ def _store(config_path: str) -> Iterator[tuple[AppConfig, StateStore]]:
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from sync.tables.text import to_text
 
-    table = Table(title=title, show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    click.echo(to_text(plain_table(title, columns, rows)), nl=False)
 
 
 def _csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(columns)
-    writer.writerows(rows)
-    click.echo(buf.getvalue(), nl=False)
+    from sync.tables.csvfmt import to_csv
+
+    click.echo(to_csv(plain_table("", columns, rows)), nl=False)
 
 
 # -- vouchers ------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from sync.cli.common import config_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
 from sync.dates import CHINA, parse_date
 from sync.errors import ConfigurationError
-from sync.reports.render import FORMATS, Format, render, write_report
-from sync.reports.table import Lang, Report
+from sync.tables.files import FORMATS, Format, render, write_report
+from sync.tables.model import Lang, Report
 
 __all__ = ["remind", "report"]
 
@@ -89,7 +89,7 @@ def _emit(
         if fmt == "xlsx":
             raise ConfigurationError("xlsx cannot go to stdout", hint="give --output FILE or a folder")
         if fmt == "csv":
-            from sync.reports.render.csvfmt import to_csv
+            from sync.tables.csvfmt import to_csv
 
             for number, table in enumerate(report.tables):
                 click.echo(("\n" if number else "") + f"# {table.title(lang)}")
@@ -295,7 +295,7 @@ def credit_report(  # noqa: PLR0917 - click passes options by name
 
 
 def _problem_tables(problems: list[str]) -> tuple[Any, ...]:
-    from sync.reports.table import Column, Table
+    from sync.tables.model import Column, Table
 
     if not problems:
         return ()

@@ -9,9 +9,7 @@ does not tie out is flagged, never hidden. Amounts are decimal strings in JSON a
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +20,10 @@ from typing import Any
 from sync.banking import CREDIT
 from sync.money import ZERO, format_amount
 from sync.reconcile.model import BankResult, ReconcileResult
+from sync.tables import Column, Kind, Table, plain_table
+from sync.tables import Report as TableReport
+from sync.tables.csvfmt import to_csv
+from sync.tables.text import to_text
 
 __all__ = ["Report", "build_report"]
 
@@ -221,123 +223,106 @@ class Report:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2)
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
         bank = [bank_row(r) for r in self.bank]
         pays = self.payment_rows()
         fields = ["side", *bank[0].keys()] if bank else ["side"]
-        extra = [k for k in (pays[0].keys() if pays else []) if k not in fields]
-        writer = csv.DictWriter(buf, fieldnames=[*fields, *extra], extrasaction="ignore")
-        writer.writeheader()
-        for row in bank:
-            writer.writerow({"side": "bank", **row})
-        for row in pays:
-            writer.writerow({"side": "crm", **row})
-        return buf.getvalue()
+        fields += [k for k in (pays[0].keys() if pays else []) if k not in fields]
+        rows = [{"side": "bank", **row} for row in bank] + [{"side": "crm", **row} for row in pays]
+        return to_csv(plain_table("lines", fields, [[row.get(f, "") for f in fields] for row in rows]))
+
+    def _sheets(self) -> list[Table]:
+        return [
+            _dict_table(title, rows)
+            for title, rows in (
+                ("Totals", [t.row() for t in self.totals()]),
+                ("Bank", [bank_row(r) for r in self.bank]),
+                ("CRM", self.payment_rows()),
+                ("Settlements", self.settlement_rows()),
+            )
+        ]
 
     def to_xlsx(self, path: Path) -> None:
-        from openpyxl import Workbook
+        from sync.tables.xlsx import to_xlsx
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "Summary"
-        for key, value in self.summary().items():
-            ws.append([key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value])
-        for title, rows in (
-            ("Totals", [t.row() for t in self.totals()]),
-            ("Bank", [bank_row(r) for r in self.bank]),
-            ("CRM", self.payment_rows()),
-            ("Settlements", self.settlement_rows()),
-        ):
-            sheet = wb.create_sheet(title)
-            if rows:
-                sheet.append(list(rows[0].keys()))
-                for row in rows:
-                    sheet.append([_cell(v) for v in row.values()])
-        wb.save(path)
+        facts = tuple(
+            (key, key, json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v))
+            for key, v in self.summary().items()
+        )
+        report = TableReport(
+            "reconcile", "收款核销", "Reconciliation", tuple(self._sheets()), dt.datetime.now(dt.UTC), facts
+        )
+        path.write_bytes(to_xlsx(report, "en"))
 
     def to_table(self, limit: int = 50) -> str:
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(file=io.StringIO(), width=160, record=True)
         s = self.summary()
-        console.print(
+        parts = [
             f"收款核销 as of {s['as_of']}: {s['customer_receipts']} receipts, {s['matched']} matched, "
             f"{s['partly_matched']} partly matched, {s['unmatched']} unmatched "
             f"(match rate {s['match_rate']}); suspense {s['suspense_total']}; "
-            f"CRM claimed-not-received {s['crm_claimed_not_received']}; ties out: {s['ties_out']}"
-        )
-        totals = Table(title="Totals per day and account")
-        for col in (
-            "date",
-            "account",
-            "credits",
-            "applied",
-            "suspense",
-            "settlement",
-            "reversed",
-            "platform",
-            "other",
-            "debits",
-            "ties_out",
-        ):
-            totals.add_column(col, justify="right" if col not in {"date", "account"} else "left")
-        for t in self.totals():
-            row = t.row()
-            totals.add_row(
-                *(
-                    str(row[c])
-                    for c in (
-                        "date",
-                        "account",
-                        "credits",
-                        "applied",
-                        "suspense",
-                        "settlement",
-                        "reversed",
-                        "platform",
-                        "other",
-                        "debits",
-                        "ties_out",
-                    )
-                )
-            )
-        console.print(totals)
-        lines = Table(title="Receipts not fully matched (and how each line was matched: --format csv)")
-        for col in ("date", "bank_id", "payer", "amount", "status", "rule", "suspense", "note"):
-            lines.add_column(col)
+            f"CRM claimed-not-received {s['crm_claimed_not_received']}; ties out: {s['ties_out']}\n"
+        ]
+        totals = [t.row() for t in self.totals()]
+        parts.append(to_text(_dict_table("Totals per day and account", totals, _TOTAL_COLUMNS), width=160))
         open_lines = [r for r in self.bank if r.status in {"unmatched", "partial"}]
-        for r in open_lines[:limit]:
-            row = bank_row(r)
-            lines.add_row(
-                row["date"],
-                row["bank_id"],
-                row["payer"],
-                row["amount"],
-                row["status"],
-                row["rule"],
-                row["suspense"],
-                (row["note"] or row["remittance"])[:40],
-            )
-        console.print(lines)
+        lines = [
+            {**(row := bank_row(r)), "note": (row["note"] or row["remittance"])[:40]}
+            for r in open_lines[:limit]
+        ]
+        title = "Receipts not fully matched (and how each line was matched: --format csv)"
+        parts.append(to_text(_dict_table(title, lines, _LINE_COLUMNS), width=160))
         if len(open_lines) > limit:
-            console.print(f"… {len(open_lines) - limit} more; use --format csv or xlsx for all lines")
-        crm = Table(title="CRM payments with no money (claimed but not received) and open ones")
-        for col in ("date", "number", "customer", "amount", "open", "status"):
-            crm.add_column(col)
+            parts.append(f"… {len(open_lines) - limit} more; use --format csv or xlsx for all lines\n")
         unpaid = [
             p for p in self.payment_rows() if p["status"] in {"claimed_not_received", "open", "partial"}
         ]
-        for p in unpaid[:limit]:
-            crm.add_row(p["date"], p["number"], p["customer"], p["amount"], p["open"], p["status"])
-        console.print(crm)
+        title = "CRM payments with no money (claimed but not received) and open ones"
+        parts.append(to_text(_dict_table(title, unpaid[:limit], _CRM_COLUMNS), width=160))
         if len(unpaid) > limit:
-            console.print(f"… {len(unpaid) - limit} more")
-        return console.export_text()
+            parts.append(f"… {len(unpaid) - limit} more\n")
+        return "".join(parts)
 
 
-def _cell(value: Any) -> Any:
-    return value if isinstance(value, int | float | bool) or value is None else str(value)
+_TOTAL_COLUMNS = (
+    "date",
+    "account",
+    "credits",
+    "applied",
+    "suspense",
+    "settlement",
+    "reversed",
+    "platform",
+    "other",
+    "debits",
+    "ties_out",
+)
+_LINE_COLUMNS = ("date", "bank_id", "payer", "amount", "status", "rule", "suspense", "note")
+_CRM_COLUMNS = ("date", "number", "customer", "amount", "open", "status")
+#: right-aligned on a terminal
+_AMOUNTS = {
+    "credits",
+    "applied",
+    "suspense",
+    "settlement",
+    "reversed",
+    "platform",
+    "other",
+    "debits",
+    "amount",
+    "open",
+}
+
+
+def _dict_table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> Table:
+    """Rows of one dict shape as a table (columns: the given ones, else the first row's keys)."""
+    keys = columns or (tuple(rows[0].keys()) if rows else ())
+    cols = tuple(Column(k, k, k, Kind.MONEY if k in _AMOUNTS else Kind.TEXT) for k in keys)
+    return Table(title, title, title, cols, tuple(tuple(_cell(row.get(k)) for k in keys) for row in rows))
+
+
+def _cell(value: Any) -> str | int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return str(value)
 
 
 def build_report(

@@ -16,7 +16,7 @@ from typing import Literal
 from sync.crm import CrmBook
 from sync.money import ZERO
 from sync.reports.receivables import OpenItem, Receivables, receivables
-from sync.reports.table import Cell, Column, Kind, Table
+from sync.tables.model import Cell, Column, Kind, Table
 
 __all__ = ["BUCKETS", "AgingRow", "aging_rows", "aging_table", "bucket_of", "overdue_table"]
 

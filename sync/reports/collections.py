@@ -19,7 +19,7 @@ from typing import Literal
 from sync.crm import CrmBook, Payment
 from sync.money import ZERO
 from sync.reports.receivables import receivables
-from sync.reports.table import Cell, Column, Kind, Table
+from sync.tables.model import Cell, Column, Kind, Table
 
 __all__ = ["Granularity", "bucket", "collection_tables", "received_by", "split_to_orders"]
 

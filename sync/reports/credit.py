@@ -19,7 +19,7 @@ from sync.crm import CrmBook
 from sync.errors import ConfigurationError
 from sync.money import ZERO, MoneyError, parse_amount
 from sync.reports.receivables import receivables
-from sync.reports.table import Column, Kind, Table
+from sync.tables.model import Column, Kind, Table
 
 __all__ = ["Exposure", "credit_tables", "exposures", "read_limits_csv"]
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sync.dates import CHINA
 from sync.model import SourceRef, Voucher
 from sync.money import ZERO
-from sync.reports.table import Cell, Column, Kind, Report, Table
+from sync.tables.model import Cell, Column, Kind, Report, Table
 
 __all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.reports.render import write_report
+from sync.tables.files import write_report
 from sync.reports.vouchers import voucher_report
 from tests.reports import chromium
 from tests.reports.vgen import outbox

@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sync.reports.render import render, write_report
-from sync.reports.render.xlsx import MONEY_FORMAT
+from sync.tables.files import render, write_report
+from sync.tables.xlsx import MONEY_FORMAT
 from sync.reports.vouchers import voucher_report
 from tests.reports.vgen import outbox
 
@@ -68,8 +68,8 @@ def test_xlsx_english_titles(report):  # type: ignore[no-untyped-def]
 def test_xlsx_never_turns_a_crm_name_into_a_formula(tmp_path: Path) -> None:
     import datetime as dt
 
-    from sync.reports.render.xlsx import to_xlsx
-    from sync.reports.table import Column, Report, Table
+    from sync.tables.xlsx import to_xlsx
+    from sync.tables.model import Column, Report, Table
 
     table = Table("t", "表", "T", (Column("name", "名称", "Name"),), (('=HYPERLINK("http://evil")',),))
     book = openpyxl.load_workbook(
@@ -91,8 +91,8 @@ def test_html_is_one_self_contained_file(report) -> None:  # type: ignore[no-unt
 def test_html_escapes_crm_text() -> None:
     import datetime as dt
 
-    from sync.reports.render.html import to_html
-    from sync.reports.table import Column, Kind, Report, Table
+    from sync.tables.html import to_html
+    from sync.tables.model import Column, Kind, Report, Table
 
     table = Table(
         "t",

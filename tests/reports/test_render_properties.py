@@ -11,8 +11,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.reports.render import render
-from sync.reports.table import Column, Kind, Report, Table
+from sync.tables.files import render
+from sync.tables.model import Column, Kind, Report, Table
 
 amounts = st.decimals(
     min_value=Decimal("-999999999999.99"),

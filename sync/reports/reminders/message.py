@@ -21,7 +21,7 @@ from sync.crm import CrmBook
 from sync.errors import ConfigurationError
 from sync.money import ZERO, format_amount
 from sync.reports.receivables import OpenItem, receivables
-from sync.reports.table import Lang
+from sync.tables.model import Lang
 
 __all__ = ["DEFAULT_TEMPLATES", "Reminder", "build_reminders", "render_text"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from sync.errors import ConfigurationError
-from sync.reports.table import Lang, Report
+from sync.tables.model import Lang, Report
 
 __all__ = ["FORMATS", "Format", "render", "write_report"]
 
@@ -21,18 +21,18 @@ FORMATS: tuple[Format, ...] = ("xlsx", "html", "csv", "json")
 def render(report: Report, fmt: Format, lang: Lang = "zh") -> dict[str, bytes]:
     """File suffix -> content. csv gives one entry per table (``.<table>.csv``), others one."""
     if fmt == "xlsx":
-        from sync.reports.render.xlsx import to_xlsx
+        from sync.tables.xlsx import to_xlsx
 
         return {".xlsx": to_xlsx(report, lang)}
     if fmt == "html":
-        from sync.reports.render.html import to_html
+        from sync.tables.html import to_html
 
         return {".html": to_html(report, lang).encode("utf-8")}
     if fmt == "json":
-        from sync.reports.render.jsonfmt import to_json
+        from sync.tables.jsonfmt import to_json
 
         return {".json": to_json(report, lang).encode("utf-8")}
-    from sync.reports.render.csvfmt import to_csv
+    from sync.tables.csvfmt import to_csv
 
     return {f".{t.name}.csv": to_csv(t, lang).encode("utf-8-sig") for t in report.tables}
 

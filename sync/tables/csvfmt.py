@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import io
 
-from sync.reports.render.cells import plain
-from sync.reports.table import Lang, Table
+from sync.tables.cells import plain
+from sync.tables.model import Lang, Table
 
 __all__ = ["to_csv"]
 
 
-def to_csv(table: Table, lang: Lang = "zh") -> str:
+def to_csv(table: Table, lang: Lang = "zh", *, line_end: str = "\r\n") -> str:
     """Header row, data rows, then the totals row (if any). Money as plain text with cents."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator=line_end)
     writer.writerow([c.title(lang) for c in table.columns])
     for row in (*table.rows, *((table.totals,) if table.totals else ())):
         writer.writerow([_safe(plain(v, c.kind)) for v, c in zip(row, table.columns, strict=True)])

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["Cell", "Column", "Kind", "Lang", "Report", "Table"]
+__all__ = ["Cell", "Column", "Kind", "Lang", "Report", "Table", "plain_table"]
 
 Lang = Literal["zh", "en"]
 #: what a cell may hold; None is an empty cell
@@ -97,6 +97,12 @@ class Report:
             if table.name == name:
                 return table
         raise KeyError(f"report {self.name} has no table {name!r}")
+
+
+def plain_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Cell]]) -> Table:
+    """A table of text columns titled by their names (operator listings, not finance reports)."""
+    cols = tuple(Column(name, name, name) for name in columns)
+    return Table(title, title, title, cols, tuple(tuple(row) for row in rows))
 
 
 def money_sum(values: Sequence[Decimal]) -> Decimal:

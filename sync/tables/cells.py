@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sync.money import format_amount
-from sync.reports.table import Cell, Kind
+from sync.tables.model import Cell, Kind
 
 __all__ = ["plain", "pretty"]
 

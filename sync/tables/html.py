@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 import re
 
-from sync.reports.render.cells import pretty
-from sync.reports.table import Cell, Column, Kind, Lang, Report, Table
+from sync.tables.cells import pretty
+from sync.tables.model import Cell, Column, Kind, Lang, Report, Table
 
 __all__ = ["to_html"]
 

@@ -20,7 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from sync.reports.table import Cell, Column, Kind, Lang, Report, Table
+from sync.tables.model import Cell, Column, Kind, Lang, Report, Table
 
 __all__ = ["DATE_FORMAT", "MONEY_FORMAT", "sheet_title", "to_xlsx"]
 

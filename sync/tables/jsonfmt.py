@@ -6,8 +6,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sync.reports.render.cells import plain
-from sync.reports.table import Kind, Lang, Report, Table
+from sync.tables.cells import plain
+from sync.tables.model import Kind, Lang, Report, Table
 
 __all__ = ["to_json"]
 
