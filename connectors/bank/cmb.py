@@ -32,8 +32,8 @@ from typing import Any
 
 import requests
 
-from connectors.bank.retrying import retry_transient
 from connectors.bank.stream import bank_stream_base
+from sync.backoff import Backoff, retry_transient
 from sync.banking import CREDIT, DEBIT, BankTransaction, StatementError
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
@@ -92,7 +92,7 @@ class CmbClient:
         )
 
     def _call(self, funcode: str, body: dict[str, Any]) -> dict[str, Any]:
-        return retry_transient(lambda: self._post(funcode, body), attempts=self.max_attempts, max_wait=2)
+        return retry_transient(lambda: self._post(funcode, body), Backoff(self.max_attempts, 0.05, 2))
 
     def _post(self, funcode: str, body: dict[str, Any]) -> dict[str, Any]:
         request = {

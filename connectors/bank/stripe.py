@@ -22,8 +22,8 @@ from typing import Any
 
 import requests
 
-from connectors.bank.retrying import retry_transient
 from connectors.bank.stream import bank_stream_base
+from sync.backoff import Backoff, retry_transient
 from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
@@ -70,7 +70,7 @@ class StripeClient:
         return cls(key, cfg.base_url or "https://api.stripe.com", cfg.transport)
 
     def get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
-        return retry_transient(lambda: self._get(path, params), attempts=self.max_attempts, max_wait=5)
+        return retry_transient(lambda: self._get(path, params), Backoff(self.max_attempts, 0.05, 5))
 
     def _get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
         try:

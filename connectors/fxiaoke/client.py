@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ from connectors.fxiaoke.errors import (
     MalformedPage,
     classify,
 )
+from sync.backoff import Backoff
 from sync.http import TransportConfig, make_session
 from sync.secrets import redact, register_secret
 
@@ -49,7 +49,6 @@ __all__ = [
     "Credentials",
     "FxiaokeClient",
     "RateLimiter",
-    "RetryPolicy",
 ]
 
 log = logging.getLogger("crmsync.fxiaoke")
@@ -79,20 +78,6 @@ class Credentials:
         """Identifies the token without holding the secrets in the key."""
         digest = hashlib.sha256(f"{self.app_secret}\0{self.permanent_code}".encode()).hexdigest()[:16]
         return f"{self.base_url.rstrip('/')}|{self.app_id}|{digest}"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry transient failures (tests shrink ``base_seconds``)."""
-
-    max_attempts: int = 8
-    base_seconds: float = 1.0
-    cap_seconds: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2.0 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
 
 
 class RateLimiter:
@@ -156,7 +141,7 @@ class FxiaokeClient:
         credentials: Credentials,
         *,
         requests_per_second: float = 2.5,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
         session: requests.Session | None = None,
         transport: TransportConfig | None = None,
@@ -165,7 +150,7 @@ class FxiaokeClient:
         if transport is not None:  # the config's transport: section wins over the default timeout
             timeout = (transport.connect_timeout_seconds, transport.read_timeout_seconds)
         self._base = credentials.base_url.rstrip("/")
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or Backoff(attempts=8)
         self._limiter = RateLimiter(requests_per_second)
         self._timeout = timeout
         self._session = session or make_session(
@@ -255,7 +240,7 @@ class FxiaokeClient:
             else:
                 last_problem = outcome
             attempt += 1
-            if attempt >= self._retry.max_attempts:
+            if attempt >= self._retry.attempts:
                 raise FxiaokeTransientError(
                     f"fxiaoke {path}: gave up after {attempt} attempts; last problem: {last_problem}"
                 )
@@ -332,7 +317,7 @@ class FxiaokeClient:
             else:
                 problem = outcome
             attempt += 1
-            if attempt >= self._retry.max_attempts:
+            if attempt >= self._retry.attempts:
                 raise FxiaokeTransientError(
                     f"fxiaoke {TOKEN_PATH}: gave up after {attempt} attempts: {problem}"
                 )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connectors.fxiaoke.config import Config, airbyte_spec, start_ms
+from sync.backoff import Backoff
 from sync.connector import BuildContext, SourceHandle
 
 __all__ = ["Config", "airbyte_spec", "build", "build_updater", "start_ms"]
@@ -28,7 +29,7 @@ def build_updater(config: Config | Mapping[str, Any]) -> Callable[[str, str, Map
 
     Retries in the call are short (a few seconds): the next run retries what is left.
     """
-    from connectors.fxiaoke.client import Credentials, FxiaokeClient, RetryPolicy
+    from connectors.fxiaoke.client import Credentials, FxiaokeClient
 
     cfg = config if isinstance(config, Config) else Config.model_validate(dict(config))
     client = FxiaokeClient(
@@ -40,7 +41,7 @@ def build_updater(config: Config | Mapping[str, Any]) -> Callable[[str, str, Map
             cfg.open_user_id,
         ),
         requests_per_second=cfg.requests_per_second,
-        retry=RetryPolicy(max_attempts=3, base_seconds=0.5, cap_seconds=2.0),
+        retry=Backoff(attempts=3, initial=0.5, maximum=2.0),
         transport=cfg.transport,
     )
     return client.update

@@ -12,9 +12,10 @@ from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from pydantic import ValidationError
 
-from connectors.fxiaoke.client import Credentials, FxiaokeClient, RetryPolicy
+from connectors.fxiaoke.client import Credentials, FxiaokeClient
 from connectors.fxiaoke.config import Config, airbyte_spec, start_ms
 from connectors.fxiaoke.streams import FxiaokeStream
+from sync.backoff import Backoff
 from sync.errors import CrmsyncError
 
 __all__ = ["SourceFxiaoke"]
@@ -27,9 +28,7 @@ class SourceFxiaoke(AbstractSource):
     production uses the defaults.
     """
 
-    def __init__(
-        self, *, retry: RetryPolicy | None = None, timeout: tuple[float, float] = (10.0, 60.0)
-    ) -> None:
+    def __init__(self, *, retry: Backoff | None = None, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
         super().__init__()
         self._retry = retry
         self._timeout = timeout

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sync.backoff import Backoff
 from sync.destination import Destination, Outcome
 from sync.errors import ConfigurationError, CrmsyncError
 from sync.model import Voucher
@@ -142,7 +142,7 @@ class Committer:
                 pending.pop(ref)
 
     def _backoff(self, attempt: int) -> float:
-        return float(min(self.maximum, self.initial * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
+        return Backoff(self.attempts, self.initial, self.maximum).delay(attempt + 1)
 
 
 def _factory(type_name: str) -> Any:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tenacity import AttemptManager, RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+
+from sync.backoff import Backoff
 
 __all__ = ["RetryPolicy", "TryAgain"]
 
@@ -34,10 +35,9 @@ def _env_float(name: str, default: float) -> float:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    initial: float = 1.0
-    maximum: float = 60.0
+class RetryPolicy(Backoff):
+    """The poster's policy: ``sync.backoff.Backoff`` that honours Retry-After, with a sleep tests replace."""
+
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     @classmethod
@@ -49,10 +49,8 @@ class RetryPolicy:
         )
 
     def _wait(self) -> Callable[[RetryCallState], float]:
-        backoff = wait_exponential_jitter(multiplier=self.initial, max=self.maximum, jitter=self.initial)
-
         def wait(state: RetryCallState) -> float:
-            base = float(backoff(state))
+            base = self.delay(state.attempt_number)
             exc = state.outcome.exception() if state.outcome else None
             after = exc.retry_after if isinstance(exc, TryAgain) else None
             return max(base, after or 0.0)

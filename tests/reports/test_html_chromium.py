@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.tables.files import write_report
 from sync.reports.vouchers import voucher_report
+from sync.tables.files import write_report
 from tests.reports import chromium
 from tests.reports.vgen import outbox
 

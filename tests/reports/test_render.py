@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from sync.reports.vouchers import voucher_report
 from sync.tables.files import render, write_report
 from sync.tables.xlsx import MONEY_FORMAT
-from sync.reports.vouchers import voucher_report
 from tests.reports.vgen import outbox
 
 
@@ -68,8 +68,8 @@ def test_xlsx_english_titles(report):  # type: ignore[no-untyped-def]
 def test_xlsx_never_turns_a_crm_name_into_a_formula(tmp_path: Path) -> None:
     import datetime as dt
 
-    from sync.tables.xlsx import to_xlsx
     from sync.tables.model import Column, Report, Table
+    from sync.tables.xlsx import to_xlsx
 
     table = Table("t", "表", "T", (Column("name", "名称", "Name"),), (('=HYPERLINK("http://evil")',),))
     book = openpyxl.load_workbook(

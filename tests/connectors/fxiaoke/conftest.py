@@ -11,12 +11,12 @@ from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from connectors.fxiaoke.client import RetryPolicy
 from connectors.fxiaoke.source import SourceFxiaoke
+from sync.backoff import Backoff
 from tests.fakes.fxiaoke import FakeFxiaoke
 
 #: backoff in milliseconds, so retry paths are exercised without slowing the suite
-FAST_RETRY = RetryPolicy(max_attempts=5, base_seconds=0.01, cap_seconds=0.05)
+FAST_RETRY = Backoff(attempts=5, initial=0.01, maximum=0.05)
 
 
 def make_source() -> SourceFxiaoke:

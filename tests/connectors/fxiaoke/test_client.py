@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from connectors.fxiaoke.client import Credentials, FxiaokeClient, RateLimiter, RetryPolicy
+from connectors.fxiaoke.client import Credentials, FxiaokeClient, RateLimiter
 from connectors.fxiaoke.errors import (
     ErrorKind,
     FxiaokeApiError,
@@ -15,6 +15,7 @@ from connectors.fxiaoke.errors import (
     MalformedPage,
     classify,
 )
+from sync.backoff import Backoff
 from sync.secrets import redact
 from tests.connectors.fxiaoke.conftest import FAST_RETRY
 from tests.fakes.fxiaoke import (
@@ -185,7 +186,7 @@ def test_the_rate_limiter_spaces_calls_to_one_endpoint_but_not_across_endpoints(
 
 
 def test_the_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    policy = RetryPolicy(base_seconds=1.0, cap_seconds=8.0)
+    policy = Backoff(initial=1.0, maximum=8.0)
     for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
         delay = policy.delay(attempt)
         assert ceiling / 2 <= delay <= ceiling

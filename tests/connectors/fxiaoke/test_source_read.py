@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from airbyte_cdk.models import FailureType
 
+from sync.backoff import Backoff
 from tests.connectors.fxiaoke.conftest import records, run, state_of, versions
 from tests.fakes.fxiaoke import CUSTOM_QUERY_PATH, OBJECTS, QUERY_PATH, TOKEN_PATH, FakeFxiaoke
 
@@ -91,13 +92,12 @@ def test_token_expiring_mid_read_is_refreshed_once_and_the_page_replayed() -> No
 
 
 def test_throttled_calls_back_off_and_every_record_still_arrives() -> None:
-    from connectors.fxiaoke.client import RetryPolicy
     from connectors.fxiaoke.source import SourceFxiaoke
     from tests.connectors.fxiaoke.conftest import catalog
 
     # the fake allows 4 query calls per 0.3 s; the connector is told to go much faster
     with FakeFxiaoke(records={"PaymentObj": 1000}, rate_limit=(4, 0.3)) as fake:
-        source = SourceFxiaoke(retry=RetryPolicy(max_attempts=10, base_seconds=0.05, cap_seconds=0.3))
+        source = SourceFxiaoke(retry=Backoff(attempts=10, initial=0.05, maximum=0.3))
         from airbyte_cdk.test.entrypoint_wrapper import read
 
         out = read(source, fake.source_config(page_size=100), catalog("PaymentObj"))
