@@ -7,16 +7,40 @@ accidentally uses the machine's local zone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Final
 from zoneinfo import ZoneInfo
 
-__all__ = ["CHINA", "UTC", "date_from_epoch_ms", "epoch_ms", "parse_date", "period_of"]
+__all__ = [
+    "CHINA",
+    "PERIOD",
+    "UTC",
+    "date_from_epoch_ms",
+    "epoch_ms",
+    "now_in_china",
+    "parse_date",
+    "parse_period",
+    "period_of",
+    "today_in_china",
+]
 
 CHINA: Final = ZoneInfo("Asia/Shanghai")
 UTC: Final = dt.UTC
 #: 9999-12-31 in ms: anything beyond is a corrupt timestamp, not a date.
 _MAX_MS: Final = 253_402_300_799_999
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+#: an accounting period: calendar month ``YYYY-MM``
+PERIOD: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def now_in_china() -> dt.datetime:
+    """The one clock: now, as an aware datetime in China time."""
+    return dt.datetime.now(CHINA)
+
+
+def today_in_china() -> dt.date:
+    """Today's date in China, whatever zone the machine runs in."""
+    return now_in_china().date()
 
 
 def date_from_epoch_ms(value: object, tz: dt.tzinfo = CHINA, *, field: str = "time") -> dt.date:
@@ -59,3 +83,10 @@ def parse_date(value: object, *, field: str = "date") -> dt.date:
 def period_of(day: dt.date) -> str:
     """The accounting period of a date as ``YYYY-MM`` (calendar months)."""
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_period(value: str, *, field: str = "period") -> str:
+    """``value`` when it is an accounting period ``YYYY-MM``; otherwise ValueError naming ``field``."""
+    if not PERIOD.match(value):
+        raise ValueError(f"{field}: {value!r} is not an accounting period (expected YYYY-MM, e.g. 2026-11)")
+    return value

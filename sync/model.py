@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -20,11 +19,10 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from sync.money import ZERO, format_amount, parse_amount
+from sync.dates import PERIOD
+from sync.money import ZERO, format_amount, parse_amount, total
 
 __all__ = ["Amount", "MappingRef", "ReversalStyle", "Side", "SourceRef", "Voucher", "VoucherLine"]
-
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _amount(value: object) -> Decimal:
@@ -36,6 +34,8 @@ Amount = Annotated[Decimal, BeforeValidator(_amount)]
 
 
 class Side(StrEnum):
+    """Which column of the voucher a line's amount stands in: 借 debit or 贷 credit."""
+
     DEBIT = "debit"
     CREDIT = "credit"
 
@@ -141,10 +141,10 @@ class Voucher(_Frozen):
     def _validate(self) -> Self:
         if not self.period:
             object.__setattr__(self, "period", f"{self.date.year:04d}-{self.date.month:02d}")
-        elif not _PERIOD.match(self.period):
+        elif not PERIOD.match(self.period):
             raise ValueError(f"period {self.period!r} must look like 2026-11")
-        debit = sum((line.debit for line in self.lines), ZERO)
-        credit = sum((line.credit for line in self.lines), ZERO)
+        debit = total(line.debit for line in self.lines)
+        credit = total(line.credit for line in self.lines)
         if debit != credit:
             raise ValueError(
                 f"voucher {self.key} does not balance: debit {format_amount(debit, self.currency)} "
@@ -204,7 +204,7 @@ class Voucher(_Frozen):
     @property
     def total(self) -> Decimal:
         """The voucher amount: the sum of its debits in the book currency."""
-        return sum((line.debit for line in self.lines), ZERO)
+        return total(line.debit for line in self.lines)
 
     def iter_lines(self) -> Iterator[VoucherLine]:
         return iter(self.lines)

@@ -3,14 +3,17 @@
 Floats are refused everywhere: a float has already lost the cents it was meant to carry
 (``0.1 + 0.2``). Amounts arrive as strings ("1130.00", CRM and bank files), ints, or
 Decimals; anything else is an error that names the field. All arithmetic that must be exact
-runs under ``EXACT`` which traps inexact results instead of rounding silently; rounding
-happens only through ``round_money`` with an explicit mode.
+(sums of amounts: ``total``) runs under ``EXACT``, which traps an inexact result instead of
+rounding it silently as Python's default 28-digit context would; rounding happens only
+through ``round_money`` with an explicit mode. Quotients (a tax split, an FX conversion) are
+inexact by nature and are rounded by the mapping that asks for them.
 """
 
 from __future__ import annotations
 
 import decimal
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Final
 
@@ -25,6 +28,7 @@ __all__ = [
     "parse_amount",
     "quantum",
     "round_money",
+    "total",
 ]
 
 ZERO: Final = Decimal(0)
@@ -62,6 +66,13 @@ ROUNDING_MODES: Final[dict[str, str]] = {
 
 #: Context for arithmetic that must be exact: 34 digits, inexact results raise.
 EXACT: Final = decimal.Context(prec=34, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+
+
+def total(amounts: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``amounts`` (Decimal zero when empty); an inexact sum raises."""
+    with decimal.localcontext(EXACT):
+        return sum(amounts, ZERO)
+
 
 _AMOUNT_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _MAX_DIGITS: Final = 28

@@ -35,7 +35,7 @@ import requests
 from connectors.bank.stream import bank_stream_base
 from sync.backoff import Backoff, retry_transient
 from sync.banking import CREDIT, DEBIT, BankTransaction, StatementError
-from sync.dates import CHINA
+from sync.dates import now_in_china, today_in_china
 from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session
 from sync.money import MoneyError, format_amount, parse_amount
@@ -102,7 +102,7 @@ class CmbClient:
         envelope = {
             "request": request,
             "signature": {
-                "sigtim": dt.datetime.now(CHINA).strftime("%Y%m%d%H%M%S"),
+                "sigtim": now_in_china().strftime("%Y%m%d%H%M%S"),
                 "sigdat": sign(request, self._secret),
             },
         }
@@ -143,7 +143,7 @@ class CmbClient:
                 {
                     "bbknbr": self.bbknbr,
                     "accnbr": "",
-                    "trsdat": dt.date.today().strftime("%Y%m%d"),
+                    "trsdat": today_in_china().strftime("%Y%m%d"),
                     "trsseq": "0",
                 },
             )
@@ -258,7 +258,7 @@ def make_cmb_stream(cfg: Any) -> Any:
 
     client = CmbClient.from_config(cfg)
     start: dt.date = cfg.start_date
-    end: dt.date = cfg.end_date or dt.datetime.now(CHINA).date()
+    end: dt.date = cfg.end_date or today_in_china()
 
     class CmbTransactions(bank_stream_base()):  # type: ignore[misc]
         name = "cmb"

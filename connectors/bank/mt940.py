@@ -28,6 +28,8 @@ _DUTCH = re.compile(r"/(" + "|".join(_DUTCH_KEYS) + r")/")
 
 @dataclass(frozen=True)
 class Mt940Statement:
+    """One MT940 statement as the parser read it, before its lines become BankTransactions."""
+
     reference: str
     account: str
     number: str

@@ -1,7 +1,7 @@
 """JSON schemas ``discover`` announces: the Fxiaoke query API's record shapes.
 
 Amounts are strings (``"1130.00"``), times epoch milliseconds, lookups ``_id`` strings with a
-``__r`` display label beside them (specs/fxiaoke.md §3). Every schema allows other
+``__r`` display label beside them (docs/specs/fxiaoke.md §3). Every schema allows other
 properties: field names are tenant-configurable and custom fields end in ``__c``.
 """
 

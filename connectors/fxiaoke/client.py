@@ -5,7 +5,7 @@ error with HTTP 200 and carries the token inside the JSON body, so status-code e
 and header authenticators do not fit. This module owns the wire; the streams own paging and
 state. It imports no airbyte_cdk, so the fake's tests and the bench can use it cheaply.
 
-Rules kept here (spec fxiaoke.md §1, §4):
+Rules kept here (docs/specs/fxiaoke.md §1, §4):
 - one ``corpAccessToken`` per (base_url, app, permanent code), cached for its lifetime in the
   process, refreshed under a lock, the token endpoint called at most 10 times a minute;
 - a token error code drops the token, fetches a new one and replays the call exactly once;
@@ -60,7 +60,7 @@ DESCRIBE_PATH: Final = "/cgi/crm/v2/object/describe"
 UPDATE_PATH: Final = "/cgi/crm/v2/data/update"
 CUSTOM_UPDATE_PATH: Final = "/cgi/crm/custom/v2/data/update"
 
-#: the token endpoint allows 10 calls a minute (spec §1.3)
+#: the token endpoint allows 10 calls a minute (docs/specs/fxiaoke.md §1.3)
 _TOKEN_CALLS_PER_MINUTE: Final = 10
 
 

@@ -9,7 +9,7 @@ then ``_id``, ``offset`` 0. Rows already delivered at ``t`` come back and are dr
 ``_id`` + ``last_modified_time``. When a full page holds nothing but rows at ``t`` (a bulk
 import stamps thousands of rows with one millisecond), paging switches to the documented
 deep-paging form for that instant, ``last_modified_time EQ t`` + ``_id GT <last id>`` sorted by
-``_id`` (spec §2.6), then carries on with ``last_modified_time GT t``. Offset stays 0 for any
+``_id`` (docs/specs/fxiaoke.md §2.6), then carries on with ``last_modified_time GT t``. Offset stays 0 for any
 volume.
 
 The cursor (the Airbyte stream state) is the highest ``last_modified_time`` delivered plus the
@@ -97,7 +97,7 @@ class Cursor:
     """Exactly-once bookkeeping: the watermark and what was delivered inside the overlap window.
 
     Voided records: whether the query API returns ``life_status: invalid`` rows by default is
-    not documented (spec §6.2). So after the main pass each run sweeps once more with
+    not documented (docs/specs/fxiaoke.md §6.2). So after the main pass each run sweeps once more with
     ``life_status EQ invalid`` from where the pass began (``void_from``, kept in the state until
     the sweep completes, so an interrupted run still sweeps its whole range). The voided rows
     delivered since the pass began are kept in the state too (``voided``, few: voids are rare)

@@ -41,7 +41,8 @@ class Kind(StrEnum):
     PERMANENT = "permanent"  # refused; Kingdee's message goes to a person
 
 
-#: MsgCode -> (kind, meaning); spec §3.5. Unknown codes are permanent: a person looks at them.
+#: MsgCode -> (kind, meaning); docs/specs/kingdee.md §3.5. Unknown codes are permanent: a person
+#: looks at them.
 MSG_CODES: Mapping[int, tuple[Kind, str]] = {
     0: (Kind.OK, "默认 (success)"),
     1: (Kind.SESSION_LOST, "上下文丢失 session lost"),

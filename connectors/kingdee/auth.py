@@ -2,7 +2,7 @@
 
 Both modes sit behind one small interface (``Auth``): it adds what a request needs (headers,
 cookies) and says what to do when the server answers "会话信息已丢失" (MsgCode 1). The header
-scheme follows the official SDKs byte for byte (spec §2.2): an HMAC's *hex text* is
+scheme follows the official SDKs byte for byte (docs/specs/kingdee.md §2.2): an HMAC's *hex text* is
 base64-encoded, not its raw digest, and the AppID's second half is XOR-decoded with a fixed
 key before it becomes the gateway key. The worked example in the spec is a test.
 """

@@ -1,7 +1,7 @@
 """The K/3 Cloud WebAPI client: transport, authentication, session recovery, paging.
 
 Every call is ``POST {base_url}/Kingdee.BOS.WebApi.ServicesStub.<Service>.common.kdsvc`` with
-a JSON body (spec §1). What this client decides, and nothing more:
+a JSON body (docs/specs/kingdee.md §1). What this client decides, and nothing more:
 
 - whether a request never left (connection refused: the ERP is unreachable), was sent but
   its answer is lost (read timeout, reset: ``OutcomeUnknown``), or was answered;
@@ -44,7 +44,7 @@ __all__ = ["SERVICE_PREFIX", "KingdeeClient", "OutcomeUnknown", "quote"]
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "Kingdee.BOS.WebApi.ServicesStub."
-#: ExecuteBillQuery's largest page (spec §3.4)
+#: ExecuteBillQuery's largest page (docs/specs/kingdee.md §3.4)
 MAX_PAGE = 2000
 #: the MCP server's observation: a fresh signature-mode session may take minutes to activate
 SIGNATURE_SESSION_WARMUP = 300.0
@@ -55,7 +55,7 @@ class OutcomeUnknown(TransientError):
 
 
 def quote(value: str) -> str:
-    """A FilterString literal: single quotes doubled (spec §3.4)."""
+    """A FilterString literal: single quotes doubled (docs/specs/kingdee.md §3.4)."""
     return "'" + value.replace("'", "''") + "'"
 
 

@@ -4,7 +4,7 @@ The engine owns retries, the ``sending`` mark and lookup-before-resend. What thi
 is Kingdee-specific and keeps each voucher taking effect once even so:
 
 - ``post`` first asks Kingdee which of the batch's references it already holds (one
-  ExecuteBillQuery per batch, spec §6 "query by it before every Save"), so a Save whose
+  ExecuteBillQuery per batch, docs/specs/kingdee.md §6 "query by it before every Save"), so a Save whose
   answer was lost, or a 5xx that Kingdee had in fact committed, is never saved twice;
 - the vouchers not found go out in BatchSave calls of ``batch_size``; each answer is read by
   ``DIndex`` back to its voucher;

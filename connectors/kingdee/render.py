@@ -1,4 +1,4 @@
-"""Canonical voucher -> GL_VOUCHER Save model (spec §4 and wire example B).
+"""Canonical voucher -> GL_VOUCHER Save model (docs/specs/kingdee.md §4 and wire example B).
 
 Rules that finance will ask about:
 

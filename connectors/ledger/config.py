@@ -5,15 +5,13 @@ Kept apart from the factory so that the source or destination can import it with
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync.dates import PERIOD
+
 __all__ = ["Config"]
-
-
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class Config(BaseModel):
@@ -42,7 +40,7 @@ class Config(BaseModel):
     @field_validator("closed_periods")
     @classmethod
     def _periods(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not _PERIOD.match(v)]
+        bad = [v for v in value if not PERIOD.match(v)]
         if bad:
             raise ValueError(f"{bad}: periods are written YYYY-MM, e.g. 2026-09")
         return value

@@ -45,6 +45,8 @@ class AccountTotal:
 
 @dataclass(frozen=True, slots=True)
 class PostedLine:
+    """A line of a posted ledger voucher, as tests and reports read it back."""
+
     account: str
     debit: Decimal
     credit: Decimal

@@ -11,7 +11,7 @@ import click
 
 from sync.cli.common import config_option, echo_json, format_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
-from sync.dates import parse_date
+from sync.dates import parse_date, parse_period
 from sync.errors import ConfigurationError
 from sync.state import StateStore, Status
 from sync.tables import plain_table
@@ -345,6 +345,11 @@ def approve(  # noqa: PLR0917 - click passes options by name
         raise ConfigurationError(
             "say which vouchers to approve", hint="give KEY…, or --period 2026-11 [--mapping NAME], or --all"
         )
+    if period:
+        try:
+            parse_period(period, field="--period")
+        except ValueError as exc:
+            raise ConfigurationError(str(exc), hint="write the period as YYYY-MM, e.g. 2026-11") from None
     who = approver or os.environ.get("USER", "")
     with _store(config_path) as (_, store):
         waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)

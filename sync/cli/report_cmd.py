@@ -16,16 +16,12 @@ import click
 
 from sync.cli.common import config_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
-from sync.dates import CHINA, parse_date
+from sync.dates import PERIOD, now_in_china, parse_date, today_in_china
 from sync.errors import ConfigurationError
 from sync.tables.files import FORMATS, Format, render, write_report
 from sync.tables.model import Lang, Report
 
 __all__ = ["remind", "report"]
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(CHINA).date()
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -124,7 +120,7 @@ def vouchers_report(
     setup_logging()
     config = load_config(config_path)
     rc = reports_config(config)
-    if period and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    if period and not PERIOD.match(period):
         raise ConfigurationError(
             f"--period {period!r} is not an accounting period", hint="use YYYY-MM, e.g. 2026-11"
         )
@@ -177,7 +173,7 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
     setup_logging()
     config = load_config(config_path)
     rc = reports_config(config)
-    first, last = period_range(period or f"{_today():%Y-%m}")
+    first, last = period_range(period or f"{today_in_china():%Y-%m}")
     first = _date(start, "--from") or first
     last = _date(end, "--to") or last
     if last < first:
@@ -191,7 +187,7 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
         f"回款报表 {first} – {last}",
         f"Collections {first} – {last}",
         (*tables, *_problem_tables(book.problems + errors)),
-        dt.datetime.now(CHINA),
+        now_in_china(),
         (
             ("来源", "Source", source),
             ("期间", "Period", f"{first} – {last}"),
@@ -224,7 +220,7 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
     setup_logging()
     config = load_config(config_path)
     rc = reports_config(config)
-    day = _date(as_of, "--as-of") or _today()
+    day = _date(as_of, "--as-of") or today_in_china()
     book, source, errors = crm_book(config, rc)
     chosen = basis or rc.aging_basis
     limits = read_limits_csv(config.resolve_path(rc.credit_limits_csv)) if rc.credit_limits_csv else None
@@ -238,7 +234,7 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
         f"应收账龄 截至 {day}",
         f"Receivables aging as of {day}",
         (*tables, *_problem_tables(book.problems + errors)),
-        dt.datetime.now(CHINA),
+        now_in_china(),
         (("来源", "Source", source), ("截至", "As of", day.isoformat())),
     )
     _emit(config, built, fmt, lang or rc.language, output=output, default=rc.output)
@@ -269,7 +265,7 @@ def credit_report(  # noqa: PLR0917 - click passes options by name
     setup_logging()
     config = load_config(config_path)
     rc = reports_config(config)
-    day = _date(as_of, "--as-of") or _today()
+    day = _date(as_of, "--as-of") or today_in_china()
     csv_path = (
         Path(limits)
         if limits
@@ -284,7 +280,7 @@ def credit_report(  # noqa: PLR0917 - click passes options by name
         f"信用额度占用 截至 {day}",
         f"Credit exposure as of {day}",
         (every, over, *_problem_tables(book.problems + errors)),
-        dt.datetime.now(CHINA),
+        now_in_china(),
         (
             ("来源", "Source", source),
             ("截至", "As of", day.isoformat()),
@@ -341,7 +337,7 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
             f"{config.config_path}: reminders.channels is empty: nowhere to send",
             hint="add an email or webhook channel (see README, section finance)",
         )
-    day = _date(as_of, "--as-of") or _today()
+    day = _date(as_of, "--as-of") or today_in_china()
     book, _source, errors = crm_book(config, rc)
     for error in errors:
         click.echo(f"warning: {error}", err=True)

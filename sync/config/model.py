@@ -12,6 +12,8 @@ __all__ = ["AppConfig", "ConnectorSection", "StateSection"]
 
 
 class StateSection(BaseModel):
+    """Where the state store lives and how long a run waits for another's lock."""
+
     model_config = ConfigDict(extra="forbid")
     url: str = Field(
         "sqlite:///.crmsync/state.db",

@@ -1,7 +1,7 @@
 """Accounts, orders, payments and payment allocations read from Fxiaoke-shaped records.
 
 The CRM sends amounts as decimal strings and dates as epoch milliseconds
-(../shared/specs/fxiaoke.md); here they become ``Decimal`` (through ``sync.money``) and
+(docs/specs/fxiaoke.md); here they become ``Decimal`` (through ``sync.money``) and
 Asia/Shanghai dates (through ``sync.dates``) once, so no report or match ever sees wire
 formats. Only records that count (``CrmFields.counts``) take part.
 """
@@ -43,6 +43,8 @@ _EPOCH_DIGITS = 10
 
 @dataclass(frozen=True, slots=True)
 class Account:
+    """A customer (AccountObj): its name for every report, and its credit limit when the CRM keeps one."""
+
     id: str
     name: str
     credit_limit: Decimal | None = None
@@ -50,6 +52,8 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Order:
+    """A sales order that counts: what the customer owes, from when, due when."""
+
     id: str
     name: str
     account_id: str
@@ -62,6 +66,8 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Payment:
+    """A 回款 that counts: money the CRM says came in, for collections, aging and matching."""
+
     id: str
     name: str
     account_id: str

@@ -30,6 +30,8 @@ log = logging.getLogger("crmsync.engine.poster")
 
 
 class Poster:
+    """Sends what the outbox holds, batch by batch, under the idempotency protocol above; one per run."""
+
     def __init__(
         self,
         store: StateStore,

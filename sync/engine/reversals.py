@@ -20,12 +20,12 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sync.dates import CHINA
+from sync.dates import today_in_china
 from sync.model import ReversalStyle, Voucher
 from sync.state import StateStore, Status
 from sync.state.status import MAYBE_IN_ERP, NEVER_SENT
 
-__all__ = ["Planner", "Put", "approval_required", "today_in_china"]
+__all__ = ["Planner", "Put", "approval_required"]
 
 
 class Put(StrEnum):
@@ -39,10 +39,6 @@ class Put(StrEnum):
     NEW = "new"
     #: the key has no live revision to attach to
     MISSING = "missing"
-
-
-def today_in_china() -> dt.date:
-    return dt.datetime.now(CHINA).date()
 
 
 def approval_required(mappings: Any) -> frozenset[str]:

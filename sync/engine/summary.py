@@ -26,6 +26,8 @@ __all__ = ["RunSummary"]
 
 @dataclass
 class RunSummary:
+    """What one run did, in counts that add up (read = posted + already + skipped + quarantined + failed)."""
+
     run_id: int = 0
     read: int = 0
     mapped: int = 0

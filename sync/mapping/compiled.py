@@ -62,6 +62,8 @@ def located(fn: Evaluator, where: Location, what: str) -> Evaluator:
 
 @dataclass(frozen=True, slots=True)
 class CompiledLine:
+    """One voucher line of a mapping with its expressions compiled once, evaluated per record."""
+
     index: int
     account: Evaluator
     side: str

@@ -19,6 +19,8 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
 class MigrationProblem(ValueError):
+    """A mapping file written for an older mapping version, and what to change in it."""
+
     def __init__(self, message: str, hint: str) -> None:
         self.message = message
         self.hint = hint

@@ -28,6 +28,8 @@ log = logging.getLogger("crmsync.reconcile")
 
 
 class Inputs:
+    """Both sides of one reconciliation, read in full: bank lines by id, CRM payments and orders."""
+
     def __init__(self) -> None:
         self.bank: dict[str, BankTransaction] = {}
         self.payments: list[CrmPayment] = []

@@ -1,4 +1,5 @@
-"""The matching cascade (spec §5.3), run in passes so a weak rule never takes what a strong one owns.
+"""The matching cascade (docs/specs/bank-payments.md §5.3), run in passes so a weak rule never
+takes what a strong one owns.
 
 Pass order:
 
@@ -29,6 +30,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from sync.banking import CREDIT, DEBIT, BankTransaction
+from sync.dates import today_in_china
 from sync.money import ZERO
 from sync.reconcile.config import ReconcileConfig
 from sync.reconcile.model import (
@@ -560,6 +562,6 @@ def reconcile(
     run.combined()
     run.payer_amount_tolerance()
     run.parts()
-    day = as_of or max((t.booking_date for t in lines), default=dt.date.today())
+    day = as_of or max((t.booking_date for t in lines), default=today_in_china())
     payment_results = run.finish(day)
     return ReconcileResult(list(run.results.values()), payment_results, run.settlements, day)

@@ -107,6 +107,8 @@ class BankResult:
 
 @dataclass
 class PaymentResult:
+    """What became of one CRM payment: matched, partly, open, or claimed but not received."""
+
     payment: CrmPayment
     received: Decimal = ZERO
     bank_ids: list[str] = field(default_factory=list)
@@ -137,6 +139,8 @@ class SettlementResult:
 
 @dataclass
 class ReconcileResult:
+    """Every verdict of one reconciliation pass, the input of its report and its vouchers."""
+
     bank: list[BankResult]
     payments: list[PaymentResult]
     settlements: list[SettlementResult]

@@ -32,6 +32,8 @@ _BUCKETS = ("applied", "suspense", "settlement", "reversed", "platform", "other"
 
 @dataclass
 class DayTotal:
+    """One booking day and account: credits split by what happened to them, so the day ties out."""
+
     day: dt.date
     account: str
     currency: str
@@ -104,6 +106,8 @@ def bank_row(r: BankResult) -> dict[str, Any]:
 
 @dataclass
 class Report:
+    """The reconciliation report in every format finance asks for (text, csv, json, xlsx)."""
+
     result: ReconcileResult
     date_from: dt.date | None = None
     date_to: dt.date | None = None

@@ -13,7 +13,7 @@ hence its revision, and the engine reverses the old one and posts the new):
   settles, net of the platform fee. The sale put the gross on the clearing account (CRM
   ``payment_received``) and the fee left it at sale time (``mappings/bank-kingdee/
   platform_fee_*.yaml``: Dr 财务费用-手续费 / Cr clearing), so the payout empties it order
-  by order, as spec §5.3 (8) recommends.
+  by order, as docs/specs/bank-payments.md §5.3 (8) recommends.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sync.crm import CrmBook
-from sync.money import ZERO
+from sync.money import ZERO, total
 from sync.reports.receivables import OpenItem, Receivables, receivables
 from sync.tables.model import Cell, Column, Kind, Table
 
@@ -43,6 +43,8 @@ def bucket_of(days: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AgingRow:
+    """One customer's open receivable split into age buckets, with unapplied cash beside it."""
+
     account_id: str
     account_name: str
     buckets: dict[str, Decimal]
@@ -50,7 +52,7 @@ class AgingRow:
 
     @property
     def open(self) -> Decimal:
-        return sum(self.buckets.values(), ZERO)
+        return total(self.buckets.values())
 
     @property
     def net(self) -> Decimal:
@@ -94,10 +96,10 @@ def aging_table(book: CrmBook, as_of: dt.date, basis: Basis = "order") -> Table:
     totals = (
         "合计 / Total",
         None,
-        *(sum((r.buckets[c.key] for r in rows), ZERO) for c in bucket_cols),
-        sum((r.open for r in rows), ZERO),
-        sum((r.unapplied for r in rows), ZERO),
-        sum((r.net for r in rows), ZERO),
+        *(total(r.buckets[c.key] for r in rows) for c in bucket_cols),
+        total(r.open for r in rows),
+        total(r.unapplied for r in rows),
+        total(r.net for r in rows),
     )
     basis_zh = "按订单日期" if basis == "order" else "按到期日"
     basis_en = "by order date" if basis == "order" else "by due date"
@@ -156,9 +158,9 @@ def overdue_table(book: CrmBook, as_of: dt.date) -> Table:
         None,
         None,
         None,
-        sum((i.order.amount for i in items), ZERO),
-        sum((i.applied for i in items), ZERO),
-        sum((i.open for i in items), ZERO),
+        total(i.order.amount for i in items),
+        total(i.applied for i in items),
+        total(i.open for i in items),
     )
     return Table(
         "overdue",

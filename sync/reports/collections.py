@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sync.crm import CrmBook, Payment
-from sync.money import ZERO
+from sync.money import ZERO, total
 from sync.reports.receivables import receivables
 from sync.tables.model import Cell, Column, Kind, Table
 
@@ -70,6 +70,8 @@ def allocation_index(book: CrmBook) -> dict[str, list[tuple[str, Decimal]]]:
 
 @dataclass(frozen=True, slots=True)
 class Dimension:
+    """A way to group collections (by customer, method, owner …) for one sheet."""
+
     key: str
     zh: str
     en: str
@@ -105,7 +107,7 @@ def _dimension_table(dim: Dimension, payments: list[Payment], granularity: Granu
         Column("amount", "回款金额", "Received", Kind.MONEY),
     )
     rows = tuple((period, value, n, amount) for (period, value), (n, amount) in grouped.items())
-    totals = ("合计 / Total", None, len(payments), sum((p.amount for p in payments), ZERO))
+    totals = ("合计 / Total", None, len(payments), total(p.amount for p in payments))
     return Table(
         f"by_{dim.key}",
         f"按{dim.zh}",
@@ -148,7 +150,7 @@ def _orders_table(
         Column("received_to_date", "累计回款", "Received to date", Kind.MONEY),
         Column("open", "未收余额", "Still owed", Kind.MONEY),
     )
-    totals = ("合计 / Total", None, None, None, sum((p.amount for p in payments), ZERO), None, None)
+    totals = ("合计 / Total", None, None, None, total(p.amount for p in payments), None, None)
     return Table(
         "by_order", "按订单", "Against orders", columns, tuple(rows), totals, note_zh=scope, note_en=scope
     )
@@ -174,7 +176,7 @@ def collection_tables(
             Column("amount", "回款金额", "Received", Kind.MONEY),
         ),
         tuple((k, n, a) for k, (n, a) in sorted(by_period.items())),
-        ("合计 / Total", len(payments), sum((p.amount for p in payments), ZERO)),
+        ("合计 / Total", len(payments), total(p.amount for p in payments)),
         note_zh=scope,
         note_en=scope,
     )

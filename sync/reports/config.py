@@ -27,6 +27,8 @@ __all__ = ["ReportsConfig"]
 
 
 class ReportsConfig(BaseModel):
+    """The ``reports:`` section: language, links, labels and the CRM fields the reports read."""
+
     model_config = ConfigDict(extra="forbid")
 
     language: Literal["zh", "en"] = "zh"

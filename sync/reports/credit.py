@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sync.crm import CrmBook
 from sync.errors import ConfigurationError
-from sync.money import ZERO, MoneyError, parse_amount
+from sync.money import ZERO, MoneyError, parse_amount, total
 from sync.reports.receivables import receivables
 from sync.tables.model import Column, Kind, Table
 
@@ -26,6 +26,8 @@ __all__ = ["Exposure", "credit_tables", "exposures", "read_limits_csv"]
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
+    """One customer's exposure against its credit limit: open orders plus unapplied cash."""
+
     account_id: str
     account_name: str
     open: Decimal
@@ -134,9 +136,9 @@ def credit_tables(
             "合计 / Total",
             None,
             None,
-            sum((e.open for e in items), ZERO),
-            sum((e.unapplied for e in items), ZERO),
-            sum((e.exposure for e in items), ZERO),
+            total(e.open for e in items),
+            total(e.unapplied for e in items),
+            total(e.exposure for e in items),
             None,
             None,
         ),

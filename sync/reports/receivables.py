@@ -42,6 +42,8 @@ class OpenItem:
 
 @dataclass
 class Receivables:
+    """Orders with what was applied to each, the common ground of aging, credit and reminders."""
+
     as_of: dt.date
     items: list[OpenItem] = field(default_factory=list)
     #: account id -> unapplied cash (payments not applied to a counting order, overpayments)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
-from sync.dates import CHINA
+from sync.dates import now_in_china
 from sync.model import SourceRef, Voucher
-from sync.money import ZERO
+from sync.money import ZERO, total
 from sync.tables.model import Cell, Column, Kind, Report, Table
 
 __all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
@@ -110,7 +110,7 @@ def source_amount(v: Voucher) -> Decimal | None:
     """Signed amount read from the voucher's source records; None when one was not recorded."""
     if any(s.amount is None for s in v.sources):
         return None
-    return _sign(v) * sum((s.amount or ZERO for s in v.sources), ZERO)
+    return _sign(v) * total(s.amount or ZERO for s in v.sources)
 
 
 def posted_amount(v: Voucher) -> Decimal:
@@ -120,6 +120,8 @@ def posted_amount(v: Voucher) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class Difference:
+    """A CRM record whose amount read differs from what is posted for it: finance looks at these first."""
+
     item: VoucherItem
     source: SourceRef | None
     read: Decimal
@@ -234,7 +236,7 @@ def _tieout(
     for item in items:
         k = key_of(item.voucher)
         count[k] += 1
-        read[k] += _sign(item.voucher) * sum((s.amount or ZERO for s in item.voucher.sources), ZERO)
+        read[k] += _sign(item.voucher) * total(s.amount or ZERO for s in item.voucher.sources)
         if item.status in IN_ERP:
             posted[k] += posted_amount(item.voucher)
     rows = tuple((k, count[k], read[k], posted[k], read[k] - posted[k]) for k in sorted(count))
@@ -262,10 +264,14 @@ def _account_table(items: list[VoucherItem]) -> Table:
             if item.status in IN_ERP:
                 s[2] += ln.debit
                 s[3] += ln.credit
-    rows = tuple(
-        (acc, s[0], s[1], s[2], s[3], (s[0] - s[1]) - (s[2] - s[3])) for acc, s in sorted(sums.items())
+    amounts = [
+        (acc, (s[0], s[1], s[2], s[3], (s[0] - s[1]) - (s[2] - s[3]))) for acc, s in sorted(sums.items())
+    ]
+    rows = tuple((acc, *values) for acc, values in amounts)
+    totals: tuple[Cell, ...] = (
+        "合计 / Total",
+        *(total(values[i] for _, values in amounts) for i in range(5)),
     )
-    totals = ("合计 / Total", *(sum((r[i] for r in rows), ZERO) for i in range(1, 6)))
     columns = (
         Column("account", "科目", "Account"),
         Column("debit_mapped", "借方(生成)", "Debit mapped", Kind.MONEY),
@@ -326,9 +332,9 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
         None,
         None,
         None,
-        sum((d.read for d in diffs), ZERO),
-        sum((d.posted for d in diffs), ZERO),
-        sum((d.amount for d in diffs), ZERO),
+        total(d.read for d in diffs),
+        total(d.posted for d in diffs),
+        total(d.amount for d in diffs),
         None,
         None,
     )
@@ -468,6 +474,6 @@ def voucher_report(
         f"凭证报告 {label}",
         f"Voucher report {label}",
         tables,
-        now or dt.datetime.now(CHINA),
+        now or now_in_china(),
         facts,
     )

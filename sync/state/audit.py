@@ -78,6 +78,8 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
+    """One audit entry as stored, with the hashes that chain it to the one before."""
+
     seq: int
     at: str
     action: str

@@ -44,6 +44,8 @@ def _safe_url(url: str) -> str:
 
 
 class PostgresStore(StateStore):
+    """The state store on PostgreSQL, for more than one machine and for the web console."""
+
     dialect = "pg"
     for_update_sql = " FOR UPDATE"
     serial_sql = "BIGSERIAL PRIMARY KEY"

@@ -27,6 +27,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS sent_reminders (
 
 
 class SentLog:
+    """Which reminder went out on which channel when, so the same one is not sent twice in an interval."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = open_sidecar(path, _SCHEMA, "reminder log", "reminders.sent_log")

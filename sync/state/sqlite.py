@@ -35,6 +35,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class SqliteStore(StateStore):
+    """The state store in one SQLite file: the default, for one machine."""
+
     dialect = "sqlite"
     serial_sql = "INTEGER PRIMARY KEY AUTOINCREMENT"
     bigint_sql = "INTEGER"

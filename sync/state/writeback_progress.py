@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS writeback_meta (name TEXT PRIMARY KEY, value TEXT NOT
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """What was last written to one CRM record, and how often writing failed."""
+
     stream: str
     record_id: str
     digest: str
@@ -46,6 +48,8 @@ class Entry:
 
 
 class Progress:
+    """The write-back side-file: what each CRM record was given, so nothing is written twice."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = open_sidecar(path, _SCHEMA, "write-back progress", "writeback.state_file")

@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
+from sync.money import total
+
 __all__ = ["Cell", "Column", "Kind", "Lang", "Report", "Table", "plain_table"]
 
 Lang = Literal["zh", "en"]
@@ -23,6 +25,8 @@ Cell = str | int | Decimal | dt.date | None
 
 
 class Kind(StrEnum):
+    """How a column's cells read: each renderer formats money, dates and links its own way."""
+
     TEXT = "text"
     MONEY = "money"
     DATE = "date"
@@ -32,6 +36,8 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column's key (for machines) and its titles in Chinese and English (for people)."""
+
     key: str
     zh: str
     en: str
@@ -106,5 +112,5 @@ def plain_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Cell
 
 
 def money_sum(values: Sequence[Decimal]) -> Decimal:
-    """Exact sum of Decimals (start value keeps the type Decimal for an empty list)."""
-    return sum(values, Decimal(0))
+    """Exact sum of Decimals (``sync.money.total``: an inexact sum raises)."""
+    return total(values)

@@ -24,6 +24,8 @@ _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class ObjectFields(BaseModel):
+    """Which fields of one CRM object receive the ERP number, the status and the ERP id."""
+
     model_config = ConfigDict(extra="forbid")
 
     number: str | None = Field(None, description="field for the ERP voucher number (记-12)")
@@ -45,6 +47,8 @@ class ObjectFields(BaseModel):
 
 
 class WritebackConfig(BaseModel):
+    """The ``writeback:`` section: what goes back to the CRM after posting, and how hard to try."""
+
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True

@@ -34,6 +34,8 @@ Updater = Callable[[str, str, Mapping[str, Any]], object]
 
 @dataclass
 class WritebackResult:
+    """What one write-back pass did, in counts an operator reads in the run's log."""
+
     enabled: bool = True
     written: int = 0
     unchanged: int = 0

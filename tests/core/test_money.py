@@ -53,3 +53,15 @@ def test_format_amount_prints_fixed_point_cents() -> None:
 @given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False, allow_infinity=False))
 def test_any_two_place_amount_survives_text_round_trip(amount: Decimal) -> None:
     assert parse_amount(format_amount(amount)) == amount
+
+
+def test_a_sum_of_amounts_is_exact_or_refused_never_rounded() -> None:
+    from decimal import Inexact
+
+    from sync.money import total
+
+    assert total([Decimal("97226.45"), Decimal("-0.45"), Decimal("0.001")]) == Decimal("97226.001")
+    assert total([]) == Decimal(0)
+    huge = Decimal("9" * 34)  # the default 28-digit context would round this sum silently
+    with pytest.raises(Inexact):
+        total([huge, Decimal("0.01")])

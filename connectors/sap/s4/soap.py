@@ -147,6 +147,8 @@ def bulk_request(bulk_id: str, documents: Sequence[dict[str, Any]], created: dt.
 
 @dataclass(frozen=True, slots=True)
 class LogNote:
+    """One note of S/4's SOAP log (type, id, text): the ERP's own words for a refusal."""
+
     severity: int
     type_id: str
     note: str

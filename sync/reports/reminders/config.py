@@ -48,6 +48,8 @@ class _Channel(BaseModel):
 
 
 class EmailChannel(_Channel):
+    """Reminders by SMTP: where to connect, who sends, who receives."""
+
     type: Literal["email"]
     host: str = Field(min_length=1)
     port: int = Field(465, ge=1, le=65535)
@@ -74,6 +76,10 @@ class EmailChannel(_Channel):
 
 
 class WebhookChannel(_Channel):
+    """Reminders to a chat robot (DingTalk, WeCom, Feishu) or any HTTPS endpoint, signed when a secret is
+    set.
+    """
+
     type: Literal["webhook"]
     url: SecretStr = Field(description="robot URLs carry their key in the query string: treated as a secret")
     style: Literal["generic", "wecom", "dingtalk"] = "generic"
@@ -105,6 +111,8 @@ Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
 
 
 class RemindersConfig(BaseModel):
+    """The ``reminders:`` section: when a customer is chased, how often, and through which channels."""
+
     model_config = ConfigDict(extra="forbid")
 
     interval_hours: float = Field(24, gt=0, le=24 * 366)

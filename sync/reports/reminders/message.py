@@ -49,6 +49,8 @@ _ENV = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 @dataclass(frozen=True, slots=True)
 class Reminder:
+    """One customer's overdue orders as one message; its fingerprint says whether it was sent already."""
+
     account_id: str
     account_name: str
     as_of: dt.date

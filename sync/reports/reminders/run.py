@@ -20,6 +20,8 @@ __all__ = ["Outcome", "run_reminders"]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What happened to one reminder on one channel (sent, skipped as sent, failed and why)."""
+
     channel: str
     reminder: Reminder
     status: str  # sent | skipped | failed | dry-run
