@@ -115,15 +115,15 @@ def failures(config_path: str, fmt: str) -> None:
             {
                 "quarantined": [
                     {
-                        "id": q["id"],
-                        "mapping": q["mapping"],
-                        "source": q["source"],
-                        "stream": q["stream"],
-                        "record_id": q["record_id"],
-                        "problem": q["problem"],
-                        "since": q["created"],
-                        "updated": q["updated"],
-                        "record": q["record"],
+                        "id": q.id,
+                        "mapping": q.mapping,
+                        "source": q.source,
+                        "stream": q.stream,
+                        "record_id": q.record_id,
+                        "problem": q.problem,
+                        "since": q.created,
+                        "updated": q.updated,
+                        "record": q.record,
                     }
                     for q in quarantined
                 ],
@@ -140,11 +140,11 @@ def failures(config_path: str, fmt: str) -> None:
             ["id", "record", "mapping", "problem", "since"],
             [
                 [
-                    q["id"],
-                    f"{q['source']}/{q['stream']}/{q['record_id']}",
-                    q["mapping"],
-                    q["problem"],
-                    q["created"],
+                    q.id,
+                    f"{q.source}/{q.stream}/{q.record_id}",
+                    q.mapping,
+                    q.problem,
+                    q.created,
                 ]
                 for q in quarantined
             ],
@@ -243,8 +243,8 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
             {
                 "state": where,
                 "paused": bool(paused),
-                "runs": runs,
-                "cursors": cursors,
+                "runs": [r.public_dict() for r in runs],
+                "cursors": [c.public_dict() for c in cursors],
                 "vouchers": counts,
                 "quarantined": quarantined,
             }
@@ -267,16 +267,16 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         ],
         [
             [
-                r["id"],
-                r["started"],
-                r["finished"],
-                r["status"],
-                r["counts"].get("read", ""),
-                r["counts"].get("posted", ""),
-                r["counts"].get("already_posted", ""),
-                r["counts"].get("quarantined", ""),
-                r["counts"].get("failed", ""),
-                f"{r['host']}/{r['pid']}",
+                r.id,
+                r.started,
+                r.finished,
+                r.status,
+                r.counts.get("read", ""),
+                r.counts.get("posted", ""),
+                r.counts.get("already_posted", ""),
+                r.counts.get("quarantined", ""),
+                r.counts.get("failed", ""),
+                f"{r.host}/{r.pid}",
             ]
             for r in runs
         ],
@@ -284,7 +284,7 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
     _table(
         "cursors",
         ["source", "stream", "state", "updated"],
-        [[c["source"], c["stream"], c["state"], c["updated"]] for c in cursors],
+        [[c.source, c.stream, c.state, c.updated] for c in cursors],
     )
     click.echo(
         "vouchers: "

@@ -26,20 +26,20 @@ def requeue(
     quarantined = store.open_quarantine()
     if keys is not None:
         wanted = set(keys)
-        quarantined = [q for q in quarantined if str(q["id"]) in wanted or q["record_id"] in wanted]
+        quarantined = [q for q in quarantined if str(q.id) in wanted or q.record_id in wanted]
     remapped = still = 0
     summary = RunSummary()
     planner = Planner(store, None, approval=approval_required(mappings))
     writer = RecordWriter(store, planner, summary)
     with store.transaction():
         for q in quarantined:
-            if q["source"] == "(group)":
-                store.mark_group_dirty(q["mapping"], q["record_id"], "red", 0)
-                store.resolve_quarantine(q["mapping"], q["source"], q["stream"], q["record_id"])
+            if q.source == "(group)":
+                store.mark_group_dirty(q.mapping, q.record_id, "red", 0)
+                store.resolve_quarantine(q.mapping, q.source, q.stream, q.record_id)
                 remapped += 1
                 continue
-            results = mappings.map_record(q["source"], q["stream"], q["record"])
-            outcome = writer.apply(q["source"], q["stream"], q["record"], results)
+            results = mappings.map_record(q.source, q.stream, q.record)
+            outcome = writer.apply(q.source, q.stream, q.record, results)
             remapped += 1
             still += outcome is RecordOutcome.QUARANTINED
     result: dict[str, Any] = {

@@ -68,7 +68,7 @@ class Planner:
         """Put ``voucher`` as the live revision of its key (``Put.ALREADY``, ``ATTACHED`` or ``NEW``)."""
         store = self.store
         head = store.get_head(voucher.key)
-        if head is not None and head["revision"] and head["content"] == voucher.revision:
+        if head is not None and head.revision and head.content == voucher.revision:
             return self.attach(voucher.key, records)
         content = revision = voucher.revision
         # a key never seen has no history: spare the query (the common case)
@@ -79,8 +79,9 @@ class Planner:
                 n += 1
             revision = f"{voucher.revision}.{n}"
             voucher = voucher.model_copy(update={"revision": revision})
-        live = head is not None and head["revision"]
-        depends = self._retire(voucher.key, head["revision"], style) if live and head else None
+        depends = (
+            self._retire(voucher.key, head.revision, style) if head is not None and head.revision else None
+        )
         self._insert(voucher, kind="voucher", style=style, records=records, depends_on=depends)
         store.set_head(voucher.key, revision, content)
         return Put.NEW
@@ -88,9 +89,9 @@ class Planner:
     def attach(self, key: str, records: int) -> Put:
         """Count ``records`` against the live revision of ``key`` (``Put.ALREADY`` if posted)."""
         head = self.store.get_head(key)
-        if head is None or not head["revision"]:
+        if head is None or not head.revision:
             return Put.MISSING
-        row = self.store.get_voucher(key, head["revision"])
+        row = self.store.get_voucher(key, head.revision)
         if row is None:
             return Put.MISSING
         if row.status == Status.POSTED:
@@ -105,9 +106,9 @@ class Planner:
         Returns True when a reversal voucher was planned.
         """
         head = self.store.get_head(key)
-        if head is None or not head["revision"]:
+        if head is None or not head.revision:
             return False
-        planned = self._retire(key, head["revision"], style)
+        planned = self._retire(key, head.revision, style)
         self.store.set_head(key, "", "")  # no live revision; the key's history stays known
         return planned is not None
 

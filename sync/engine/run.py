@@ -162,9 +162,9 @@ class Engine:
                 return
             with self.store.transaction():
                 for g in groups:
-                    mapping, group_key = g["mapping"], g["group_key"]
-                    style = ReversalStyle(g["reversal_style"])
-                    records = int(g["run_records"])
+                    mapping, group_key = g.mapping, g.group_key
+                    style = ReversalStyle(g.reversal_style)
+                    records = g.run_records
                     members = self.store.group_members(mapping, group_key)
                     if not members:
                         planner.void(group_key, style)

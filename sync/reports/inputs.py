@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,6 +22,7 @@ from sync.errors import ConfigurationError
 from sync.model import Voucher
 from sync.reports.config import ReportsConfig
 from sync.reports.vouchers import QuarantinedItem, VoucherItem
+from sync.state.quarantine import QuarantineEntry
 
 __all__ = ["crm_book", "reminders_log_path", "reports_config", "voucher_items"]
 
@@ -109,10 +109,9 @@ def writeback_issues(config: AppConfig) -> list[QuarantinedItem]:
     ]
 
 
-def _quarantined(row: dict[str, Any]) -> QuarantinedItem:
-    record = row.get("record") if isinstance(row.get("record"), dict) else {}
-    assert isinstance(record, dict)
-    created = str(row.get("created") or "")
+def _quarantined(row: QuarantineEntry) -> QuarantinedItem:
+    record = row.record if isinstance(row.record, dict) else {}
+    created = row.created
     when = ""
     if created:
         try:
@@ -120,11 +119,11 @@ def _quarantined(row: dict[str, Any]) -> QuarantinedItem:
         except ValueError:
             when = created[:10]
     return QuarantinedItem(
-        mapping=str(row.get("mapping", "")),
-        source=str(row.get("source", "")),
-        stream=str(row.get("stream", "")),
-        record_id=str(row.get("record_id", "")),
-        problems=(str(row.get("problem", "")),),
+        mapping=row.mapping,
+        source=row.source,
+        stream=row.stream,
+        record_id=row.record_id,
+        problems=(row.problem,),
         name=str(record.get("name", "")),
         when=when,
     )

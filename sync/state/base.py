@@ -10,12 +10,24 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any, Self
 
 from sync.errors import StateError
 from sync.state.schema import LATEST, MIGRATIONS
 
-__all__ = ["StoreBase", "now_iso", "payload_hash"]
+__all__ = ["LockHolder", "StoreBase", "now_iso", "payload_hash"]
+
+
+@dataclass(frozen=True, slots=True)
+class LockHolder:
+    """The run lock's row: which process on which host took it when, and its last heartbeat."""
+
+    owner: str
+    host: str
+    pid: int
+    acquired: str
+    heartbeat: str
 
 
 def now_iso() -> str:
@@ -83,9 +95,12 @@ class StoreBase:
     def heartbeat(self) -> None:
         """Refresh the lock's heartbeat (call inside a transaction)."""
 
-    def lock_holder(self) -> dict[str, Any] | None:
-        """Who last took the run lock (owner, host, pid, acquired, heartbeat), if anyone."""
-        return self._one("SELECT owner, host, pid, acquired, heartbeat FROM run_lock WHERE id = 1")
+    def lock_holder(self) -> LockHolder | None:
+        """Who last took the run lock, if anyone (the row stays after a PostgreSQL run ends)."""
+        row = self._one("SELECT owner, host, pid, acquired, heartbeat FROM run_lock WHERE id = 1")
+        if row is None:
+            return None
+        return LockHolder(row["owner"], row["host"], int(row["pid"]), row["acquired"], row["heartbeat"])
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["CursorsTable"]
+__all__ = ["Cursor", "CursorsTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """One stream's stored Airbyte state, and when it last moved."""
+
+    source: str
+    stream: str
+    state: dict[str, Any]
+    updated: str
+
+    def public_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class CursorsTable(StoreBase):
@@ -30,8 +44,6 @@ class CursorsTable(StoreBase):
             (source, stream, json.dumps(state, ensure_ascii=False, default=str), now_iso()),
         )
 
-    def cursors(self) -> list[dict[str, Any]]:
+    def cursors(self) -> list[Cursor]:
         rows = self._all("SELECT source, stream, state, updated FROM cursors ORDER BY source, stream")
-        for r in rows:
-            r["state"] = json.loads(r["state"])
-        return rows
+        return [Cursor(r["source"], r["stream"], json.loads(r["state"]), r["updated"]) for r in rows]

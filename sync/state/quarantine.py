@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sync.secrets import redact
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["QuarantineTable"]
+__all__ = ["QuarantineEntry", "QuarantineTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    """An open quarantine entry: the raw record, the mapping that refused it, and why."""
+
+    id: int
+    mapping: str
+    source: str
+    stream: str
+    record_id: str
+    record: dict[str, Any]
+    problem: str
+    status: str
+    created: str
+    updated: str
 
 
 class QuarantineTable(StoreBase):
@@ -51,10 +68,14 @@ class QuarantineTable(StoreBase):
         row = self._one("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")
         return int(row["n"]) if row else 0
 
-    def open_quarantine(self, ids: Sequence[int] = ()) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM quarantine WHERE status = 'open' ORDER BY id")
-        if ids:
-            rows = [r for r in rows if int(r["id"]) in set(ids)]
-        for r in rows:
-            r["record"] = json.loads(r["record"])
-        return rows
+    def open_quarantine(self, ids: Sequence[int] = ()) -> list[QuarantineEntry]:
+        rows = self._all(
+            "SELECT id, mapping, source, stream, record_id, record, problem, status, created, updated "
+            "FROM quarantine WHERE status = 'open' ORDER BY id"
+        )
+        wanted = set(ids)
+        return [
+            QuarantineEntry(**{**r, "id": int(r["id"]), "record": json.loads(r["record"])})
+            for r in rows
+            if not wanted or int(r["id"]) in wanted
+        ]

@@ -4,11 +4,31 @@ produced, so an edit or a void knows what to supersede or reverse."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
 
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["RecordsTable"]
+__all__ = ["DirtyGroup", "Head", "RecordsTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The live revision of a voucher key (``revision`` empty: voided, its history kept)."""
+
+    key: str
+    revision: str
+    #: the content hash of the live revision (a revision may carry a ``.2`` suffix; content not)
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyGroup:
+    """A summarised voucher whose members changed: it is assembled again before posting."""
+
+    mapping: str
+    group_key: str
+    reversal_style: str
+    run_records: int
 
 
 class RecordsTable(StoreBase):
@@ -16,8 +36,9 @@ class RecordsTable(StoreBase):
 
     # -- heads: the live revision of each voucher key --------------------------------------
 
-    def get_head(self, key: str) -> dict[str, Any] | None:
-        return self._one("SELECT key, revision, content FROM heads WHERE key = ?", (key,))
+    def get_head(self, key: str) -> Head | None:
+        row = self._one("SELECT key, revision, content FROM heads WHERE key = ?", (key,))
+        return None if row is None else Head(row["key"], row["revision"], row["content"])
 
     def set_head(self, key: str, revision: str, content: str) -> None:
         self._execute(
@@ -117,12 +138,15 @@ class RecordsTable(StoreBase):
             (mapping, group_key, reversal_style, records),
         )
 
-    def dirty_groups(self, limit: int = 500) -> list[dict[str, Any]]:
-        return self._all(
+    def dirty_groups(self, limit: int = 500) -> list[DirtyGroup]:
+        rows = self._all(
             "SELECT mapping, group_key, reversal_style, run_records FROM groups_dirty "
             "ORDER BY mapping, group_key LIMIT ?",
             (limit,),
         )
+        return [
+            DirtyGroup(r["mapping"], r["group_key"], r["reversal_style"], int(r["run_records"])) for r in rows
+        ]
 
     def clear_dirty_group(self, mapping: str, group_key: str) -> None:
         self._execute("DELETE FROM groups_dirty WHERE mapping = ? AND group_key = ?", (mapping, group_key))

@@ -5,12 +5,31 @@ from __future__ import annotations
 import json
 import os
 import socket
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sync.secrets import redact
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["RunsTable"]
+__all__ = ["Run", "RunsTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run as recorded: when, how it ended, its counts, and who ran it where."""
+
+    id: int
+    started: str
+    finished: str | None
+    status: str
+    counts: dict[str, Any]
+    who: str
+    host: str
+    pid: int
+    message: str
+
+    def public_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class RunsTable(StoreBase):
@@ -36,8 +55,10 @@ class RunsTable(StoreBase):
                 (now_iso(), status, json.dumps(counts, ensure_ascii=False), redact(message), run_id),
             )
 
-    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-        for r in rows:
-            r["counts"] = json.loads(r["counts"] or "{}")
-        return rows
+    def last_runs(self, limit: int = 10) -> list[Run]:
+        rows = self._all(
+            "SELECT id, started, finished, status, counts, who, host, pid, message FROM runs "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Run(**{**r, "id": int(r["id"]), "counts": json.loads(r["counts"] or "{}")}) for r in rows]

@@ -118,7 +118,7 @@ def test_schedule_runs_on_the_cron_and_a_failed_run_does_not_stop_it(
     assert "the schedule goes on" in res.stderr
     with open_state(url) as store:
         runs = store.last_runs(10)
-    assert runs[-1]["status"] == "unavailable" and len(runs) == 3
+    assert runs[-1].status == "unavailable" and len(runs) == 3
     assert len(refs_in_ledger(setup.ledger)) == 4
 
 

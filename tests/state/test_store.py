@@ -16,6 +16,7 @@ import pytest
 from sync.errors import LockHeld, StateError
 from sync.model import MappingRef, SourceRef, Voucher, VoucherLine
 from sync.state import Status, TransitionRefused, open_state
+from sync.state.records import DirtyGroup, Head
 from sync.state.schema import LATEST
 from sync.state.status import FINAL, TRANSITIONS, sources_of
 
@@ -71,7 +72,7 @@ def test_cursor_round_trips_airbyte_state_json(state_url: str) -> None:
         with store.transaction():
             store.set_cursor("crm", "PaymentObj", {**state, "offset": 4858})
         assert store.get_cursor("crm", "PaymentObj") == {**state, "offset": 4858}
-        assert [(c["source"], c["stream"]) for c in store.cursors()] == [("crm", "PaymentObj")]
+        assert [(c.source, c.stream) for c in store.cursors()] == [("crm", "PaymentObj")]
 
 
 def test_a_failed_transaction_leaves_nothing_behind(state_url: str) -> None:
@@ -143,11 +144,9 @@ def test_record_index_heads_and_contributions(state_url: str) -> None:
             store.mark_group_dirty("daily", "g1", "red", 1)
         assert store.get_record("payment_received", "crm", "PaymentObj", "r1") == (["k1"], ["g1"])
         assert store.get_record("payment_received", "crm", "PaymentObj", "zz") == ([], [])
-        assert store.get_head("k1") == {"key": "k1", "revision": "abc", "content": "abc"}
+        assert store.get_head("k1") == Head("k1", "abc", "abc")
         assert store.group_members("daily", "g1") == [("r1", '{"amount": "10.00"}')]
-        assert store.dirty_groups() == [
-            {"mapping": "daily", "group_key": "g1", "reversal_style": "red", "run_records": 2}
-        ]
+        assert store.dirty_groups() == [DirtyGroup("daily", "g1", "red", 2)]
         with store.transaction():
             store.clear_dirty_group("daily", "g1")
             store.remove_contribution("daily", "g1", "r1")
@@ -167,7 +166,7 @@ def test_quarantine_keeps_the_raw_record_and_resolves(state_url: str) -> None:
                 "sales_order_confirmed", "crm", "SalesOrderObj", "8908aff8", record, "still missing"
             )
         [row] = store.open_quarantine()
-        assert row["record"] == record and row["problem"] == "still missing"
+        assert row.record == record and row.problem == "still missing"
         with store.transaction():
             store.resolve_quarantine("sales_order_confirmed", "crm", "SalesOrderObj", "8908aff8")
         assert store.open_quarantine() == []
@@ -182,7 +181,7 @@ def test_control_flags_and_runs(state_url: str) -> None:
         run = store.start_run("cron")
         store.finish_run(run, "done", {"read": 3})
         [last] = store.last_runs(1)
-        assert (last["id"], last["status"], last["counts"], last["pid"]) == (
+        assert (last.id, last.status, last.counts, last.pid) == (
             run,
             "done",
             {"read": 3},
