@@ -21,6 +21,7 @@ __all__ = [
     "parse_date",
     "parse_period",
     "period_of",
+    "period_range",
     "today_in_china",
 ]
 
@@ -31,6 +32,8 @@ _MAX_MS: Final = 253_402_300_799_999
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: an accounting period: calendar month ``YYYY-MM``
 PERIOD: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: a reporting range: a month ``2026-11``, a quarter ``2026-Q4`` or a year ``2026``
+_RANGE: Final = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
 
 
 def now_in_china() -> dt.datetime:
@@ -90,3 +93,21 @@ def parse_period(value: str, *, field: str = "period") -> str:
     if not PERIOD.match(value):
         raise ValueError(f"{field}: {value!r} is not an accounting period (expected YYYY-MM, e.g. 2026-11)")
     return value
+
+
+def period_range(text: str, *, field: str = "--period") -> tuple[dt.date, dt.date]:
+    """First and last day: 2026-11 -> Nov 1..30; 2026-Q4 -> Oct 1..Dec 31; 2026 -> the year."""
+    match = _RANGE.match(text.strip())
+    if not match:
+        raise ValueError(f"{field} {text!r} is not a period (use 2026-11, 2026-Q4 or 2026)")
+    year = int(match.group(1))
+    if match.group(2):
+        first_month, months = int(match.group(2)), 1
+    elif match.group(3):
+        first_month, months = (int(match.group(3)) - 1) * 3 + 1, 3
+    else:
+        first_month, months = 1, 12
+    start = dt.date(year, first_month, 1)
+    end_month = first_month + months
+    end = dt.date(year + (end_month > 12), (end_month - 1) % 12 + 1, 1) - dt.timedelta(days=1)
+    return start, end

@@ -8,7 +8,7 @@ table is written from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -121,9 +121,6 @@ class Envelope:
             return "；".join(dict.fromkeys(texts))
         return MSG_CODES.get(self.msg_code, (Kind.PERMANENT, f"MsgCode {self.msg_code}"))[1]
 
-    def errors_for(self, dindex: int) -> list[EnvelopeError]:
-        return [e for e in self.errors if e.dindex == dindex]
-
 
 def _truthy(value: Any) -> bool:
     """``IsSuccess`` may be a bool or the string "false"/"true" (some templates)."""
@@ -210,7 +207,3 @@ def parse_query_rows(body: Any) -> list[list[Any]]:
     if isinstance(body, Mapping) and find_envelope(body) is not None:
         raise QueryError(parse_envelope(body))
     raise ValueError("ExecuteBillQuery answered neither rows nor an error envelope")
-
-
-def first_text(rows: Sequence[Sequence[Any]]) -> str:
-    return str(rows[0][0]) if rows and rows[0] else ""

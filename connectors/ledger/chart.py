@@ -60,10 +60,6 @@ class Chart:
     def children(self, code: str) -> tuple[str, ...]:
         return self._children.get(code, ())
 
-    def is_detail(self, code: str) -> bool:
-        """A detail (明细) account takes postings; a parent account only sums its children."""
-        return code in self.accounts and not self._children.get(code)
-
     def full_name(self, code: str) -> str:
         """``应交税费-应交增值税-销项税额`` for ``2221.01.05``: the name finance reads."""
         names: list[str] = []

@@ -66,10 +66,6 @@ class CommitReport:
     refused: dict[str, str] = field(default_factory=dict)  # external_ref -> ERP message
     open: list[str] = field(default_factory=list)  # transient / unknown after every attempt
 
-    @property
-    def complete(self) -> bool:
-        return not self.refused and not self.open
-
 
 class Committer:
     """Posts vouchers until each is committed or refused: lookup first, bounded retries."""

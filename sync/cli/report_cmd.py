@@ -7,7 +7,6 @@ Reports go to a file: ``--output`` names a file or a folder (default: ``reports.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import click
 
 from sync.cli.common import config_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
-from sync.dates import PERIOD, now_in_china, parse_date, today_in_china
+from sync.dates import parse_date, period_range, today_in_china
 from sync.errors import ConfigurationError
 from sync.tables.files import FORMATS, Format, render, write_report
 from sync.tables.model import Lang, Report
@@ -31,27 +30,6 @@ def _date(value: str | None, option: str) -> dt.date | None:
         return parse_date(value, field=option)
     except ValueError as exc:
         raise ConfigurationError(str(exc), hint="write the date as YYYY-MM-DD") from None
-
-
-_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
-
-
-def period_range(text: str) -> tuple[dt.date, dt.date]:
-    """2026-11 -> Nov 1..30; 2026-Q4 -> Oct 1..Dec 31; 2026 -> the year."""
-    match = _PERIOD.match(text.strip())
-    if not match:
-        raise ConfigurationError(f"--period {text!r} is not a period", hint="use 2026-11, 2026-Q4 or 2026")
-    year = int(match.group(1))
-    if match.group(2):
-        first_month, months = int(match.group(2)), 1
-    elif match.group(3):
-        first_month, months = (int(match.group(3)) - 1) * 3 + 1, 3
-    else:
-        first_month, months = 1, 12
-    start = dt.date(year, first_month, 1)
-    end_month = first_month + months
-    end = dt.date(year + (end_month > 12), (end_month - 1) % 12 + 1, 1) - dt.timedelta(days=1)
-    return start, end
 
 
 def _output_options(func: Any) -> Any:
@@ -78,9 +56,12 @@ def _output_options(func: Any) -> Any:
     )(func)
 
 
-def _emit(
-    config: AppConfig, report: Report, fmt: Format, lang: Lang, *, output: str | None, default: str
-) -> None:
+def _emit(config: AppConfig, report: Report, fmt: Format, chosen: Lang | None, *, output: str | None) -> None:
+    from sync.reports.inputs import reports_config
+
+    rc = reports_config(config)
+    lang: Lang = chosen or rc.language
+    default = rc.output
     if output == "-":
         if fmt == "xlsx":
             raise ConfigurationError("xlsx cannot go to stdout", hint="give --output FILE or a folder")
@@ -114,31 +95,16 @@ def vouchers_report(
 ) -> None:
     """Every voucher of a period with ERP number, status, lines and source record; control totals
     per day, voucher group and account that tie out to the cent; failures on their own sheet."""
-    from sync.reports.inputs import reports_config, voucher_items
-    from sync.reports.vouchers import default_period, voucher_report
+    from sync.reports import build
 
     setup_logging()
     config = load_config(config_path)
-    rc = reports_config(config)
-    if period and not PERIOD.match(period):
-        raise ConfigurationError(
-            f"--period {period!r} is not an accounting period", hint="use YYYY-MM, e.g. 2026-11"
-        )
-    items, quarantined, problems = voucher_items(config)
-    for problem in problems:
+    built = build.vouchers_report(config, period)
+    for problem in built.warnings:
         click.echo(f"warning: {problem}", err=True)
-    note = ""
-    if not period:
-        period = default_period(i for i in items if i.status != "superseded")
-        if period:
-            note = "默认：凭证最多的期间 / default: the period with the most vouchers"
-            click.echo(f"period {period} (the period with the most vouchers; choose with --period)")
-        else:
-            click.echo("no vouchers in the state store: reporting all periods (empty)")
-    built = voucher_report(
-        items, quarantined, period=period, link_template=rc.link_template, period_note=note
-    )
-    _emit(config, built, fmt, lang or rc.language, output=output, default=rc.output)
+    for note in built.notes:
+        click.echo(note)
+    _emit(config, built.report, fmt, lang, output=output)
 
 
 @report.command("collections")
@@ -167,34 +133,17 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
     output: str | None,
 ) -> None:
     """回款报表: received by customer, payment method, sales owner and order."""
-    from sync.reports.collections import Granularity, collection_tables
-    from sync.reports.inputs import crm_book, reports_config
+    from sync.reports import build
 
     setup_logging()
     config = load_config(config_path)
-    rc = reports_config(config)
-    first, last = period_range(period or f"{today_in_china():%Y-%m}")
+    try:
+        first, last = period_range(period or f"{today_in_china():%Y-%m}")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint="use 2026-11, 2026-Q4 or 2026") from None
     first = _date(start, "--from") or first
     last = _date(end, "--to") or last
-    if last < first:
-        raise ConfigurationError(f"--to {last} is before --from {first}")
-    book, source, errors = crm_book(config, rc)
-    g: Granularity = granularity  # type: ignore[assignment]
-    tables = collection_tables(book, first, last, g)
-    label = f"{first.isoformat()}_{last.isoformat()}"
-    built = Report(
-        f"collections-{label}",
-        f"回款报表 {first} – {last}",
-        f"Collections {first} – {last}",
-        (*tables, *_problem_tables(book.problems + errors)),
-        now_in_china(),
-        (
-            ("来源", "Source", source),
-            ("期间", "Period", f"{first} – {last}"),
-            ("汇总方式", "Grouped by", granularity),
-        ),
-    )
-    _emit(config, built, fmt, lang or rc.language, output=output, default=rc.output)
+    _emit(config, build.collections_report(config, first, last, granularity).report, fmt, lang, output=output)
 
 
 @report.command("aging")
@@ -213,31 +162,12 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
 ) -> None:
     """Receivables aging 0–30 / 31–60 / 61–90 / 90+ days, the overdue list per customer, and
     credit exposure (with the customers over their limit)."""
-    from sync.reports.aging import aging_table, overdue_table
-    from sync.reports.credit import credit_tables, read_limits_csv
-    from sync.reports.inputs import crm_book, reports_config
+    from sync.reports import build
 
     setup_logging()
     config = load_config(config_path)
-    rc = reports_config(config)
     day = _date(as_of, "--as-of") or today_in_china()
-    book, source, errors = crm_book(config, rc)
-    chosen = basis or rc.aging_basis
-    limits = read_limits_csv(config.resolve_path(rc.credit_limits_csv)) if rc.credit_limits_csv else None
-    tables = (
-        aging_table(book, day, "due" if chosen == "due" else "order"),
-        overdue_table(book, day),
-        *credit_tables(book, day, limits),
-    )
-    built = Report(
-        f"aging-{day.isoformat()}",
-        f"应收账龄 截至 {day}",
-        f"Receivables aging as of {day}",
-        (*tables, *_problem_tables(book.problems + errors)),
-        now_in_china(),
-        (("来源", "Source", source), ("截至", "As of", day.isoformat())),
-    )
-    _emit(config, built, fmt, lang or rc.language, output=output, default=rc.output)
+    _emit(config, build.aging_report(config, day, basis).report, fmt, lang, output=output)
 
 
 @report.command("credit")
@@ -259,53 +189,15 @@ def credit_report(  # noqa: PLR0917 - click passes options by name
     output: str | None,
 ) -> None:
     """Customer credit exposure against the credit limit, and the customers over it."""
-    from sync.reports.credit import credit_tables, read_limits_csv
-    from sync.reports.inputs import crm_book, reports_config
+    from sync.reports import build
 
     setup_logging()
     config = load_config(config_path)
-    rc = reports_config(config)
     day = _date(as_of, "--as-of") or today_in_china()
-    csv_path = (
-        Path(limits)
-        if limits
-        else (config.resolve_path(rc.credit_limits_csv) if rc.credit_limits_csv else None)
-    )
-    book, source, errors = crm_book(config, rc)
-    every, over = credit_tables(book, day, read_limits_csv(csv_path) if csv_path else None)
-    if over.rows:
-        click.echo(f"{len(over.rows)} customer(s) over their credit limit", err=True)
-    built = Report(
-        f"credit-{day.isoformat()}",
-        f"信用额度占用 截至 {day}",
-        f"Credit exposure as of {day}",
-        (every, over, *_problem_tables(book.problems + errors)),
-        now_in_china(),
-        (
-            ("来源", "Source", source),
-            ("截至", "As of", day.isoformat()),
-            ("额度来源", "Limits from", str(csv_path) if csv_path else (rc.credit_limit_field or "-")),
-        ),
-    )
-    _emit(config, built, fmt, lang or rc.language, output=output, default=rc.output)
-
-
-def _problem_tables(problems: list[str]) -> tuple[Any, ...]:
-    from sync.tables.model import Column, Table
-
-    if not problems:
-        return ()
-    return (
-        Table(
-            "problems",
-            "未能读取的记录",
-            "Records not read",
-            (Column("problem", "问题", "Problem"),),
-            tuple((p,) for p in problems),
-            note_zh="这些记录未计入报表",
-            note_en="these records are not in the figures",
-        ),
-    )
+    built = build.credit_report(config, day, Path(limits) if limits else None)
+    for warning in built.warnings:
+        click.echo(warning, err=True)
+    _emit(config, built.report, fmt, lang, output=output)
 
 
 @click.command("remind")

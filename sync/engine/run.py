@@ -204,3 +204,7 @@ class Engine:
         summary.already_posted += outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0)
         summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
         summary.mapped = summary.read - summary.skipped - summary.quarantined
+        if not summary.adds_up:  # every record read is posted, already there, skipped, quarantined or failed
+            log.error(
+                "run %s: the counts do not add up (%s); this is a bug", summary.run_id, summary.as_dict()
+            )

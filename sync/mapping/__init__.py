@@ -81,9 +81,6 @@ class MappingSet:
             out.setdefault(m.source, set()).add(m.stream)
         return out
 
-    def for_stream(self, source: str, stream: str) -> list[CompiledMapping]:
-        return self._by_stream.get((source, stream), [])
-
     def get(self, name: str) -> CompiledMapping:
         try:
             return self._by_name[name]

@@ -23,24 +23,23 @@ from urllib.parse import quote
 from sync.dates import now_in_china
 from sync.model import SourceRef, Voucher
 from sync.money import ZERO, total
+from sync.state.status import IN_ERP, Status
 from sync.tables.model import Cell, Column, Kind, Report, Table
 
 __all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
 
-POSTED = "posted"
-#: statuses whose voucher the ERP holds: a ``reversed`` voucher was posted, then undone by its reversal
-IN_ERP = frozenset({"posted", "reversed"})
-#: replaced by a newer revision before it ever reached the ERP: not part of the books, left out
-SUPERSEDED = "superseded"
+POSTED = Status.POSTED
+#: a superseded voucher was replaced before it ever reached the ERP: not part of the books, left out
+SUPERSEDED = Status.SUPERSEDED
 STATUS_ZH = {
-    "posted": "已过账",
-    "pending": "待过账",
-    "sending": "发送中",
-    "failed": "失败",
-    "awaiting_approval": "待审批",
-    "quarantined": "已隔离",
-    "superseded": "已被替代",
-    "reversed": "已冲销",
+    Status.POSTED: "已过账",
+    Status.PENDING: "待过账",
+    Status.SENDING: "发送中",
+    Status.FAILED: "失败",
+    Status.AWAITING_APPROVAL: "待审批",
+    "quarantined": "已隔离",  # a record, not a voucher status: it never became one
+    Status.SUPERSEDED: "已被替代",
+    Status.REVERSED: "已冲销",
 }
 
 
@@ -364,7 +363,7 @@ def _failures_table(
     )
     rows: list[tuple[Cell, ...]] = []
     for item in items:
-        if item.status != "failed":
+        if item.status != Status.FAILED:
             continue
         v = item.voucher
         rows.append(

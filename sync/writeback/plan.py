@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from sync.model import Voucher
+from sync.state.status import IN_ERP
 from sync.writeback.config import WritebackConfig
 
 __all__ = ["Desired", "changed_rows", "desired_values", "from_entry"]
 
-_IN_ERP = ("posted", "reversed")
+_IN_ERP = tuple(sorted(IN_ERP))
 
 
 @dataclass(frozen=True, slots=True)

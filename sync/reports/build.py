@@ -1,0 +1,143 @@
+"""Each finance report built from the config: read its inputs, run its builders, title it.
+
+The CLI only parses options and writes the result; a web console or a scheduled export
+builds the same reports through these functions, so the figures never depend on who asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sync.config import AppConfig
+from sync.dates import PERIOD, now_in_china
+from sync.errors import ConfigurationError
+from sync.reports.inputs import crm_book, reports_config, voucher_items
+from sync.state.status import Status
+from sync.tables.model import Column, Report, Table
+
+__all__ = ["BuiltReport", "aging_report", "collections_report", "credit_report", "vouchers_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltReport:
+    """A report and what its reader should be told beside it (warnings, the period chosen)."""
+
+    report: Report
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def vouchers_report(config: AppConfig, period: str | None) -> BuiltReport:
+    """The voucher report of ``period`` (default: the period with the most vouchers)."""
+    from sync.reports.vouchers import default_period, voucher_report
+
+    rc = reports_config(config)
+    if period and not PERIOD.match(period):
+        raise ConfigurationError(
+            f"--period {period!r} is not an accounting period", hint="use YYYY-MM, e.g. 2026-11"
+        )
+    items, quarantined, problems = voucher_items(config)
+    notes: list[str] = []
+    period_note = ""
+    if not period:
+        period = default_period(i for i in items if i.status != Status.SUPERSEDED)
+        if period:
+            period_note = "默认：凭证最多的期间 / default: the period with the most vouchers"
+            notes.append(f"period {period} (the period with the most vouchers; choose with --period)")
+        else:
+            notes.append("no vouchers in the state store: reporting all periods (empty)")
+    report = voucher_report(
+        items, quarantined, period=period, link_template=rc.link_template, period_note=period_note
+    )
+    return BuiltReport(report, notes, problems)
+
+
+def collections_report(config: AppConfig, first: dt.date, last: dt.date, granularity: str) -> BuiltReport:
+    """回款报表 from ``first`` to ``last``: received by customer, method, owner and order."""
+    from sync.reports.collections import Granularity, collection_tables
+
+    if last < first:
+        raise ConfigurationError(f"--to {last} is before --from {first}")
+    book, source, errors = crm_book(config, reports_config(config))
+    g: Granularity = granularity  # type: ignore[assignment]
+    report = Report(
+        f"collections-{first.isoformat()}_{last.isoformat()}",
+        f"回款报表 {first} – {last}",
+        f"Collections {first} – {last}",
+        (*collection_tables(book, first, last, g), *problem_tables(book.problems + errors)),
+        now_in_china(),
+        (
+            ("来源", "Source", source),
+            ("期间", "Period", f"{first} – {last}"),
+            ("汇总方式", "Grouped by", granularity),
+        ),
+    )
+    return BuiltReport(report)
+
+
+def aging_report(config: AppConfig, day: dt.date, basis: str | None) -> BuiltReport:
+    """Receivables aging as of ``day``, the overdue list and credit exposure."""
+    from sync.reports.aging import aging_table, overdue_table
+    from sync.reports.credit import credit_tables, read_limits_csv
+
+    rc = reports_config(config)
+    book, source, errors = crm_book(config, rc)
+    chosen = basis or rc.aging_basis
+    limits = read_limits_csv(config.resolve_path(rc.credit_limits_csv)) if rc.credit_limits_csv else None
+    tables = (
+        aging_table(book, day, "due" if chosen == "due" else "order"),
+        overdue_table(book, day),
+        *credit_tables(book, day, limits),
+    )
+    report = Report(
+        f"aging-{day.isoformat()}",
+        f"应收账龄 截至 {day}",
+        f"Receivables aging as of {day}",
+        (*tables, *problem_tables(book.problems + errors)),
+        now_in_china(),
+        (("来源", "Source", source), ("截至", "As of", day.isoformat())),
+    )
+    return BuiltReport(report)
+
+
+def credit_report(config: AppConfig, day: dt.date, limits: Path | None) -> BuiltReport:
+    """Credit exposure as of ``day`` against the limits (``limits`` CSV, else reports.credit_limits_csv)."""
+    from sync.reports.credit import credit_tables, read_limits_csv
+
+    rc = reports_config(config)
+    csv_path = limits or (config.resolve_path(rc.credit_limits_csv) if rc.credit_limits_csv else None)
+    book, source, errors = crm_book(config, rc)
+    every, over = credit_tables(book, day, read_limits_csv(csv_path) if csv_path else None)
+    report = Report(
+        f"credit-{day.isoformat()}",
+        f"信用额度占用 截至 {day}",
+        f"Credit exposure as of {day}",
+        (every, over, *problem_tables(book.problems + errors)),
+        now_in_china(),
+        (
+            ("来源", "Source", source),
+            ("截至", "As of", day.isoformat()),
+            ("额度来源", "Limits from", str(csv_path) if csv_path else (rc.credit_limit_field or "-")),
+        ),
+    )
+    warnings = [f"{len(over.rows)} customer(s) over their credit limit"] if over.rows else []
+    return BuiltReport(report, warnings=warnings)
+
+
+def problem_tables(problems: list[str]) -> tuple[Table, ...]:
+    """The records that could not be read, as their own sheet: never left out silently."""
+    if not problems:
+        return ()
+    return (
+        Table(
+            "problems",
+            "未能读取的记录",
+            "Records not read",
+            (Column("problem", "问题", "Problem"),),
+            tuple((p,) for p in problems),
+            note_zh="这些记录未计入报表",
+            note_en="these records are not in the figures",
+        ),
+    )
