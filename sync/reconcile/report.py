@@ -286,34 +286,12 @@ class Report:
         return "".join(parts)
 
 
-_TOTAL_COLUMNS = (
-    "date",
-    "account",
-    "credits",
-    "applied",
-    "suspense",
-    "settlement",
-    "reversed",
-    "platform",
-    "other",
-    "debits",
-    "ties_out",
-)
+#: the money columns of the totals table, right-aligned on a terminal
+_TOTAL_AMOUNTS = ("credits", *_BUCKETS, "debits")
+_TOTAL_COLUMNS = ("date", "account", *_TOTAL_AMOUNTS, "ties_out")
 _LINE_COLUMNS = ("date", "bank_id", "payer", "amount", "status", "rule", "suspense", "note")
 _CRM_COLUMNS = ("date", "number", "customer", "amount", "open", "status")
-#: right-aligned on a terminal
-_AMOUNTS = {
-    "credits",
-    "applied",
-    "suspense",
-    "settlement",
-    "reversed",
-    "platform",
-    "other",
-    "debits",
-    "amount",
-    "open",
-}
+_AMOUNTS = frozenset({*_TOTAL_AMOUNTS, "amount", "open"})
 
 
 def _dict_table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...] | None = None) -> Table:

@@ -84,6 +84,18 @@ def write_config(
     return path
 
 
+def approval_mappings(folder: Path) -> Path:
+    """``folder/mappings`` with the shipped payment mapping set to ``approval: required``."""
+    maps = folder / "mappings"
+    maps.mkdir()
+    text = (ROOT / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml").read_text(encoding="utf-8")
+    (maps / "payment_received.yaml").write_text(
+        text.replace("source: crm\n", "source: crm\napproval: required\n"), encoding="utf-8"
+    )
+    (maps / "lookups").symlink_to(ROOT / "mappings" / "fxiaoke-kingdee" / "lookups")
+    return maps
+
+
 def kingdee_destination(fake: FakeKingdee, **settings: Any) -> dict[str, Any]:
     """The ``destination`` section for a fake Kingdee (signature auth, book 001, group PRE001)."""
     return {

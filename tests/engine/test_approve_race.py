@@ -25,7 +25,7 @@ import pytest
 
 from connectors.ledger.queries import list_vouchers
 from sync.state import Status, open_state
-from tests.e2e.support import CRMSYNC
+from tests.e2e.support import CRMSYNC, approval_mappings
 
 REPO = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("CRMSYNC_RACE_ROUNDS", "5"))
@@ -63,13 +63,7 @@ def _write_payments(folder: Path, round_no: int) -> dict[str, Decimal]:
 
 
 def _tenant(tmp_path: Path, state_url: str) -> Path:
-    maps = tmp_path / "mappings"
-    maps.mkdir()
-    text = (REPO / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml").read_text(encoding="utf-8")
-    (maps / "payment_received.yaml").write_text(
-        text.replace("source: crm\n", "source: crm\napproval: required\n"), encoding="utf-8"
-    )
-    (maps / "lookups").symlink_to(REPO / "mappings" / "fxiaoke-kingdee" / "lookups")
+    approval_mappings(tmp_path)
     (tmp_path / "crm").mkdir()
     config = tmp_path / "config.yaml"
     config.write_text(

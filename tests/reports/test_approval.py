@@ -10,18 +10,13 @@ from click.testing import CliRunner
 
 from connectors.ledger.queries import list_vouchers
 from sync.cli import cli
+from tests.e2e.support import approval_mappings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _tenant(tmp_path: Path) -> Path:
-    maps = tmp_path / "mappings"
-    maps.mkdir()
-    text = (REPO / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml").read_text(encoding="utf-8")
-    (maps / "payment_received.yaml").write_text(
-        text.replace("source: crm\n", "source: crm\napproval: required\n"), encoding="utf-8"
-    )
-    (maps / "lookups").symlink_to(REPO / "mappings" / "fxiaoke-kingdee" / "lookups")
+    approval_mappings(tmp_path)
     config = tmp_path / "config.yaml"
     config.write_text(
         f"""
