@@ -22,6 +22,7 @@ from typing import Any, Literal
 import click
 
 from sync.cli.common import config_option, run_command, setup_logging
+from sync.dates import parse_date
 from sync.errors import ConfigurationError
 
 __all__ = ["reconcile"]
@@ -31,9 +32,9 @@ def _date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigurationError(f"{option} {value!r} is not a date", hint="write it as YYYY-MM-DD") from None
+        return parse_date(value, field=option)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint="write it as YYYY-MM-DD") from None
 
 
 def _load(config_path: str) -> tuple[Any, Any]:
@@ -113,26 +114,17 @@ def reconcile(  # noqa: PLR0917 - click passes options by name
         raise ConfigurationError(f"--from {start} is after --to {end}", hint="swap the dates")
     if fmt == "xlsx" and not output:
         raise ConfigurationError("--format xlsx needs --output FILE.xlsx", hint="e.g. -o reconcile.xlsx")
-    from sync.reconcile.decisions import active_decisions
     from sync.reconcile.inputs import load_inputs
-    from sync.reconcile.match import reconcile as run
     from sync.reconcile.report import build_report
+    from sync.reconcile.run import reconcile_inputs
 
     config, rc = _load(config_path)
     inputs = load_inputs(config, rc)
     store = _store(config)
     try:
-        decisions = active_decisions(store)
+        result = reconcile_inputs(store, inputs, rc, _date(as_of, "--as-of") or end)
     finally:
         store.close()
-    result = run(
-        inputs.bank.values(),
-        inputs.payments,
-        inputs.orders,
-        cfg=rc,
-        decisions=decisions,
-        as_of=_date(as_of, "--as-of") or end,
-    )
     report = build_report(result, start, end)
     _emit(report, fmt, output)
     if vouchers_path:

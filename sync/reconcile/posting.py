@@ -109,8 +109,7 @@ class ReconcilePlan:
         self.counts: PlanCounts | None = None
 
     def __call__(self, planner: Planner, summary: RunSummary) -> None:
-        from sync.reconcile.decisions import active_decisions
-        from sync.reconcile.match import reconcile
+        from sync.reconcile.run import reconcile_inputs
         from sync.reconcile.vouchers import vouchers
 
         inputs = self.inputs if self.inputs is not None else load_inputs(self.config, self.rc)
@@ -123,13 +122,7 @@ class ReconcilePlan:
             self.counts = PlanCounts(skipped=True)
             return
         store = planner.store
-        result = reconcile(
-            inputs.bank.values(),
-            inputs.payments,
-            inputs.orders,
-            cfg=self.rc,
-            decisions=active_decisions(store),
-        )
+        result = reconcile_inputs(store, inputs, self.rc)
         self.counts = c = plan_vouchers(store, planner, vouchers(result, self.rc), set(inputs.bank), self.rc)
         log.info(
             "reconcile: %d vouchers (%d new or changed, %d unchanged), %d voided",
