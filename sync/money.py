@@ -2,7 +2,23 @@
 
 Floats are refused everywhere: a float has already lost the cents it was meant to carry
 (``0.1 + 0.2``). Amounts arrive as strings ("1130.00", CRM and bank files), ints, or
-Decimals; anything else is an error that names the field. All arithmetic that must be exact
+Decimals; anything else is an error that names the field.
+
+The grammar of an amount written as text (``NumberFormat``), blanks around it allowed::
+
+    amount   := sign? ( integer fraction? | decimal digits )
+    sign     := "+" | "-"
+    fraction := decimal digits*
+    integer  := digits                                   (any grouping)
+              | d{1,3} (group ddd)+                      (grouping: western, the default)
+              | d{1,2} (group dd)* group ddd             (grouping: indian, 1,13,000.00)
+    decimal  := "."  (or "," with decimal_separator: ",")
+    group    := ","  (or "." when the decimal separator is ",")
+
+So by default a comma is only a thousands separator, in groups of three before the decimal
+point: "1,130.00" is 1130.00, while "1.130,00" (a European amount) and "1,13,0.00" are
+refused, never read as 1.13 or 1130.00. A source that writes decimal commas declares
+``decimal_separator: ","``; exponents, NaN and infinities are never amounts. All arithmetic that must be exact
 (sums of amounts: ``total``) runs under ``EXACT``, which traps an inexact result instead of
 rounding it silently as Python's default 28-digit context would; rounding happens only
 through ``round_money`` with an explicit mode. Quotients (a tax split, an FX conversion) are
@@ -13,9 +29,13 @@ from __future__ import annotations
 
 import decimal
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from functools import cached_property
+from typing import Final, Literal
 
 __all__ = [
     "EXACT",
@@ -23,8 +43,10 @@ __all__ = [
     "ZERO",
     "Decimal",
     "MoneyError",
+    "NumberFormat",
     "format_amount",
     "minor_unit",
+    "number_format",
     "parse_amount",
     "quantum",
     "round_money",
@@ -74,7 +96,6 @@ def total(amounts: Iterable[Decimal]) -> Decimal:
         return sum(amounts, ZERO)
 
 
-_AMOUNT_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _MAX_DIGITS: Final = 28
 
 
@@ -82,11 +103,64 @@ class MoneyError(ValueError):
     """An amount could not be read as an exact decimal; the message names the field."""
 
 
-def parse_amount(value: object, *, field: str = "amount") -> Decimal:
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a source writes amounts as text: its decimal separator and its digit grouping."""
+
+    decimal_separator: Literal[".", ","] = "."
+    grouping: Literal["western", "indian", "none"] = "western"
+
+    @property
+    def group_separator(self) -> str:
+        return "," if self.decimal_separator == "." else "."
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        d, g = re.escape(self.decimal_separator), re.escape(self.group_separator)
+        integer = {
+            "none": r"\d+",
+            "western": rf"\d{{1,3}}(?:{g}\d{{3}})+|\d+",
+            "indian": rf"\d{{1,2}}(?:{g}\d{{2}})*{g}\d{{3}}|\d+",
+        }[self.grouping]
+        return re.compile(rf"^[+-]?(?:(?:{integer})(?:{d}\d*)?|{d}\d+)$")
+
+    def example(self, *, grouped: bool = True) -> str:
+        """An amount as this format writes it ("1,130.00", "1.130,00", "1,13,000.00")."""
+        if not grouped:
+            return f"1130{self.decimal_separator}00"
+        thousands = {"western": "1,130", "indian": "1,13,000", "none": "1130"}[self.grouping]
+        return thousands.replace(",", self.group_separator) + self.decimal_separator + "00"
+
+    def normalise(self, text: str) -> str | None:
+        """``text`` as Python's Decimal reads it, or None when it breaks this format's grammar."""
+        if not self.pattern.match(text):
+            return None
+        return text.replace(self.group_separator, "").replace(self.decimal_separator, ".")
+
+
+DEFAULT_FORMAT: Final = NumberFormat()
+_current_format: ContextVar[NumberFormat] = ContextVar("crmsync_number_format", default=DEFAULT_FORMAT)
+
+
+@contextmanager
+def number_format(fmt: NumberFormat | None) -> Iterator[None]:
+    """Read amounts written as text by ``fmt`` inside the block (like ``decimal.localcontext``).
+
+    The engine wraps the mapping of each record in its source's format, so the mapping
+    language's ``amount()`` reads what that source writes without knowing which source it is.
+    """
+    token = _current_format.set(fmt or DEFAULT_FORMAT)
+    try:
+        yield
+    finally:
+        _current_format.reset(token)
+
+
+def parse_amount(value: object, *, field: str = "amount", fmt: NumberFormat | None = None) -> Decimal:
     """Read an amount exactly, from a decimal string, an int or a Decimal. Floats are refused.
 
-    Thousands separators ("1,130.00") and surrounding blanks are accepted because bank and
-    platform files use them; exponents, NaN and infinities are not.
+    Text follows the grammar above in ``fmt`` (default: the format in force, see
+    ``number_format``; outside any, "." decimals and "," thousands in groups of three).
     """
     if isinstance(value, bool):
         raise MoneyError(f"{field}: expected an amount, got a boolean {value!r}")
@@ -102,15 +176,37 @@ def parse_amount(value: object, *, field: str = "amount") -> Decimal:
             'send it as a decimal string such as "1130.00"'
         )
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if not _AMOUNT_TEXT.match(text):
-            raise MoneyError(f'{field}: {value!r} is not a decimal amount (expected e.g. "1130.00")')
-        if len(text.lstrip("+-").replace(".", "").lstrip("0")) > _MAX_DIGITS:
-            raise MoneyError(f"{field}: {value!r} has more than {_MAX_DIGITS} digits")
-        return Decimal(text)
+        return _parse_text(value, field, fmt or _current_format.get())
     if value is None:
         raise MoneyError(f"{field}: amount is missing (null)")
     raise MoneyError(f"{field}: expected an amount, got {type(value).__name__} {value!r}")
+
+
+def _parse_text(value: str, field: str, fmt: NumberFormat) -> Decimal:
+    text = fmt.normalise(value.strip())
+    if text is None:
+        raise MoneyError(_refusal(value, field, fmt))
+    if len(text.lstrip("+-").replace(".", "").lstrip("0")) > _MAX_DIGITS:
+        raise MoneyError(f"{field}: {value!r} has more than {_MAX_DIGITS} digits")
+    return Decimal(text)
+
+
+def _refusal(value: str, field: str, fmt: NumberFormat) -> str:
+    """Why ``value`` is no amount in ``fmt``, and the fix (the grouping rule, the separator)."""
+    message = f'{field}: {value!r} is not a decimal amount (expected e.g. "{fmt.example(grouped=False)}")'
+    stripped = value.strip()
+    if fmt.group_separator in stripped and fmt.grouping != "none":
+        groups = "thousands (groups of three digits)" if fmt.grouping == "western" else "1,13,000 groups"
+        sep, dec = fmt.group_separator, fmt.decimal_separator
+        message += f"; {sep!r} may only separate {groups} before the decimal {dec!r}"
+    for other in (NumberFormat(","), NumberFormat(grouping="indian")):
+        if other != fmt and other.normalise(stripped) is not None:
+            message += (
+                f"; if the source writes amounts like {other.example()!r}, declare "
+                f"decimal_separator: {other.decimal_separator!r} and grouping: {other.grouping} on the source"
+            )
+            break
+    return message
 
 
 def minor_unit(currency: str) -> int:

@@ -27,6 +27,12 @@ class Config(BaseModel):
         None, description="object API names to read (SalesOrderObj, PaymentObj, …); default: every *.jsonl"
     )
     checkpoint_interval: int = Field(1000, ge=1, le=1_000_000, description="records per STATE")
+    decimal_separator: Literal[".", ","] = Field(
+        ".", description='how the records write decimals in amounts: "." (1,130.00) or "," (1.130,00)'
+    )
+    grouping: Literal["western", "indian", "none"] = Field(
+        "western", description="digit grouping of amounts: western 1,130.00, indian 1,13,000.00, none"
+    )
 
     @field_validator("streams")
     @classmethod

@@ -54,6 +54,12 @@ class Config(BaseModel):
     requests_per_second: float = Field(
         2.5, gt=0, description="pace of calls per endpoint (limit: 100 per 20 s)"
     )
+    decimal_separator: Literal[".", ","] = Field(
+        ".", description='how the records write decimals in amounts: "." (1,130.00) or "," (1.130,00)'
+    )
+    grouping: Literal["western", "indian", "none"] = Field(
+        "western", description="digit grouping of amounts: western 1,130.00, indian 1,13,000.00, none"
+    )
 
     transport: TransportConfig = Field(
         default_factory=TransportConfig,

@@ -9,7 +9,7 @@ counted payments differently would tell finance two different truths.
 
 from sync.crm.book import Account, Allocation, CrmBook, Order, Payment, load_book
 from sync.crm.fields import CrmFields
-from sync.crm.source import crm_source_name, read_source
+from sync.crm.source import crm_source_name, read_book, read_source
 
 __all__ = [
     "Account",
@@ -20,5 +20,6 @@ __all__ = [
     "Payment",
     "crm_source_name",
     "load_book",
+    "read_book",
     "read_source",
 ]

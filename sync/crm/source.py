@@ -13,9 +13,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sync.config import AppConfig
+from sync.crm.book import CrmBook, load_book
+from sync.crm.fields import CrmFields
 from sync.errors import ConfigurationError
+from sync.money import number_format
 
-__all__ = ["CRM_TYPES", "crm_source_name", "read_source"]
+__all__ = ["CRM_TYPES", "crm_source_name", "read_book", "read_source"]
 
 CRM_TYPES = ("fxiaoke", "files")
 
@@ -57,3 +60,14 @@ def read_source(
     if not streams:
         return [], []
     return streams, read_records(name, handle, streams, errors)
+
+
+def read_book(
+    config: AppConfig, name: str, wanted: Sequence[str], fields: CrmFields, errors: list[str]
+) -> tuple[list[str], CrmBook]:
+    """(the streams read, the book of them): amounts read as source ``name`` writes them."""
+    from sync.engine.build import number_format as format_of
+
+    streams, records = read_source(config, name, wanted, errors)
+    with number_format(format_of(config.sources[name])):
+        return streams, load_book(records, fields)

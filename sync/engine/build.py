@@ -14,12 +14,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sync.config import AppConfig
+from sync.config import AppConfig, ConnectorSection
 from sync.config.loader import ConfigProblems, mapping_files
 from sync.config.registry import resolve
 from sync.connector import BuildContext, SourceHandle
 from sync.destination import Destination
 from sync.errors import ConfigurationError
+from sync.money import NumberFormat
 from sync.secrets import register_model_secrets
 from sync.state import StateStore, open_state
 from sync.yamlfile import load_yaml, problems_from_validation
@@ -58,6 +59,16 @@ def open_store(config: AppConfig) -> StateStore:
     return open_state(config.state.url, config.base_dir)
 
 
+def number_format(section: ConnectorSection) -> NumberFormat:
+    """How a source writes amounts (its ``decimal_separator`` and ``grouping`` keys)."""
+    extra = section.model_extra or {}
+    decimal = extra.get("decimal_separator", ".")
+    grouping = extra.get("grouping", "western")
+    if decimal not in (".", ",") or grouping not in ("western", "indian", "none"):
+        return NumberFormat()  # the connector's own Config refuses it, with its location
+    return NumberFormat(decimal, grouping)
+
+
 def load_mapping_set(config: AppConfig, accounts: frozenset[str] | None = None) -> Any:
     """Every configured mapping, compiled and checked (against ``accounts`` when given)."""
     from sync.mapping import MappingSet
@@ -69,6 +80,7 @@ def load_mapping_set(config: AppConfig, accounts: frozenset[str] | None = None) 
         accounts=accounts,
         profile=config.destination.type,
         lookups_dir=lookups,
+        number_formats={name: number_format(section) for name, section in config.sources.items()},
     )
 
 

@@ -18,6 +18,7 @@ from sync.mapping.api import Contribution, RecordResult
 from sync.mapping.compiled import CompiledMapping
 from sync.mapping.loader import compile_file
 from sync.model import Voucher
+from sync.money import NumberFormat, number_format
 from sync.yamlfile import Problem
 
 __all__ = ["CompiledMapping", "Contribution", "MappingSet", "RecordResult"]
@@ -26,8 +27,12 @@ __all__ = ["CompiledMapping", "Contribution", "MappingSet", "RecordResult"]
 class MappingSet:
     """Every configured mapping, compiled; indexes them by (source, stream)."""
 
-    def __init__(self, mappings: Sequence[CompiledMapping]) -> None:
+    def __init__(
+        self, mappings: Sequence[CompiledMapping], number_formats: Mapping[str, NumberFormat] | None = None
+    ) -> None:
         self.mappings: list[CompiledMapping] = list(mappings)
+        #: source name -> how its records write amounts (default: 1,130.00)
+        self.number_formats: dict[str, NumberFormat] = dict(number_formats or {})
         self._by_stream: dict[tuple[str, str], list[CompiledMapping]] = {}
         for m in self.mappings:
             self._by_stream.setdefault((m.source, m.stream), []).append(m)
@@ -42,12 +47,13 @@ class MappingSet:
         accounts: Collection[str] | None = None,
         profile: str | None = None,
         lookups_dir: Path | None = None,
+        number_formats: Mapping[str, NumberFormat] | None = None,
     ) -> MappingSet:
         """Compile every file once; raise ConfigProblems listing ALL located problems when any is wrong.
 
         ``accounts`` is the chart of accounts (unknown accounts become errors); ``profile`` the
         destination type whose ``account_profiles`` apply; ``lookups_dir`` a folder whose CSVs
-        override the ones beside the mappings.
+        override the ones beside the mappings; ``number_formats`` how each source writes amounts.
         """
         problems: list[Problem] = []
         compiled: list[CompiledMapping] = []
@@ -72,7 +78,7 @@ class MappingSet:
             compiled.append(mapping)
         if problems:
             raise ConfigProblems(problems)
-        return cls(compiled)
+        return cls(compiled, number_formats)
 
     def streams(self) -> dict[str, set[str]]:
         """Source name -> the streams the mappings read."""
@@ -108,7 +114,8 @@ class MappingSet:
                 )
                 for m in mappings
             ]
-        return [m.map(record) for m in mappings]
+        with number_format(self.number_formats.get(source)):
+            return [m.map(record) for m in mappings]
 
     def assemble(self, mapping: str, group_key: str, contributions: Sequence[Contribution]) -> Voucher:
         """The summarised voucher of a group from all its current member contributions."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -69,6 +70,8 @@ class CompiledLine:
     side: str
     amount: Evaluator
     amount_what: str
+    #: the amount expression as written (``received``, ``amount(payment_amount)``), for messages
+    amount_text: str
     amount_where: Location
     when: Evaluator | None
     dims: tuple[tuple[str, Evaluator], ...]
@@ -77,6 +80,7 @@ class CompiledLine:
     foreign_amount: Evaluator | None
     rate: Evaluator | None
     keep_zero: bool
+    allow_negative: bool
     where: Location
 
 
@@ -192,6 +196,16 @@ class CompiledMapping:
         }
         group_key = self._group(scope, header) if self.group_by else ""
         lines = self._lines(scope, header["summary"])
+        if not lines:
+            if self.spec.zero_amount == "quarantine":
+                raise _Fail(
+                    "every line amount is zero: there is nothing to book",
+                    self.lines_where,
+                    hint="fix the amount at the source, or set `zero_amount: skip` to skip such records",
+                )
+            return RecordResult(
+                self.name, rid, skipped=True, skip_reason="zero amount", reversal_style=self.spec.reversal
+            )
         control = None
         if self.control_amount is not None:
             control = _as_amount(self.control_amount(scope), "control_amount", self.header_where)
@@ -219,6 +233,16 @@ class CompiledMapping:
             )
             if amount == ZERO and not line.keep_zero:
                 continue
+            if amount < ZERO and not line.allow_negative:
+                shown = format_amount(amount, self.currency)
+                raise _Fail(
+                    f"{line.amount_what}: {line.amount_text} is {shown}, a negative amount this line does "
+                    "not expect",
+                    line.amount_where,
+                    field=_field_of(line.amount_text, scope),
+                    hint="map refunds and credit notes with their own mapping (sides swapped), or set "
+                    "`allow_negative: true` on the line if a negative amount is meant",
+                )
             account = self._account(line.account(scope), line.where)
             foreign = rate = None
             currency = self.currency
@@ -374,6 +398,17 @@ class CompiledMapping:
                 hint=fail.hint,
                 location=fail.where,
             ) from None
+
+
+_AMOUNT_OF_FIELD = re.compile(r"^amount\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+
+
+def _field_of(expression: str, scope: Scope) -> str:
+    """The record field an amount expression reads directly (``payment_amount`` or
+    ``amount(payment_amount)``), else ''."""
+    match = _AMOUNT_OF_FIELD.match(expression.strip())
+    name = match.group(1) if match else expression.strip()
+    return name if name in scope.record else ""
 
 
 def _as_amount(value: Any, what: str, where: Location) -> Decimal:

@@ -199,6 +199,7 @@ def _line(b: _Builder, spec: MappingSpec, i: int, known: list[str]) -> CompiledL
         side=side,
         amount=b.expr(amount_text, (*loc, side), known),
         amount_what=f"lines[{i}].{side}",
+        amount_text=str(amount_text),
         amount_where=b.where((*loc, side)),
         when=None if ln.when is None else b.expr(ln.when, (*loc, "when"), known),
         dims=tuple((name, b.template(t, (*loc, "dims", name), known)) for name, t in ln.dims.items()),
@@ -209,6 +210,7 @@ def _line(b: _Builder, spec: MappingSpec, i: int, known: list[str]) -> CompiledL
         else b.expr(ln.foreign_amount, (*loc, "foreign_amount"), known),
         rate=None if ln.rate is None else b.expr(ln.rate, (*loc, "rate"), known),
         keep_zero=ln.keep_zero,
+        allow_negative=ln.allow_negative,
         where=b.where(loc),
     )
 

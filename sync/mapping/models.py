@@ -159,6 +159,11 @@ class LineSpec(_Spec):
     foreign_amount: Expr | None = Field(None, description="amount in the foreign currency")
     rate: Expr | None = Field(None, description="exchange rate: book amount = foreign amount x rate")
     keep_zero: bool = Field(False, description="keep the line when its amount is 0 (default: leave it out)")
+    allow_negative: bool = Field(
+        False,
+        description="accept a negative amount on this line (default: a negative amount quarantines the "
+        "record, naming the line: it usually means the source sent a refund or a sign the mapping misread)",
+    )
 
     @model_validator(mode="after")
     def _one_side(self) -> LineSpec:
@@ -233,6 +238,11 @@ class MappingSpec(_Spec):
     revision_fields: list[str] = Field(
         default_factory=list,
         description="source fields that also make a new revision when they change (besides voucher content)",
+    )
+    zero_amount: Literal["skip", "quarantine"] = Field(
+        "skip",
+        description="a record whose every line amount is 0: skip it by rule (reason 'zero amount'), or "
+        "quarantine it for a person",
     )
     approval: Literal["none", "required"] = Field(
         "none",

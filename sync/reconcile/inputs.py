@@ -16,7 +16,7 @@ from typing import Any
 from sync.banking import BANK_FORMATS as FORMATS
 from sync.banking import BankTransaction
 from sync.config import AppConfig
-from sync.crm import CrmFields, load_book, read_source
+from sync.crm import CrmBook, CrmFields, load_book, read_book, read_source
 from sync.crm.source import crm_source_name
 from sync.errors import ConfigurationError
 from sync.reconcile.config import ReconcileConfig
@@ -77,7 +77,10 @@ def crm_from_records(
 ) -> tuple[list[CrmPayment], list[CrmOrder], list[str]]:
     """CRM payments and orders through the read model (its loader and its counting rule);
     a record that cannot be read is reported, not fatal."""
-    book = load_book(records, f)
+    return _matching_types(load_book(records, f))
+
+
+def _matching_types(book: CrmBook) -> tuple[list[CrmPayment], list[CrmOrder], list[str]]:
     payments = [
         CrmPayment(
             id=p.id,
@@ -113,10 +116,10 @@ def load_inputs(config: AppConfig, rc: ReconcileConfig) -> Inputs:
             txn = BankTransaction.from_record(rec)
             out.bank.setdefault(txn.id, txn)
     out.crm_source = _crm_source_name(config, rc)
-    wanted = (rc.crm_fields.payment_stream, rc.crm_fields.order_stream)
-    payments, orders, problems = crm_from_records(
-        _read_all(config, out.crm_source, wanted, out.errors), crm_fields(config, rc)
-    )
+    fields = crm_fields(config, rc)
+    wanted = [fields.payment_stream, fields.order_stream]
+    _, book = read_book(config, out.crm_source, wanted, fields, out.errors)
+    payments, orders, problems = _matching_types(book)
     out.payments, out.orders = payments, orders
     out.errors.extend(problems)
     return out

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from sync.config import AppConfig
 from sync.config.sections import load_section
-from sync.crm import CrmBook, load_book, read_source
+from sync.crm import CrmBook, read_book
 from sync.crm.book import ACCOUNT_STREAM, ALLOCATION_STREAM, ORDER_STREAM, PAYMENT_STREAM
 from sync.crm.source import crm_source_name as shared_crm_source_name
 from sync.dates import CHINA
@@ -43,13 +43,12 @@ def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[s
     """All accounts, orders, payments and 回款明细 the CRM source holds (a full read, no cursor)."""
     name = crm_source_name(config, rc)
     errors: list[str] = []
-    streams, records = read_source(config, name, CRM_STREAMS, errors)
+    streams, book = read_book(config, name, CRM_STREAMS, rc.fields(), errors)
     if ORDER_STREAM not in streams and PAYMENT_STREAM not in streams:
         raise ConfigurationError(
             f"source {name!r} has neither {ORDER_STREAM} nor {PAYMENT_STREAM}: nothing to report on",
             hint="point reports.crm_source at the CRM source",
         )
-    book = load_book(records, rc.fields())
     return book, name, errors
 
 

@@ -146,3 +146,28 @@ def test_lines_the_ledger_would_refuse_fail_in_preview(tmp_path: Path) -> None:
     assert "the destination would refuse this voucher: line 1 account 1002 银行存款 has sub-accounts" in out
     assert "line 2 account 1122 应收账款 requires the dimension customer" in out
     assert "read 1: mapped 0, skipped by rule 0, failed 1" in out
+
+
+EUROPEAN = {**ORDER, "order_amount": "1.130,00"}
+
+
+def test_a_european_amount_fails_naming_the_field_and_the_source_option(tmp_path: Path) -> None:
+    config = make_tenant(tmp_path, [EUROPEAN])
+    code, out, _err = run("preview", "-c", str(config))
+    assert code == 1
+    assert "order_amount: '1.130,00' is not a decimal amount" in out
+    assert "decimal_separator: ','" in out
+    assert "read 1: mapped 0, skipped by rule 0, failed 1" in out
+
+
+def test_a_source_that_declares_decimal_commas_is_read_exactly(tmp_path: Path) -> None:
+    config = make_tenant(tmp_path, [EUROPEAN])
+    text = config.read_text(encoding="utf-8").replace(
+        "{type: files, path: crm}", '{type: files, path: crm, decimal_separator: ",", grouping: western}'
+    )
+    config.write_text(text, encoding="utf-8")
+    code, out, err = run("preview", "-c", str(config), "--format", "json")
+    assert code == 0, err
+    [voucher] = [json.loads(line) for line in out.splitlines()]
+    assert [ln["debit"] for ln in voucher["lines"]] == ["1130.00", "0.00", "0.00"]
+    assert [ln["credit"] for ln in voucher["lines"]] == ["0.00", "1000.00", "130.00"]
