@@ -13,7 +13,8 @@ from sync.cli.common import config_option, echo_json, format_option, run_command
 from sync.config import AppConfig, load_config
 from sync.dates import parse_date, parse_period
 from sync.errors import ConfigurationError
-from sync.state import StateStore, Status
+from sync.state import OutboxRow, StateStore, Status, audit
+from sync.state.quarantine import QuarantineEntry
 from sync.tables import plain_table
 
 __all__ = ["approve", "failures", "pause", "resume", "retry", "status", "vouchers"]
@@ -101,53 +102,79 @@ def vouchers(  # noqa: PLR0917 - click passes options positionally by name
 # -- failures ------------------------------------------------------------------------------
 
 
-@click.command("failures")
+def _quarantine_dict(q: QuarantineEntry) -> dict[str, Any]:
+    out = {
+        "id": q.id,
+        "mapping": q.mapping,
+        "source": q.source,
+        "stream": q.stream,
+        "record_id": q.record_id,
+        "problem": q.problem,
+        "since": q.created,
+        "updated": q.updated,
+        "record": q.record,
+    }
+    if q.status != "open":
+        out |= {"status": q.status, "note": q.note}
+    return out
+
+
+def _quarantine_rows(entries: Sequence[QuarantineEntry], *, note: bool = False) -> list[list[Any]]:
+    return [
+        [
+            q.id,
+            f"{q.source}/{q.stream}/{q.record_id}",
+            q.mapping,
+            q.problem,
+            q.created,
+            *([q.note] if note else []),
+        ]
+        for q in entries
+    ]
+
+
+@click.group("failures", invoke_without_command=True)
 @config_option
+@click.option("--all", "show_all", is_flag=True, help="Also list the quarantine entries people dismissed.")
 @format_option("table", "json")
+@click.pass_context
 @run_command
-def failures(config_path: str, fmt: str) -> None:
-    """List quarantined records and vouchers the ERP refused, with the reason (the ERP's own words)."""
+def failures(ctx: click.Context, config_path: str, show_all: bool, fmt: str) -> None:
+    """List quarantined records and vouchers the ERP refused, with the reason (the ERP's own words).
+
+    Exit code 1 while anything is listed (besides dismissed entries), 0 when nothing is.
+    `crmsync failures dismiss -c CONFIG ID… --reason TEXT` ends an entry that can never be fixed.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     with _store(config_path) as (_, store):
         quarantined = store.open_quarantine()
+        dismissed = store.quarantine_entries(("dismissed",)) if show_all else []
         failed = store.list_vouchers(status=Status.FAILED)
     if fmt == "json":
-        echo_json(
-            {
-                "quarantined": [
-                    {
-                        "id": q.id,
-                        "mapping": q.mapping,
-                        "source": q.source,
-                        "stream": q.stream,
-                        "record_id": q.record_id,
-                        "problem": q.problem,
-                        "since": q.created,
-                        "updated": q.updated,
-                        "record": q.record,
-                    }
-                    for q in quarantined
-                ],
-                "failed": [r.public_dict() for r in failed],
-            }
-        )
-        return
+        out: dict[str, Any] = {
+            "quarantined": [_quarantine_dict(q) for q in quarantined],
+            "failed": [r.public_dict() for r in failed],
+        }
+        if show_all:
+            out["dismissed"] = [_quarantine_dict(q) for q in dismissed]
+        echo_json(out)
+    else:
+        _print_failures(quarantined, dismissed, failed)
+    if quarantined or failed:
+        sys.exit(1)
+
+
+def _print_failures(
+    quarantined: Sequence[QuarantineEntry], dismissed: Sequence[QuarantineEntry], failed: Sequence[OutboxRow]
+) -> None:
     if not quarantined and not failed:
         click.echo("no failures: nothing is quarantined and no voucher was refused")
-        return
     if quarantined:
         _table(
             f"quarantined records ({len(quarantined)})",
             ["id", "record", "mapping", "problem", "since"],
-            [
-                [
-                    q.id,
-                    f"{q.source}/{q.stream}/{q.record_id}",
-                    q.mapping,
-                    q.problem,
-                    q.created,
-                ]
-                for q in quarantined
-            ],
+            _quarantine_rows(quarantined),
         )
     if failed:
         _table(
@@ -163,7 +190,65 @@ def failures(config_path: str, fmt: str) -> None:
                 for r in failed
             ],
         )
-    click.echo("fix the cause, then `crmsync retry --all` (or name the keys / record ids)")
+    if dismissed:
+        _table(
+            f"dismissed quarantine entries ({len(dismissed)})",
+            ["id", "record", "mapping", "problem", "since", "dismissed"],
+            _quarantine_rows(dismissed, note=True),
+        )
+    if quarantined or failed:
+        click.echo(
+            "fix the cause, then `crmsync retry --all` (or name the keys / record ids); an entry that can "
+            "never be fixed: `crmsync failures dismiss ID --reason TEXT`"
+        )
+
+
+@failures.command("dismiss")
+@config_option
+@click.argument("ids", nargs=-1, required=True, type=int)
+@click.option("--reason", required=True, help="Why the entry can never be fixed (kept in the audit trail).")
+@click.option("--by", "who", default=None, help="Who dismisses (default: $USER); kept in the audit trail.")
+@run_command
+def dismiss(config_path: str, ids: tuple[int, ...], reason: str, who: str | None) -> None:
+    """End quarantine entries that can never be fixed (by id, see `crmsync failures`).
+
+    Compare-and-set on each entry (open -> dismissed), so it needs no run lock; the entry, who
+    and why go into the audit trail, and `crmsync failures --all` still shows it.
+    """
+    import os
+
+    if not reason.strip():
+        raise ConfigurationError("--reason is empty", hint="say why the entry can never be fixed")
+    by = who or os.environ.get("USER", "")
+    with _store(config_path) as (_, store):
+        entries = {q.id: q for q in store.quarantine_entries(("open", "resolved", "dismissed"), ids)}
+        unknown = [i for i in ids if i not in entries]
+        if unknown:
+            raise ConfigurationError(
+                f"no quarantine entry {', '.join(map(str, unknown))}",
+                hint="see `crmsync failures` for the ids",
+            )
+        done: list[int] = []
+        for entry_id in ids:
+            q = entries[entry_id]
+            with store.transaction():
+                if store.dismiss_quarantine(entry_id, f"{by}: {reason}"):
+                    audit.record(
+                        store,
+                        audit.Action.DISMISS,
+                        f"{q.source}/{q.stream}/{q.record_id}",
+                        {
+                            "quarantine_id": entry_id,
+                            "mapping": q.mapping,
+                            "reason": reason,
+                            "dismissed_by": by,
+                        },
+                    )
+                    done.append(entry_id)
+    click.echo(f"dismissed {len(done)} quarantine entries")
+    skipped = [i for i in ids if i not in done]
+    if skipped:
+        click.echo(f"not open, left as they are: {', '.join(map(str, skipped))}")
 
 
 # -- retry ---------------------------------------------------------------------------------

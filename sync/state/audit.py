@@ -74,6 +74,7 @@ class Action(StrEnum):
     MANUAL_MATCH = "manual_match"
     MANUAL_UNMATCH = "manual_unmatch"
     CONFIG_CHANGED = "config_changed"
+    DISMISS = "dismiss"
 
 
 @dataclass(frozen=True, slots=True)

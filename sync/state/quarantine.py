@@ -15,7 +15,11 @@ __all__ = ["QuarantineEntry", "QuarantineTable"]
 
 @dataclass(frozen=True, slots=True)
 class QuarantineEntry:
-    """An open quarantine entry: the raw record, the mapping that refused it, and why."""
+    """A quarantine entry: the raw record, the mapping that refused it, and why.
+
+    ``status``: ``open`` (listed, retried), ``resolved`` (the record mapped since),
+    ``dismissed`` (a person ended it; ``note`` says who and why).
+    """
 
     id: int
     mapping: str
@@ -27,6 +31,7 @@ class QuarantineEntry:
     status: str
     created: str
     updated: str
+    note: str = ""
 
 
 class QuarantineTable(StoreBase):
@@ -43,8 +48,9 @@ class QuarantineTable(StoreBase):
             "created, updated) "
             "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (mapping, source, stream, "
             "record_id) DO UPDATE "
-            "SET record = excluded.record, problem = excluded.problem, status = 'open', updated = "
-            "excluded.updated",
+            "SET record = excluded.record, problem = excluded.problem, updated = excluded.updated, "
+            # a dismissed entry stays dismissed when the same record is refused again
+            "status = CASE WHEN quarantine.status = 'dismissed' THEN 'dismissed' ELSE 'open' END",
             (
                 mapping,
                 source,
@@ -69,9 +75,17 @@ class QuarantineTable(StoreBase):
         return int(row["n"]) if row else 0
 
     def open_quarantine(self, ids: Sequence[int] = ()) -> list[QuarantineEntry]:
+        return self.quarantine_entries(("open",), ids)
+
+    def quarantine_entries(
+        self, statuses: Sequence[str] = ("open",), ids: Sequence[int] = ()
+    ) -> list[QuarantineEntry]:
+        """Entries in ``statuses`` (all of them when ``ids`` is empty, else those ids), oldest first."""
+        marks = ", ".join("?" for _ in statuses)
         rows = self._all(
-            "SELECT id, mapping, source, stream, record_id, record, problem, status, created, updated "
-            "FROM quarantine WHERE status = 'open' ORDER BY id"
+            "SELECT id, mapping, source, stream, record_id, record, problem, status, created, updated, note "
+            f"FROM quarantine WHERE status IN ({marks}) ORDER BY id",
+            tuple(statuses),
         )
         wanted = set(ids)
         return [
@@ -79,3 +93,12 @@ class QuarantineTable(StoreBase):
             for r in rows
             if not wanted or int(r["id"]) in wanted
         ]
+
+    def dismiss_quarantine(self, entry_id: int, note: str) -> bool:
+        """open -> dismissed (compare-and-set); False when the entry is not open."""
+        cur = self._execute(
+            "UPDATE quarantine SET status = 'dismissed', note = ?, updated = ? "
+            "WHERE id = ? AND status = 'open'",
+            (redact(note), now_iso(), entry_id),
+        )
+        return bool(cur.rowcount == 1)

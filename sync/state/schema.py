@@ -170,6 +170,8 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
                 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
         },
     ),
+    # 4: a quarantine entry can be dismissed by a person (status 'dismissed'): who and why
+    4: ("ALTER TABLE quarantine ADD COLUMN note TEXT NOT NULL DEFAULT ''",),
 }
 
 LATEST: Final = max(MIGRATIONS)

@@ -83,3 +83,45 @@ def test_pause_and_resume_report_what_they_did(synced: Setup) -> None:
     assert "paused" in crmsync("pause", "-c", str(synced.config)).stdout
     assert crmsync("status", "-c", str(synced.config), "--format", "json").summary["paused"] is True
     assert "resumed" in crmsync("resume", "-c", str(synced.config)).stdout
+
+
+def test_a_dismissed_quarantine_entry_ends_and_stays_in_the_audit_trail(
+    tmp_path: Path, state_url: str
+) -> None:
+    records = payments(3)
+    records[1] = {**records[1], "payment_amount": "12.3.4"}
+    setup = make_setup(tmp_path, state_url, records)
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 1
+    listed = crmsync("failures", "-c", str(setup.config), "--format", "json")
+    assert listed.exit_code == 1  # something is listed
+    [entry] = listed.summary["quarantined"]
+    res = crmsync(
+        "failures",
+        "dismiss",
+        "-c",
+        str(setup.config),
+        str(entry["id"]),
+        "--reason",
+        "测试数据，CRM 已删除",
+        "--by",
+        "王会计",
+    )
+    assert res.exit_code == 0 and "dismissed 1 quarantine entries" in res.stdout
+    after = crmsync("failures", "-c", str(setup.config), "--format", "json")
+    assert after.exit_code == 0 and after.summary["quarantined"] == []
+    shown = crmsync("failures", "-c", str(setup.config), "--all", "--format", "json").summary["dismissed"]
+    assert [(d["id"], d["status"], d["note"]) for d in shown] == [
+        (entry["id"], "dismissed", "王会计: 测试数据，CRM 已删除")
+    ]
+    trail = crmsync("audit", "export", "-c", str(setup.config), "--format", "json").summary
+    assert any(e["action"] == "dismiss" and e["detail"]["dismissed_by"] == "王会计" for e in trail)
+    assert (
+        crmsync("retry", "-c", str(setup.config), "--all", "--no-post").exit_code == 0
+    )  # nothing left to retry
+
+
+def test_dismiss_refuses_an_unknown_id_and_an_empty_reason(synced: Setup) -> None:
+    res = crmsync("failures", "dismiss", "-c", str(synced.config), "999", "--reason", "x")
+    assert res.exit_code == 2 and "no quarantine entry 999" in res.stderr
+    res = crmsync("failures", "dismiss", "-c", str(synced.config), "999", "--reason", " ")
+    assert res.exit_code == 2 and "--reason is empty" in res.stderr
