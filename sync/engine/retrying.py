@@ -7,7 +7,7 @@ from typing import Any
 
 from sync.destination import Destination
 from sync.engine.outbox import RecordOutcome, RecordWriter
-from sync.engine.reversals import Planner, approval_required
+from sync.engine.reversals import Planner
 from sync.engine.run import Engine
 from sync.engine.summary import RunSummary
 from sync.state import StateStore, audit
@@ -29,7 +29,7 @@ def requeue(
         quarantined = [q for q in quarantined if str(q.id) in wanted or q.record_id in wanted]
     remapped = still = 0
     summary = RunSummary()
-    planner = Planner(store, None, approval=approval_required(mappings))
+    planner = Planner.of(store, None, mappings, destination)
     writer = RecordWriter(store, planner, summary)
     with store.transaction():
         for q in quarantined:

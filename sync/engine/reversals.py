@@ -17,6 +17,7 @@ has history. Content that was posted and reversed before and now comes back gets
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +26,7 @@ from sync.model import ReversalStyle, Voucher
 from sync.state import StateStore, Status
 from sync.state.status import MAYBE_IN_ERP, NEVER_SENT
 
-__all__ = ["Planner", "Put", "approval_required"]
+__all__ = ["Planner", "Put", "approval_required", "reversal_dates"]
 
 
 class Put(StrEnum):
@@ -48,6 +49,14 @@ def approval_required(mappings: Any) -> frozenset[str]:
     )
 
 
+def reversal_dates(mappings: Any) -> dict[str, str]:
+    """Mapping name -> its ``reversal_date`` policy (original_if_open, original, today)."""
+    return {
+        m.name: str(getattr(m.spec, "reversal_date", "original_if_open"))
+        for m in getattr(mappings, "mappings", ())
+    }
+
+
 class Planner:
     """Writes vouchers into the outbox under the reversal rule; call inside a transaction."""
 
@@ -57,12 +66,51 @@ class Planner:
         run_id: int | None,
         today: dt.date | None = None,
         approval: frozenset[str] = frozenset(),
+        *,
+        dates: Mapping[str, str] | None = None,
+        closed_periods: Collection[str] = (),
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.today = today or today_in_china()
         #: mappings with `approval: required`: their new vouchers wait as awaiting_approval (issue 8)
         self.approval = approval
+        #: mapping -> reversal_date policy; periods the destination takes no postings in
+        self.dates = dict(dates or {})
+        self.closed_periods = frozenset(closed_periods)
+
+    @classmethod
+    def of(
+        cls,
+        store: StateStore,
+        run_id: int | None,
+        mappings: Any,
+        destination: object | None = None,
+        today: dt.date | None = None,
+    ) -> Planner:
+        """The planner for a run: the mappings' approval and reversal-date rules, the destination's
+        closed periods (known without a call only where it says so: the embedded ledger)."""
+        closed = getattr(destination, "closed_periods", ()) if destination is not None else ()
+        return cls(
+            store,
+            run_id,
+            today,
+            approval_required(mappings),
+            dates=reversal_dates(mappings),
+            closed_periods=closed if isinstance(closed, Collection) else (),
+        )
+
+    def reversal_day(self, original: Voucher) -> dt.date:
+        """When a reversal of ``original`` is dated, by its mapping's ``reversal_date``."""
+        policy = self.dates.get(original.mapping.name, "original_if_open")
+        if policy == "today":
+            return self.today
+        if policy == "original" or original.period not in self.closed_periods:
+            return original.date
+        year, month = (int(part) for part in original.period.split("-"))
+        while f"{year:04d}-{month:02d}" in self.closed_periods:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return dt.date(year, month, 1)
 
     def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> Put:
         """Put ``voucher`` as the live revision of its key (``Put.ALREADY``, ``ATTACHED`` or ``NEW``)."""
@@ -122,7 +170,7 @@ class Planner:
             return None
         if row.status == Status.POSTED or row.status in MAYBE_IN_ERP:
             original = Voucher.model_validate_json(row.payload)
-            reversal = original.reversal(ReversalStyle(style), on=self.today)
+            reversal = original.reversal(ReversalStyle(style), on=self.reversal_day(original))
             existing = self.store.get_by_ref(reversal.external_ref)
             if existing is not None:
                 return existing.external_ref

@@ -20,7 +20,7 @@ from sync.engine.outbox import RecordOutcome, RecordWriter
 from sync.engine.poster import Poster
 from sync.engine.reading import build_catalog, read_messages, stored_state
 from sync.engine.retry import RetryPolicy
-from sync.engine.reversals import Planner, Put, approval_required
+from sync.engine.reversals import Planner, Put
 from sync.engine.summary import RunSummary
 from sync.errors import CrmsyncError, DestinationUnavailable, MappingError
 from sync.mapping.api import Contribution
@@ -80,7 +80,7 @@ class Engine:
         summary.run_id = run_id = self.store.start_run()
         status, message = "failed", ""
         try:
-            planner = Planner(self.store, run_id, self.today, approval=approval_required(self.mappings))
+            planner = Planner.of(self.store, run_id, self.mappings, self.dest, self.today)
             writer = RecordWriter(self.store, planner, summary)
             self.progress.on_phase("reading", None)
             for name in sorted(self.sources):

@@ -239,6 +239,12 @@ class MappingSpec(_Spec):
         default_factory=list,
         description="source fields that also make a new revision when they change (besides voucher content)",
     )
+    reversal_date: Literal["original_if_open", "original", "today"] = Field(
+        "original_if_open",
+        description="the date of a reversal: the original's date while its period is open in the "
+        "destination (else the first day of the first open period after it), always the original's, or "
+        "today (China time)",
+    )
     zero_amount: Literal["skip", "quarantine"] = Field(
         "skip",
         description="a record whose every line amount is 0: skip it by rule (reason 'zero amount'), or "
