@@ -23,6 +23,10 @@ _CUSTOM_OBJECT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
 _MIN_SECRET = 8
 
 
+#: keys the engine reads (how the mappings read amounts), not the Airbyte source: not in its spec
+ENGINE_ONLY = ("decimal_separator", "grouping")
+
+
 class Config(BaseModel):
     """An Fxiaoke tenant, the app that reads it, and what to read."""
 
@@ -105,7 +109,7 @@ class Config(BaseModel):
 
     def plain(self) -> dict[str, Any]:
         """The dict the Airbyte source takes (secrets revealed: in-process use only)."""
-        data = self.model_dump(mode="json", exclude={"type"})
+        data = self.model_dump(mode="json", exclude={"type", *ENGINE_ONLY})
         data["app_secret"] = self.app_secret.get_secret_value()
         data["permanent_code"] = self.permanent_code.get_secret_value()
         return data
@@ -129,7 +133,7 @@ def start_ms(value: str) -> int:
 def airbyte_spec() -> dict[str, Any]:
     """The Airbyte connectionSpecification, generated from ``Config`` so the two never drift."""
     schema = Config.model_json_schema()
-    properties = {k: v for k, v in schema["properties"].items() if k != "type"}
+    properties = {k: v for k, v in schema["properties"].items() if k != "type" and k not in ENGINE_ONLY}
     for name, prop in list(properties.items()):  # inline nested models (transport): no $defs in a spec
         ref = prop.pop("$ref", None)
         if ref:

@@ -52,7 +52,7 @@ class SqliteStore(StateStore):
                 str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
             )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(busy_timeout_ms / 1000)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -68,6 +68,19 @@ class SqliteStore(StateStore):
                 f"state file {path} cannot be opened: {exc}",
                 hint="check the path in state.url and the folder's permissions",
             ) from None
+
+    def _wal(self, timeout: float) -> None:
+        """Switch a new file to WAL. Two processes opening a fresh state at once race here, and
+        SQLite answers the loser "database is locked" at once, without its busy handler: wait."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
