@@ -102,6 +102,10 @@ class RecordedRequest:
     fault: str | None = None
 
 
+#: faults that alter a page the real handler answered (they wait for a call that gets one)
+_PAGE_FAULTS = frozenset({"malformed", "after_page"})
+
+
 @dataclass
 class Fault:
     """A fault for requests to ``path`` (None = any business path): skip ``after``, then ``times``."""
@@ -849,6 +853,10 @@ class FakeFxiaoke:
                         return fault
             return None
 
+    def _give_back(self, fault: Fault) -> None:
+        with self._lock:
+            fault.times += 1
+
     def _throttled(self, path: str, limit: tuple[int, float] | None) -> bool:
         if limit is None:
             return False
@@ -1078,6 +1086,10 @@ class FakeFxiaoke:
                 return early
         answer = self._answer(path, body if isinstance(body, dict) else {})
         entry.error_code = answer.get("errorCode")
+        if fault is not None and fault.kind in _PAGE_FAULTS and answer.get("errorCode") != 0:
+            # a page fault is about a page: a call refused first (stale token, throttle) keeps it
+            self._give_back(fault)
+            entry.fault, fault = None, None
         if fault is not None and fault.kind == "after_page" and fault.fn is not None:
             fault.fn()
         if fault is not None and fault.kind == "malformed" and answer.get("errorCode") == 0:

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from sync.mapping import MappingSet
+from tests.cli.test_validate import PAYMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENT_MAPPING = ROOT / "mappings" / "fxiaoke-kingdee" / "payment_received.yaml"
-PAYMENT = {
-    "_id": "4f07734fc112cf99f40c31b0",
-    "name": "20261104-000001",
-    "life_status": "normal",
-    "account_id": "07e998012c1137decdf3efbb",
-    "account_id__r": "上海明远信息科技有限公司",
-    "payment_time": 1793721600000,
-    "payment_amount": "565.00",
-    "payment_term": "2",
-}
 
 
 def _mappings(tmp_path: Path, *edits: tuple[str, str]) -> MappingSet:

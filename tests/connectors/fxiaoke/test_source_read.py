@@ -199,6 +199,17 @@ def test_a_malformed_page_fails_its_stream_with_stream_and_offset_named_and_othe
     assert records(out, "SalesOrderObj") == fake.records("SalesOrderObj")
 
 
+def test_a_malformed_page_behind_a_stale_token_still_reaches_the_stream(fake: FakeFxiaoke) -> None:
+    run(fake.source_config(), ["SalesOrderObj"])  # the process now holds a token
+    fake.expire_tokens()  # the first page is refused 20016; the replay gets the malformed page
+    fake.inject("malformed")
+    out = run(fake.source_config(), ["PaymentObj"], failing=True)
+
+    errors = [e.trace.error for e in out.errors if e.trace.error.stream_descriptor]
+    assert [e.stream_descriptor.name for e in errors] == ["PaymentObj"]
+    assert "malformed page (stream PaymentObj, offset 0" in errors[0].message
+
+
 def test_quota_exhausted_stops_the_stream_with_the_code_and_what_the_admin_must_do(fake: FakeFxiaoke) -> None:
     fake.inject("error", code=30002)
     out = run(fake.source_config(), ["PaymentObj", "AccountObj"], failing=True)
