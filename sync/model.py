@@ -65,11 +65,13 @@ class SourceRef(_Frozen):
 
 
 class MappingRef(_Frozen):
-    """The mapping rule that produced a voucher: name, file and line (for error messages)."""
+    """The mapping rule that produced a voucher: name, file and line (for error messages), and
+    the version of it that did (``sync.mapping.versions``; not part of the voucher's revision)."""
 
     name: str
     file: str = ""
     line: int = 0
+    version: str = ""
 
 
 class VoucherLine(_Frozen):

@@ -19,6 +19,7 @@ from sync.config.sections import load_section
 from sync.destination import Destination
 from sync.engine.build import build_destination, build_sources, load_mappings, mapping_files, open_store
 from sync.engine.run import Engine, PlanHook, Progress
+from sync.engine.staleness import advice, staleness
 from sync.engine.summary import RunSummary
 from sync.state import StateStore, audit
 from sync.state.base import now_iso
@@ -46,6 +47,9 @@ def sync_once(
         dest = (destination_factory or build_destination)(config) if post else None
         try:
             summary = Engine(store, mappings, sources, dest, progress=progress, plans=plans).run(post=post)
+            stale = staleness(store, mappings)
+            summary.stale_mappings = [s.public_dict() for s in stale]
+            summary.stale_advice = list(advice(stale))
             if post:
                 from sync.writeback import after_posting
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "vouchers": ("sync.cli.ops_cmd", "vouchers", "List vouchers with ERP numbers and source records."),
     "failures": ("sync.cli.ops_cmd", "failures", "List quarantined records and failed vouchers."),
     "retry": ("sync.cli.ops_cmd", "retry", "Retry failed vouchers and quarantined records."),
+    "remap": ("sync.cli.remap_cmd", "remap", "Apply changed mappings to records already synced."),
     "status": ("sync.cli.ops_cmd", "status", "Last runs, cursors and counts by status."),
     "schedule": ("sync.cli.schedule_cmd", "schedule", "Run sync on the config's cron schedule."),
     "report": ("sync.cli.report_cmd", "report", "Finance reports: vouchers, collections, aging."),

@@ -316,13 +316,14 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
 @run_command
 def status(config_path: str, n_runs: int, fmt: str) -> None:
     """Last runs, source cursors, vouchers by status, quarantine size, pause flag."""
-    with _store(config_path) as (_, store):
+    with _store(config_path) as (config, store):
         runs = store.last_runs(n_runs)
         cursors = store.cursors()
         counts = store.counts_by_status()
         quarantined = len(store.open_quarantine())
         paused = store.get_flag("paused")
         where = store.where
+        stale, stale_note = _staleness(config, store)
     if fmt == "json":
         echo_json(
             {
@@ -332,6 +333,7 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
                 "cursors": [c.public_dict() for c in cursors],
                 "vouchers": counts,
                 "quarantined": quarantined,
+                "stale_mappings": [s.public_dict() for s in stale],
             }
         )
         return
@@ -376,6 +378,23 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
         + f"; quarantined records: {quarantined}"
     )
+    from sync.engine.staleness import advice
+
+    for line in [*advice(stale), *stale_note]:
+        click.echo(line)
+
+
+def _staleness(config: AppConfig, store: StateStore) -> tuple[list[Any], list[str]]:
+    """The stale mappings, or a note saying why they could not be told (a mapping that fails
+    to load is ``crmsync validate``'s business, not a reason for ``status`` to fail)."""
+    from sync.engine.build import load_mappings
+    from sync.engine.staleness import staleness
+
+    try:
+        mappings = load_mappings(config)
+    except ConfigurationError:
+        return [], ["mappings: could not be loaded, so their versions are not compared (crmsync validate)"]
+    return staleness(store, mappings), []
 
 
 # -- pause / resume / approve ------------------------------------------------------------

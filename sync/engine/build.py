@@ -72,8 +72,10 @@ def number_format(section: ConnectorSection) -> NumberFormat:
 def load_mapping_set(config: AppConfig, accounts: frozenset[str] | None = None) -> Any:
     """Every configured mapping, compiled and checked (against ``accounts`` when given)."""
     from sync.mapping import MappingSet
+    from sync.mapping.versions import file_digest
 
     lookups = config.resolve_path(config.lookups_dir) if config.lookups_dir else None
+    chart = config.resolve_path(config.chart_of_accounts) if config.chart_of_accounts else None
     return MappingSet.load(
         mapping_files(config),
         base_dir=config.base_dir,
@@ -81,6 +83,7 @@ def load_mapping_set(config: AppConfig, accounts: frozenset[str] | None = None) 
         profile=config.destination.type,
         lookups_dir=lookups,
         number_formats={name: number_format(section) for name, section in config.sources.items()},
+        chart=file_digest(chart),
     )
 
 

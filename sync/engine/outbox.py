@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+from sync.connector import PROBLEM_FIELD
 from sync.engine.reversals import Planner, Put
 from sync.engine.summary import RunSummary
-from sync.mapping.api import Contribution, RecordResult
+from sync.mapping.api import NO_ID, Contribution, RecordResult
 from sync.model import ReversalStyle
 from sync.state import StateStore
 
@@ -56,6 +57,7 @@ class RecordWriter:
         self, source: str, stream: str, record: Mapping[str, Any], results: Sequence[RecordResult]
     ) -> RecordOutcome:
         """Write one record's results; returns how the record is counted."""
+        self._keep(source, stream, record, results)
         quarantined = False
         for r in results:
             if r.error is not None:
@@ -77,7 +79,8 @@ class RecordWriter:
     ) -> RecordOutcome | None:
         """One mapping's result; returns the record's outcome when this result took its count."""
         store, planner = self.store, self.planner
-        prev_keys, prev_groups = store.get_record(r.mapping, source, stream, r.record_id)
+        prev = store.get_index(r.mapping, source, stream, r.record_id)
+        prev_keys, prev_groups = (prev.voucher_keys, prev.group_keys) if prev else ([], [])
         live = not (r.skipped or r.voided)
         new_keys = [v.key for v in r.vouchers] if live else []
         new_groups = [c.group_key for c in r.contributions] if live else []
@@ -100,11 +103,21 @@ class RecordWriter:
                 if budget[0]:
                     outcome = shared
                     budget[0] = 0
-        if prev_keys != new_keys or prev_groups != new_groups:
-            store.put_record(r.mapping, source, stream, r.record_id, new_keys, new_groups)
+        if prev is None or (prev_keys, prev_groups, prev.version) != (new_keys, new_groups, r.version):
+            store.put_record(r.mapping, source, stream, r.record_id, new_keys, new_groups, r.version)
         if self._quarantine_open:
             store.resolve_quarantine(r.mapping, source, stream, r.record_id)
         return outcome
+
+    def _keep(
+        self, source: str, stream: str, record: Mapping[str, Any], results: Sequence[RecordResult]
+    ) -> None:
+        """Keep the record's latest copy for ``crmsync remap`` (not an unreadable input: it has none)."""
+        if PROBLEM_FIELD in record:
+            return
+        rid = next((r.record_id for r in results if r.record_id and r.record_id != NO_ID), "")
+        if rid:
+            self.store.keep_record(source, stream, rid, record)
 
     def _contribute(self, c: Contribution, style: ReversalStyle, records: int) -> RecordOutcome:
         """Store a record's share of a group; a changed share marks the group for assembly."""

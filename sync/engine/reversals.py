@@ -17,7 +17,8 @@ has history. Content that was posted and reversed before and now comes back gets
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +27,7 @@ from sync.model import ReversalStyle, Voucher
 from sync.state import StateStore, Status
 from sync.state.status import MAYBE_IN_ERP, NEVER_SENT
 
-__all__ = ["Planner", "Put", "approval_required", "reversal_dates"]
+__all__ = ["Change", "Planner", "Put", "approval_required", "reversal_dates"]
 
 
 class Put(StrEnum):
@@ -57,6 +58,19 @@ def reversal_dates(mappings: Any) -> dict[str, str]:
     }
 
 
+class Change(StrEnum):
+    """What the planner did to one voucher key (counted in ``Planner.tally``)."""
+
+    #: the live revision already has this content: nothing to do
+    UNCHANGED = "unchanged"
+    #: a new voucher or a new revision went into the outbox
+    ADDED = "added"
+    #: a reversal of a revision the ERP holds (or may hold) went into the outbox
+    REVERSED = "reversed"
+    #: a revision never sent was withdrawn (superseded): nothing to undo in the ERP
+    WITHDRAWN = "withdrawn"
+
+
 class Planner:
     """Writes vouchers into the outbox under the reversal rule; call inside a transaction."""
 
@@ -78,6 +92,10 @@ class Planner:
         #: mapping -> reversal_date policy; periods the destination takes no postings in
         self.dates = dict(dates or {})
         self.closed_periods = frozenset(closed_periods)
+        #: what each put and void did to the outbox, for a caller that reports it (remap)
+        self.tally: Counter[Change] = Counter()
+        #: called with each voucher that goes into the outbox (+1) or is withdrawn unsent (-1)
+        self.on_change: Callable[[Voucher, int], None] | None = None
 
     @classmethod
     def of(
@@ -117,6 +135,7 @@ class Planner:
         store = self.store
         head = store.get_head(voucher.key)
         if head is not None and head.revision and head.content == voucher.revision:
+            self.tally[Change.UNCHANGED] += 1
             return self.attach(voucher.key, records)
         content = revision = voucher.revision
         # a key never seen has no history: spare the query (the common case)
@@ -132,6 +151,7 @@ class Planner:
         )
         self._insert(voucher, kind="voucher", style=style, records=records, depends_on=depends)
         store.set_head(voucher.key, revision, content)
+        self._changed(Change.ADDED, voucher, 1)
         return Put.NEW
 
     def attach(self, key: str, records: int) -> Put:
@@ -167,6 +187,10 @@ class Planner:
         if row.status in NEVER_SENT:
             # guarded: a voucher approved meanwhile (awaiting -> pending) is superseded all the same
             self.store.transition(row.external_ref, Status.SUPERSEDED, expected=NEVER_SENT)
+            if self.on_change is not None:
+                self._changed(Change.WITHDRAWN, Voucher.model_validate_json(row.payload), -1)
+            else:
+                self.tally[Change.WITHDRAWN] += 1
             return None
         if row.status == Status.POSTED or row.status in MAYBE_IN_ERP:
             original = Voucher.model_validate_json(row.payload)
@@ -182,8 +206,14 @@ class Planner:
                 depends_on=row.external_ref if row.status in MAYBE_IN_ERP else None,
                 reversal_of=row.external_ref,
             )
+            self._changed(Change.REVERSED, reversal, 1)
             return reversal.external_ref
         return None
+
+    def _changed(self, change: Change, voucher: Voucher, sign: int) -> None:
+        self.tally[change] += 1
+        if self.on_change is not None:
+            self.on_change(voucher, sign)
 
     def _insert(
         self,

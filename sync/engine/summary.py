@@ -44,6 +44,10 @@ class RunSummary:
     source_errors: list[str] = field(default_factory=list)
     #: per-source, per-stream records read
     streams: dict[str, int] = field(default_factory=dict)
+    #: mappings whose current version has not reached every stored record (sync.engine.staleness)
+    stale_mappings: list[dict[str, Any]] = field(default_factory=list)
+    #: one line per stale mapping, with the command to run
+    stale_advice: list[str] = field(default_factory=list)
     status: str = "running"
     seconds: float = 0.0
 
@@ -74,6 +78,7 @@ class RunSummary:
             out.append("nothing new: every source is up to date and nothing is waiting to be posted")
         if self.paused:
             out.append("posting is paused (crmsync resume); vouchers wait in the outbox")
+        out += self.stale_advice
         out += [f"source error: {e}" for e in self.source_errors]
         if self.quarantined or self.failed:
             out.append("see `crmsync failures` for the reasons; `crmsync retry` after fixing them")

@@ -17,6 +17,7 @@ from sync.errors import Location, MappingError
 from sync.mapping.api import Contribution, RecordResult
 from sync.mapping.compiled import CompiledMapping
 from sync.mapping.loader import compile_file
+from sync.mapping.versions import mapping_version
 from sync.model import Voucher
 from sync.money import NumberFormat, number_format
 from sync.yamlfile import Problem
@@ -28,11 +29,19 @@ class MappingSet:
     """Every configured mapping, compiled; indexes them by (source, stream)."""
 
     def __init__(
-        self, mappings: Sequence[CompiledMapping], number_formats: Mapping[str, NumberFormat] | None = None
+        self,
+        mappings: Sequence[CompiledMapping],
+        number_formats: Mapping[str, NumberFormat] | None = None,
+        *,
+        chart: str = "",
     ) -> None:
         self.mappings: list[CompiledMapping] = list(mappings)
         #: source name -> how its records write amounts (default: 1,130.00)
         self.number_formats: dict[str, NumberFormat] = dict(number_formats or {})
+        for m in self.mappings:
+            m.stamp(mapping_version(m, self.number_formats.get(m.source), chart))
+        #: mapping name -> the version its vouchers and index rows are stamped with
+        self.versions: dict[str, str] = {m.name: m.version for m in self.mappings}
         self._by_stream: dict[tuple[str, str], list[CompiledMapping]] = {}
         for m in self.mappings:
             self._by_stream.setdefault((m.source, m.stream), []).append(m)
@@ -48,12 +57,14 @@ class MappingSet:
         profile: str | None = None,
         lookups_dir: Path | None = None,
         number_formats: Mapping[str, NumberFormat] | None = None,
+        chart: str = "",
     ) -> MappingSet:
         """Compile every file once; raise ConfigProblems listing ALL located problems when any is wrong.
 
         ``accounts`` is the chart of accounts (unknown accounts become errors); ``profile`` the
         destination type whose ``account_profiles`` apply; ``lookups_dir`` a folder whose CSVs
-        override the ones beside the mappings; ``number_formats`` how each source writes amounts.
+        override the ones beside the mappings; ``number_formats`` how each source writes amounts;
+        ``chart`` the digest of the configured chart of accounts (part of every mapping version).
         """
         problems: list[Problem] = []
         compiled: list[CompiledMapping] = []
@@ -78,7 +89,7 @@ class MappingSet:
             compiled.append(mapping)
         if problems:
             raise ConfigProblems(problems)
-        return cls(compiled, number_formats)
+        return cls(compiled, number_formats, chart=chart)
 
     def streams(self) -> dict[str, set[str]]:
         """Source name -> the streams the mappings read."""

@@ -15,7 +15,10 @@ from typing import Any
 from sync.errors import MappingError
 from sync.model import ReversalStyle, Voucher
 
-__all__ = ["Contribution", "RecordResult"]
+__all__ = ["NO_ID", "Contribution", "RecordResult"]
+
+#: the record id of a result whose record has none (its mapping's ``id:`` failed or was empty)
+NO_ID = "(no id)"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class RecordResult:
     error: MappingError | None = None
     reversal_style: ReversalStyle = ReversalStyle.RED
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the mapping version that produced this result (sync.mapping.versions)
+    version: str = ""
 
     @property
     def failed(self) -> bool:

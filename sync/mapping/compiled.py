@@ -11,14 +11,14 @@ import datetime as dt
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from sync.errors import Location, MappingError
-from sync.mapping.api import Contribution, RecordResult
+from sync.mapping.api import NO_ID, Contribution, RecordResult
 from sync.mapping.expr import EvalError, Evaluator, Scope, render_text
 from sync.mapping.lookups import Lookup
 from sync.mapping.models import MappingSpec
@@ -121,9 +121,16 @@ class CompiledMapping:
     accounts: Collection[str] | None = None
     profile: Mapping[str, str] = field(default_factory=dict)
     mapping_ref: MappingRef = field(init=False)
+    #: what produced this mapping's output (sync.mapping.versions); set by the MappingSet
+    version: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.mapping_ref = MappingRef(name=self.name, file=self.file, line=self.line)
+
+    def stamp(self, version: str) -> None:
+        """Stamp everything this mapping produces from now on with ``version``."""
+        self.version = version
+        self.mapping_ref = MappingRef(name=self.name, file=self.file, line=self.line, version=version)
 
     @property
     def summarised(self) -> bool:
@@ -136,15 +143,19 @@ class CompiledMapping:
     # -- per record -----------------------------------------------------------------------------
 
     def map(self, record: Mapping[str, Any]) -> RecordResult:
+        result = self._map(record)
+        return replace(result, version=self.version) if self.version else result
+
+    def _map(self, record: Mapping[str, Any]) -> RecordResult:
         scope = Scope(record, self.lookups)
         try:
             rid = self.record_id(scope)
         except _Fail as fail:
             fallback = record.get("_id") if isinstance(record.get("_id"), str) else ""
-            return self._failed(fallback or "(no id)", fail)
+            return self._failed(fallback or NO_ID, fail)
         if not rid:
             return self._failed(
-                "(no id)",
+                NO_ID,
                 _Fail(
                     "the record id is empty",
                     Location(self.file, self.line),

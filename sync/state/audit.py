@@ -75,6 +75,7 @@ class Action(StrEnum):
     MANUAL_UNMATCH = "manual_unmatch"
     CONFIG_CHANGED = "config_changed"
     DISMISS = "dismiss"
+    REMAP = "remap"
 
 
 @dataclass(frozen=True, slots=True)

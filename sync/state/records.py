@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["DirtyGroup", "Head", "RecordsTable"]
+__all__ = ["DirtyGroup", "Head", "IndexRow", "RecordsTable"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """What one mapping produced for one record, and the mapping version that produced it."""
+
+    voucher_keys: list[str]
+    group_keys: list[str]
+    version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +72,18 @@ class RecordsTable(StoreBase):
     def get_record(
         self, mapping: str, source: str, stream: str, record_id: str
     ) -> tuple[list[str], list[str]]:
+        row = self.get_index(mapping, source, stream, record_id)
+        return ([], []) if row is None else (row.voucher_keys, row.group_keys)
+
+    def get_index(self, mapping: str, source: str, stream: str, record_id: str) -> IndexRow | None:
         row = self._one(
-            "SELECT voucher_keys, group_keys FROM record_index WHERE mapping = ? AND source = ? "
+            "SELECT voucher_keys, group_keys, version FROM record_index WHERE mapping = ? AND source = ? "
             "AND stream = ? AND record_id = ?",
             (mapping, source, stream, record_id),
         )
         if row is None:
-            return [], []
-        return json.loads(row["voucher_keys"]), json.loads(row["group_keys"])
+            return None
+        return IndexRow(json.loads(row["voucher_keys"]), json.loads(row["group_keys"]), str(row["version"]))
 
     def put_record(  # noqa: PLR0917 - the record's identity is four positional parts
         self,
@@ -80,13 +93,14 @@ class RecordsTable(StoreBase):
         record_id: str,
         voucher_keys: list[str],
         group_keys: list[str],
+        version: str = "",
     ) -> None:
         self._execute(
             "INSERT INTO record_index (mapping, source, stream, record_id, voucher_keys, group_keys, "
-            "updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, source, stream, record_id) DO UPDATE SET "
+            "updated, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, source, stream, record_id) DO UPDATE SET "
             "voucher_keys = excluded.voucher_keys, group_keys = excluded.group_keys, updated = "
-            "excluded.updated",
+            "excluded.updated, version = excluded.version",
             (
                 mapping,
                 source,
@@ -95,6 +109,7 @@ class RecordsTable(StoreBase):
                 json.dumps(voucher_keys, ensure_ascii=False),
                 json.dumps(group_keys, ensure_ascii=False),
                 now_iso(),
+                version,
             ),
         )
 

@@ -172,6 +172,20 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     ),
     # 4: a quarantine entry can be dismissed by a person (status 'dismissed'): who and why
     4: ("ALTER TABLE quarantine ADD COLUMN note TEXT NOT NULL DEFAULT ''",),
+    # 5: mapping versions on the record index; the latest copy of every source record mapped,
+    # so `crmsync remap` can apply a changed mapping to history
+    5: (
+        "ALTER TABLE record_index ADD COLUMN version TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE source_records (
+            source TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (source, stream, record_id)
+        )""",
+        "CREATE INDEX record_index_version ON record_index (mapping, source, stream, version)",
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)

@@ -4,8 +4,8 @@ Everything the engine must not lose lives here: runs, source cursors, the vouche
 the record index (which voucher a record produced, so edits and voids know what to
 reverse), summarisation contributions, the quarantine, control flags, reconciliation
 decisions, the audit trail and the run lock. Each table's queries live in its own module
-(``runs``, ``cursors``, ``outbox``, ``records``, ``quarantine``, ``control``, ``decisions``,
-``audit``); backends (SQLite, PostgreSQL) supply the connection, the write transaction, the
+(``runs``, ``cursors``, ``outbox``, ``records``, ``source_records``, ``quarantine``, ``control``,
+``decisions``, ``audit``); backends (SQLite, PostgreSQL) supply the connection, the write transaction, the
 run lock and the few dialect differences (``for_update_sql``), so both behave identically.
 No module outside sync/state/ issues SQL.
 """
@@ -20,11 +20,19 @@ from sync.state.outbox import OutboxRow, OutboxTable
 from sync.state.quarantine import QuarantineTable
 from sync.state.records import RecordsTable
 from sync.state.runs import RunsTable
+from sync.state.source_records import SourceRecordsTable
 
 __all__ = ["OutboxRow", "StateStore", "now_iso", "payload_hash"]
 
 
 class StateStore(
-    RunsTable, CursorsTable, OutboxTable, RecordsTable, QuarantineTable, ControlTable, DecisionsTable
+    RunsTable,
+    CursorsTable,
+    OutboxTable,
+    RecordsTable,
+    SourceRecordsTable,
+    QuarantineTable,
+    ControlTable,
+    DecisionsTable,
 ):
     """Every table of the state store behind one object; a backend subclasses it."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import pytest
 
 from sync.state import open_state
 from tests.engine.tenant import (
+    PAYMENT_MAPPING,
     balances,
     expected_balances,
     make_setup,
@@ -146,3 +149,63 @@ def test_a_second_run_that_cannot_wait_exits_4_naming_the_holder(
     assert f"pid {first}" in message and "holds the lock" in message and "Traceback" not in message
     assert zygote.wait(first) == 0
     assert set(refs_in_ledger(setup.ledger).values()) == {1} and len(refs_in_ledger(setup.ledger)) == 10
+
+
+def test_a_remap_killed_at_any_moment_is_finished_by_the_next_one_posting_nothing_twice(
+    tmp_path: Path, state_url: str, zygote: Zygote
+) -> None:
+    rng = random.Random(20261203)
+    records = payments(30, seed=5)
+    folder = tmp_path / "mappings"
+    shutil.copytree(PAYMENT_MAPPING.parent, folder)
+    faults = {"type": "faulty", "seed": 4, "transient": 0.1, "unknown_after_commit": 0.1, "delay_ms": 2}
+    setup = make_setup(
+        tmp_path / "t",
+        state_url,
+        records,
+        destination=faults,
+        batch_size=3,
+        mapping=folder / PAYMENT_MAPPING.name,
+    )
+    for final in range(10):  # everything posted first, under the same faults
+        pid, _, err = zygote.start(
+            ["sync", "-c", str(setup.config)], {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(final)}
+        )
+        if zygote.wait(pid) == 0:
+            break
+    lookup = folder / "lookups" / "bank_accounts.csv"
+    lookup.write_text(
+        lookup.read_text(encoding="utf-8").replace("1,1002.01,", "1,1002.02,"), encoding="utf-8"
+    )
+    args = ["remap", "-c", str(setup.config), "--post", "--format", "json"]
+    kills = attempts = 0
+    while kills < 8:
+        attempts += 1
+        assert attempts < 60, f"only {kills} kills landed in {attempts} remaps"
+        env = {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(100 + attempts)}
+        if rng.random() < 0.5:
+            env["CRMSYNC_FAULT_KILL_AT"] = str(rng.randint(1, 8))
+            pid, _, err = zygote.start(args, env)
+        else:
+            pid, _, err = zygote.start(args, env)
+            time.sleep(rng.uniform(0.0, 0.3))
+            os.kill(pid, signal.SIGKILL)
+        status = zygote.wait(pid)
+        assert status in (-signal.SIGKILL, 0, 1), err.read_text(encoding="utf-8")
+        kills += status == -signal.SIGKILL
+    for final in range(10):  # no more kills: remap (then sync) until everything is through
+        command = args if final % 2 == 0 else ["sync", "-c", str(setup.config)]
+        pid, _, err = zygote.start(command, {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(1000 + final)})
+        status = zygote.wait(pid)
+        assert status in (0, 1), err.read_text(encoding="utf-8")
+        with open_state(state_url) as store:
+            pending = {s: n for s, n in store.counts_by_status().items() if s not in {"posted", "reversed"}}
+        if status == 0 and not pending:
+            break
+    assert not pending
+    assert set(refs_in_ledger(setup.ledger).values()) == {1}  # no external reference twice
+    transfers = Counter(r["_id"] for r in records if r["payment_term"] == "1")
+    assert source_ids_in_ledger(setup.ledger, reversals=True) == transfers  # each reversed exactly once
+    expected = expected_balances(records)
+    expected["1002.02"] = expected.pop("1002.01")
+    assert balances(setup.ledger) == expected  # to the cent, on the right account
