@@ -76,7 +76,7 @@ def vouchers(  # noqa: PLR0917 - click passes options positionally by name
     if fmt == "json":
         echo_json([r.public_dict() for r in rows])
         return
-    columns = ["erp_number", "erp_id", "date", "status", "total", "kind", "key", "source", "mapping"]
+    columns = ["erp_number", "erp_id", "date", "status", "total", "kind", "key", "source", "mapping", "chain"]
     data = [
         [
             r.erp_number,
@@ -88,6 +88,7 @@ def vouchers(  # noqa: PLR0917 - click passes options positionally by name
             r.key,
             f"{r.source_system}/{r.source_stream}/{r.source_id}",
             r.mapping,
+            _chain(r),
         ]
         for r in rows
     ]
@@ -97,6 +98,15 @@ def vouchers(  # noqa: PLR0917 - click passes options positionally by name
         click.echo("no vouchers match")
     else:
         _table(f"vouchers ({len(rows)})", columns, data)
+
+
+def _chain(row: OutboxRow) -> str:
+    """Where a voucher stands in its key's history: what it reverses, or what reversed it."""
+    if row.reversal_of:
+        return f"reverses {row.reversal_of.partition('#')[2]}"
+    if row.reversed_by:
+        return f"reversed by {row.reversed_by}"
+    return ""
 
 
 # -- failures ------------------------------------------------------------------------------

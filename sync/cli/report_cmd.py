@@ -87,7 +87,10 @@ def report() -> None:
 
 @report.command("vouchers")
 @config_option
-@click.option("--period", help="Accounting period YYYY-MM (default: the period with the most vouchers).")
+@click.option(
+    "--period",
+    help="Accounting period YYYY-MM, or all (default: the period with the most vouchers).",
+)
 @_output_options
 @run_command
 def vouchers_report(

@@ -125,10 +125,32 @@ class Planner:
             return self.today
         if policy == "original" or original.period not in self.closed_periods:
             return original.date
-        year, month = (int(part) for part in original.period.split("-"))
+        return self._first_open_day(original.period)
+
+    def revision_day(self, voucher: Voucher) -> dt.date:
+        """When a new revision of a key with history is dated: its own date unless its period is
+        closed, then like the reversal it follows (``original`` keeps the date: the ERP refuses it
+        until the period is reopened, which is what that policy asks for)."""
+        policy = self.dates.get(voucher.mapping.name, "original_if_open")
+        if voucher.period not in self.closed_periods or policy == "original":
+            return voucher.date
+        return self.today if policy == "today" else self._first_open_day(voucher.period)
+
+    def _first_open_day(self, period: str) -> dt.date:
+        """The first day of the first period after ``period`` (itself closed) that is open."""
+        year, month = (int(part) for part in period.split("-"))
         while f"{year:04d}-{month:02d}" in self.closed_periods:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return dt.date(year, month, 1)
+
+    def _redated(self, voucher: Voucher) -> Voucher:
+        """``voucher`` moved out of a closed period (a new revision of an edited record)."""
+        day = self.revision_day(voucher)
+        if day == voucher.date:
+            return voucher
+        data = voucher.model_dump()
+        data.update(date=day, period=f"{day.year:04d}-{day.month:02d}", revision="")
+        return Voucher.model_validate(data)
 
     def put(self, voucher: Voucher, style: ReversalStyle | str, records: int) -> Put:
         """Put ``voucher`` as the live revision of its key (``Put.ALREADY``, ``ATTACHED`` or ``NEW``)."""
@@ -137,7 +159,10 @@ class Planner:
         if head is not None and head.revision and head.content == voucher.revision:
             self.tally[Change.UNCHANGED] += 1
             return self.attach(voucher.key, records)
-        content = revision = voucher.revision
+        content = voucher.revision  # what the mapping made: an unchanged record is recognised by it
+        if head is not None and voucher.period in self.closed_periods:
+            voucher = self._redated(voucher)  # an edit of a closed period lands in the first open one
+        revision = voucher.revision
         # a key never seen has no history: spare the query (the common case)
         taken = set(store.revisions_of(voucher.key)) if head is not None else set()
         if revision in taken:

@@ -29,19 +29,26 @@ class BuiltReport:
     warnings: list[str] = field(default_factory=list)
 
 
+#: ``--period all``: every period at once, each record's current amount against its net posted amount
+ALL = "all"
+
+
 def vouchers_report(config: AppConfig, period: str | None) -> BuiltReport:
     """The voucher report of ``period`` (default: the period with the most vouchers)."""
     from sync.reports.vouchers import default_period, voucher_report
 
     rc = reports_config(config)
-    if period and not PERIOD.match(period):
+    if period and period != ALL and not PERIOD.match(period):
         raise ConfigurationError(
-            f"--period {period!r} is not an accounting period", hint="use YYYY-MM, e.g. 2026-11"
+            f"--period {period!r} is not an accounting period",
+            hint="use YYYY-MM (e.g. 2026-11), or all: every period, each record against its net posting",
         )
     items, quarantined, problems = voucher_items(config)
     notes: list[str] = []
     period_note = ""
-    if not period:
+    if period == ALL:
+        period = None
+    elif not period:
         period = default_period(i for i in items if i.status != Status.SUPERSEDED)
         if period:
             period_note = "默认：凭证最多的期间 / default: the period with the most vouchers"

@@ -53,7 +53,7 @@ def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[s
 
 
 def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[QuarantinedItem], list[str]]:
-    """Every outbox row as (voucher, status, ERP ref) and every open quarantine entry."""
+    """Every outbox row as (voucher, status, ERP ref), in outbox order, and every open quarantine entry."""
     from sync.engine.build import open_store
 
     store = open_store(config)
@@ -63,7 +63,7 @@ def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[Quarantine
     finally:
         store.close()
     items, problems = [], []
-    for row in rows:
+    for row in reversed(rows):  # oldest first: a key's history reads in the order it happened
         try:
             voucher = Voucher.model_validate_json(row.payload)
         except ValidationError as exc:

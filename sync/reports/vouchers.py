@@ -23,6 +23,8 @@ from urllib.parse import quote
 from sync.dates import now_in_china
 from sync.model import SourceRef, Voucher
 from sync.money import ZERO, total
+from sync.reports.chains import REVERSAL_SUFFIX, Chain, chains
+from sync.reports.items import VoucherItem, posted_amount, source_amount
 from sync.state.status import IN_ERP, Status
 from sync.tables.model import Cell, Column, Kind, Report, Table
 
@@ -41,17 +43,6 @@ STATUS_ZH = {
     Status.SUPERSEDED: "已被替代",
     Status.REVERSED: "已冲销",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class VoucherItem:
-    """One outbox row: the voucher and what became of it."""
-
-    voucher: Voucher
-    status: str
-    erp_id: str = ""
-    erp_number: str = ""
-    last_error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +92,13 @@ def default_period(items: Iterable[VoucherItem]) -> str | None:
     return max(counts, key=lambda p: (counts[p], p))
 
 
-def _sign(v: Voucher) -> int:
-    return -1 if v.reversal_of else 1
-
-
-def source_amount(v: Voucher) -> Decimal | None:
-    """Signed amount read from the voucher's source records; None when one was not recorded."""
-    if any(s.amount is None for s in v.sources):
-        return None
-    return _sign(v) * total(s.amount or ZERO for s in v.sources)
-
-
-def posted_amount(v: Voucher) -> Decimal:
-    """Signed voucher amount: a reversal undoes (red: negative lines; swap: same total)."""
-    return -abs(v.total) if v.reversal_of else v.total
-
-
 @dataclass(frozen=True, slots=True)
 class Difference:
-    """A CRM record whose amount read differs from what is posted for it: finance looks at these first."""
+    """A CRM record whose current amount differs from what the period holds for it: finance looks
+    at these first."""
 
     item: VoucherItem
-    source: SourceRef | None
+    chain: Chain
     read: Decimal
     posted: Decimal
     reason: str
@@ -132,26 +108,33 @@ class Difference:
         return self.read - self.posted
 
 
-def differences(items: Iterable[VoucherItem]) -> list[Difference]:
-    """Every record-level gap between what was read and what was posted."""
+def differences(touched: Iterable[Chain], period: str | None) -> list[Difference]:
+    """Every record whose current amount (in the period of its live revision) is not what the
+    period's posted pieces of it net to, with the reason."""
     result = []
-    for item in items:
-        v = item.voucher
-        if item.status not in IN_ERP:
-            reason = status_label(item.status) + (f": {item.last_error}" if item.last_error else "")
-            for ref in v.sources:
-                result.append(Difference(item, ref, _sign(v) * (ref.amount or ZERO), ZERO, reason))
+    for chain in touched:
+        read, posted = chain.read_in(period), chain.posted_in(period)
+        if read == posted:
             continue
-        read = source_amount(v)
-        if read is None:
-            result.append(
-                Difference(item, None, ZERO, posted_amount(v), "源金额未记录 source amount not recorded")
-            )
-        elif read != posted_amount(v):
-            result.append(
-                Difference(item, None, read, posted_amount(v), "凭证金额与源金额不同 voucher amount differs")
-            )
+        item = chain.live or chain.items[-1]
+        result.append(Difference(item, chain, read, posted, _reason(chain, period)))
     return result
+
+
+def _reason(chain: Chain, period: str | None) -> str:
+    waiting = [
+        i for i in chain.items if i.status not in IN_ERP and (period is None or i.voucher.period == period)
+    ]
+    if waiting:
+        first = waiting[-1]
+        return status_label(first.status) + (f": {first.last_error}" if first.last_error else "")
+    if period is not None and chain.spans_periods():
+        return "跨期 pieces in other periods (see Pieces)"
+    if chain.live is not None and source_amount(chain.live.voucher) is None:
+        return "源金额未记录 source amount not recorded"
+    if chain.live is None:
+        return "源记录已作废，冲销未过账 voided at the source, reversal not posted"
+    return "凭证金额与源金额不同 voucher amount differs"
 
 
 # -- tables --------------------------------------------------------------------------------------------
@@ -180,15 +163,17 @@ _V_COLUMNS = (
     Column("mapping", "映射", "Mapping"),
     *_RECORD_COLUMNS,
     _LINK_COLUMN,
+    Column("chain", "冲销关系", "Reversal chain"),
 )
 
 
 def _voucher_rows(
-    items: list[VoucherItem], template: str | Mapping[str, str] | None
+    items: list[VoucherItem], by_key: Mapping[str, Chain], template: str | Mapping[str, str] | None
 ) -> list[tuple[Cell, ...]]:
     rows: list[tuple[Cell, ...]] = []
     for item in items:
         v = item.voucher
+        chain = by_key[v.key.removesuffix(REVERSAL_SUFFIX)].link_of(item) or None
         src = v.source
         more = f" (+{len(v.sources) - 1})" if len(v.sources) > 1 else ""
         for number, ln in enumerate(v.lines, 1):
@@ -212,6 +197,7 @@ def _voucher_rows(
                     src.record_id + more,
                     src.name,
                     link_for(template, src) or None,
+                    chain,
                 )
             )
     return rows
@@ -226,18 +212,29 @@ _TIE_COLUMNS = (
 
 
 def _tieout(
-    titles: tuple[str, str, str], head: Column, items: list[VoucherItem], key_of: Callable[[Voucher], str]
+    titles: tuple[str, str, str],
+    head: Column,
+    scope: tuple[list[VoucherItem], list[Chain], str | None],
+    key_of: Callable[[Voucher], str],
 ) -> Table:
+    """Read (each record's current amount, on its live revision's day or group) against posted
+    (each piece of the period on its own), so the difference totals the differences sheet."""
     name, zh, en = titles
+    items, touched, period = scope
     count: dict[str, int] = defaultdict(int)
     read: dict[str, Decimal] = defaultdict(lambda: ZERO)
     posted: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
         k = key_of(item.voucher)
         count[k] += 1
-        read[k] += _sign(item.voucher) * total(s.amount or ZERO for s in item.voucher.sources)
         if item.status in IN_ERP:
             posted[k] += posted_amount(item.voucher)
+    for chain in touched:
+        live = chain.live
+        if live is not None and (period is None or live.voucher.period == period):
+            k = key_of(live.voucher)
+            read[k] += chain.read_in(period)
+            count.setdefault(k, 0)
     rows = tuple((k, count[k], read[k], posted[k], read[k] - posted[k]) for k in sorted(count))
     total_read, total_posted = sum(read.values(), ZERO), sum(posted.values(), ZERO)
     totals = ("合计 / Total", len(items), total_read, total_posted, total_read - total_posted)
@@ -248,8 +245,8 @@ def _tieout(
         (head, *_TIE_COLUMNS),
         rows,
         totals,
-        note_zh="源金额 − 已过账金额 = 差异明细表的合计",
-        note_en="read − posted = the total of the differences sheet",
+        note_zh="源金额（记录的当前金额）− 已过账金额 = 差异明细表的合计",
+        note_en="read (each record's current amount) − posted = the total of the differences sheet",
     )
 
 
@@ -291,8 +288,7 @@ def _account_table(items: list[VoucherItem]) -> Table:
     )
 
 
-def _differences_table(items: list[VoucherItem], template: str | Mapping[str, str] | None) -> Table:
-    diffs = differences(items)
+def _differences_table(diffs: list[Difference], template: str | Mapping[str, str] | None) -> Table:
     columns = (
         Column("date", "日期", "Date", Kind.DATE),
         Column("key", "凭证键", "Voucher key"),
@@ -302,17 +298,18 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
         Column("posted", "已过账", "Posted", Kind.MONEY),
         Column("difference", "差额", "Difference", Kind.MONEY),
         Column("reason", "原因", "Reason"),
+        Column("pieces", "各期明细", "Pieces by period"),
         _LINK_COLUMN,
     )
     rows = []
     for d in diffs:
         v = d.item.voucher
-        ref = d.source or v.source
-        ids = ref.record_id if d.source or len(v.sources) == 1 else ", ".join(s.record_id for s in v.sources)
+        ref = v.source
+        ids = ", ".join(s.record_id for s in v.sources)
         rows.append(
             (
                 v.date,
-                v.key,
+                d.chain.key,
                 status_label(d.item.status),
                 ref.stream,
                 ids,
@@ -321,6 +318,7 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
                 d.posted,
                 d.amount,
                 d.reason,
+                d.chain.pieces(),
                 link_for(template, ref) or None,
             )
         )
@@ -336,6 +334,7 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
         total(d.amount for d in diffs),
         None,
         None,
+        None,
     )
     return Table(
         "differences",
@@ -344,8 +343,8 @@ def _differences_table(items: list[VoucherItem], template: str | Mapping[str, st
         columns,
         tuple(rows),
         totals,
-        note_zh="逐条列出源金额与已过账金额的差异",
-        note_en="record by record: what was read but not (or not so) posted",
+        note_zh="逐条列出记录当前金额与本期已过账金额的差异，附各期明细",
+        note_en="record by record: the current amount against what this period holds, each piece's period",
     )
 
 
@@ -415,12 +414,17 @@ def voucher_report(
     now: dt.datetime | None = None,
 ) -> Report:
     """The report of one period (``None`` = every period), vouchers ordered by date and key."""
-    every = [i for i in items if period is None or i.voucher.period == period]
+    all_items = list(items)
+    every = [i for i in all_items if period is None or i.voucher.period == period]
     superseded = sum(1 for i in every if i.status == SUPERSEDED)
     chosen = sorted(
         (i for i in every if i.status != SUPERSEDED),
         key=lambda i: (i.voucher.date, i.voucher.group, i.voucher.key, i.voucher.revision),
     )
+    # a record's history across every period: its current amount against what is posted for it
+    by_key = chains(i for i in all_items if i.status != SUPERSEDED)
+    touched = [by_key[k] for k in dict.fromkeys(i.voucher.key.removesuffix(REVERSAL_SUFFIX) for i in chosen)]
+    scope = (chosen, touched, period)
     q_items = list(quarantined)
     label = period or "全部 all"
     # control totals first: a reader checks that the period ties out, then drills down
@@ -428,24 +432,24 @@ def voucher_report(
         _tieout(
             ("by_day", "按日控制合计", "Control totals by day"),
             Column("day", "日期", "Day"),
-            chosen,
+            scope,
             lambda v: v.date.isoformat(),
         ),
         _tieout(
             ("by_group", "按凭证字控制合计", "Control totals by voucher group"),
             Column("group", "凭证字", "Voucher group"),
-            chosen,
+            scope,
             lambda v: v.group,
         ),
         _account_table(chosen),
-        _differences_table(chosen, link_template),
+        _differences_table(differences(touched, period), link_template),
         _failures_table(chosen, q_items, link_template),
         Table(
             "vouchers",
             "凭证",
             "Vouchers",
             _V_COLUMNS,
-            tuple(_voucher_rows(chosen, link_template)),
+            tuple(_voucher_rows(chosen, by_key, link_template)),
             note_zh=f"期间 {label}：每张凭证的每一行及其来源记录",
             note_en=f"period {label}: every voucher line with its source",
         ),

@@ -45,6 +45,8 @@ class OutboxRow:
     reversal_style: str
     run_id: int | None
     run_records: int
+    #: the reversal of this revision (key#revision), when listed with ``list_vouchers``
+    reversed_by: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxRow:
@@ -72,7 +74,18 @@ class OutboxRow:
             "created": self.created,
             "posted": self.posted,
             "reversal_of": self.reversal_of,
+            "reverses": self.reversal_of,
+            "reversed_by": self.reversed_by,
+            "mapping_version": self.mapping_version,
         }
+
+    @property
+    def mapping_version(self) -> str:
+        """The version of the mapping that produced this voucher ('' before versions were kept)."""
+        try:
+            return str(json.loads(self.payload).get("mapping", {}).get("version", ""))
+        except (ValueError, AttributeError):
+            return ""
 
 
 _OUTBOX_COLS = (
@@ -256,7 +269,13 @@ class OutboxTable(StoreBase):
         if source_id:
             where.append("(source_id = ? OR record_ids LIKE ?)")
             params += [source_id, f'%"{source_id}"%']
-        sql = f"SELECT {_OUTBOX_COLS} FROM outbox WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        reversed_by = (
+            "(SELECT MIN(r.external_ref) FROM outbox r WHERE r.reversal_of = outbox.external_ref) "
+            "AS reversed_by"
+        )
+        sql = (
+            f"SELECT {_OUTBOX_COLS}, {reversed_by} FROM outbox WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        )
         if limit:
             sql += " LIMIT ?"
             params.append(limit)

@@ -185,6 +185,8 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
             PRIMARY KEY (source, stream, record_id)
         )""",
         "CREATE INDEX record_index_version ON record_index (mapping, source, stream, version)",
+        # the reversal of a voucher, found from the voucher (`reversed_by`)
+        "CREATE INDEX outbox_reversal_of ON outbox (reversal_of)",
     ),
 }
 
