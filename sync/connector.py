@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROBLEM_FIELD", "RAW_FIELD", "BuildContext", "SourceHandle", "problem_record"]
+__all__ = [
+    "PROBLEM_FIELD",
+    "RAW_FIELD",
+    "SWEEP_FIELD",
+    "BuildContext",
+    "SourceHandle",
+    "problem_record",
+    "sweep_record",
+]
 
 #: A source that meets input it cannot turn into a record (a malformed line in a file)
 #: emits, in that record's place, a record carrying this field: the problem, naming file
@@ -22,6 +30,11 @@ __all__ = ["PROBLEM_FIELD", "RAW_FIELD", "BuildContext", "SourceHandle", "proble
 PROBLEM_FIELD = "_crmsync_problem"
 #: The offending input as text (truncated), kept for the person who fixes it.
 RAW_FIELD = "_crmsync_raw"
+#: After a complete pass over one input (a file read from its first line to its end), a source
+#: emits a record with this field: the places (``PaymentObj.jsonl:17``) that are problems now.
+#: Every other place of that input still quarantined is resolved: its line was fixed or removed.
+#: Not a record: the engine does not count or map it.
+SWEEP_FIELD = "_crmsync_sweep"
 
 
 @dataclass(frozen=True)
@@ -60,3 +73,9 @@ def problem_record(problem: str, raw: str, record_id: str, *, max_raw: int = 655
     unreadable; it is put under ``_id`` so the quarantine can list it like any record.
     """
     return {"_id": record_id, PROBLEM_FIELD: problem, RAW_FIELD: raw[:max_raw]}
+
+
+def sweep_record(place: str, problems: list[str]) -> dict[str, Any]:
+    """The marker a source emits after reading all of ``place`` (a file name): ``problems`` are
+    the places inside it (``place:line``) that are problem records now (see ``SWEEP_FIELD``)."""
+    return {"_id": place, SWEEP_FIELD: list(problems)}

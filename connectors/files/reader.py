@@ -13,7 +13,9 @@ Values are kept exactly as the file gives them, with one exception: a JSON numbe
 fraction or exponent (``1130.5``) becomes its literal text (``"1130.5"``), never a float, so
 cents cannot be lost on the way; integers (epoch-ms times) stay integers. NaN and Infinity,
 duplicate keys, invalid UTF-8 and lines that are not JSON objects become *problem records*
-(``sync.connector.problem_record``) naming the file and line; the stream goes on.
+(``sync.connector.problem_record``) naming the file and line; the stream goes on. After a
+pass from the first line to the end, a sweep marker (``sync.connector.sweep_record``) names the
+problem lines the file has now, so quarantined lines since fixed or removed are resolved.
 
 This module does not import airbyte_cdk: the bench and the CDK stream both use it.
 """
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from sync.connector import PROBLEM_FIELD, problem_record
+from sync.connector import PROBLEM_FIELD, problem_record, sweep_record
 
 __all__ = ["STATE_VERSION", "FilePosition", "JsonlFile", "parse_line"]
 
@@ -125,6 +127,7 @@ class JsonlFile:
         self._saved = start or FilePosition(file=path.name)
         self._hasher: Any = None  # set while reading; the position is then computed from it
         self._offset = self._line = self._size = self._mtime_ns = 0
+        self._complete = False  # the last read reached the end of the file
 
     @property
     def position(self) -> FilePosition:
@@ -156,7 +159,14 @@ class JsonlFile:
             return
         if not self._resume(st):
             return
-        yield from self._read()
+        whole = self._offset == 0
+        problems: list[str] = []
+        for record in self._read():
+            if PROBLEM_FIELD in record:
+                problems.append(str(record["_id"]))
+            yield record
+        if whole and self._complete:  # every line is known: earlier problems not seen again are gone
+            yield sweep_record(self.path.name, problems)
         try:
             end = self.path.stat()
         except FileNotFoundError:  # removed while we read: keep the size we read against
@@ -200,6 +210,7 @@ class JsonlFile:
 
     def _read(self) -> Iterator[dict[str, Any]]:
         name = self.path.name
+        self._complete = False
         with self.path.open("rb") as fh:
             fh.seek(self._offset)
             for raw in fh:
@@ -215,6 +226,7 @@ class JsonlFile:
                 self._hasher.update(raw)
                 if record is not None:
                     yield record
+        self._complete = True
 
 
 def _record(raw: bytes, first: bool, name: str, lineno: int) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.backoff import Backoff
+from sync.connector import SWEEP_FIELD
 from sync.destination import Destination, Outcome
 from sync.errors import ConfigurationError, CrmsyncError
 from sync.model import Voucher
@@ -222,6 +223,8 @@ class Writer:
     committed: int = 0
 
     def record(self, stream: str, data: Mapping[str, Any]) -> None:
+        if SWEEP_FIELD in data:  # a source's end-of-input marker, not a record
+            return
         for result in self.session.mappings.map_record(self.session.config.source, stream, data):
             if result.error is not None:
                 self.problems.append(f"{stream} record {result.record_id}: {result.error.render()}")

@@ -1,7 +1,8 @@
 """Reading: run an airbyte-cdk source in-process from the stored per-stream state.
 
-``read_messages`` yields ``("record", stream, data)`` and ``("state", stream, state)`` in the
-order the source emits them; the engine maps records and commits them together with the
+``read_messages`` yields ``("record", stream, data)``, ``("state", stream, state)`` and
+``("sweep", stream, marker)`` (a source read one input whole: ``sync.connector.SWEEP_FIELD``) in
+the order the source emits them; the engine maps records and commits them together with the
 STATE that follows them. The source's own failures (a stream that errored) are collected,
 not raised, so what was read before them is kept.
 """
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sync.connector import SourceHandle
+from sync.connector import SWEEP_FIELD, SourceHandle
 from sync.errors import ConfigurationError
 from sync.state import StateStore
 
@@ -98,7 +99,8 @@ def read_messages(
     try:
         for message in handle.source.read(logger, handle.config, catalog, state):
             if message.type == Type.RECORD:
-                yield "record", message.record.stream, message.record.data
+                data = message.record.data
+                yield ("sweep" if SWEEP_FIELD in data else "record"), message.record.stream, data
             elif message.type == Type.STATE:
                 st = message.state
                 if st.type == AirbyteStateType.STREAM and st.stream is not None:

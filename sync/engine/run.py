@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.connector import SourceHandle
+from sync.connector import SWEEP_FIELD, SourceHandle
 from sync.destination import Destination
 from sync.engine.outbox import RecordOutcome, RecordWriter
 from sync.engine.poster import Poster
@@ -133,8 +133,18 @@ class Engine:
                         break
                     if stream not in wanted:
                         continue
+                    if kind == "sweep":  # not a record: the source read one input whole
+                        self._sweep(name, stream, data)
+                        continue
                     self._record(name, stream, data, writer, summary)
         summary.source_errors += errors
+
+    def _sweep(self, source: str, stream: str, marker: dict[str, Any]) -> None:
+        """Quarantined lines of an input read again whole and no longer a problem: resolved."""
+        place = str(marker.get("_id", ""))
+        resolved = self.store.resolve_places(source, stream, place, list(marker[SWEEP_FIELD]))
+        if resolved:
+            log.info("%s.%s: %d quarantined lines of %s are fixed or gone", source, stream, resolved, place)
 
     def _record(
         self, source: str, stream: str, record: dict[str, Any], writer: RecordWriter, summary: RunSummary

@@ -70,6 +70,22 @@ class QuarantineTable(StoreBase):
             (now_iso(), mapping, source, stream, record_id),
         )
 
+    def resolve_places(self, source: str, stream: str, place: str, keep: Sequence[str]) -> int:
+        """Resolve the open entries of ``place:<line>`` (a source's unreadable inputs) except
+        ``keep``: the source read all of ``place`` again and those are its problems now."""
+        rows = self._all(
+            "SELECT id, record_id FROM quarantine WHERE source = ? AND stream = ? AND status = 'open' "
+            "AND substr(record_id, 1, ?) = ?",
+            (source, stream, len(place) + 1, f"{place}:"),
+        )
+        gone = [int(r["id"]) for r in rows if r["record_id"] not in set(keep)]
+        for entry_id in gone:
+            self._execute(
+                "UPDATE quarantine SET status = 'resolved', updated = ? WHERE id = ? AND status = 'open'",
+                (now_iso(), entry_id),
+            )
+        return len(gone)
+
     def open_quarantine_count(self) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")
         return int(row["n"]) if row else 0

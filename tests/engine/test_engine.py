@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sync.state import open_state
 from tests.engine.conftest import crmsync
@@ -201,12 +202,53 @@ def test_a_record_that_cannot_be_mapped_is_quarantined_and_the_run_goes_on(
     assert "一千元" in problems[records[3]["_id"]]["problem"]
     records[3] = {**records[3], "payment_amount": "1000.00"}  # fixed at the source
     setup.write_payments(records)
+    (setup.data / "PaymentObj.jsonl").open("a", encoding="utf-8").write("{not json\n")  # still there
     fixed = crmsync("sync", "-c", str(setup.config), "--format", "json")
     assert fixed.summary["posted"] == 1
     remaining = crmsync("failures", "-c", str(setup.config), "--format", "json").summary["quarantined"]
     # the fixed record left the quarantine; the unreadable line stays listed for a person
     assert [q["record_id"] for q in remaining] == ["PaymentObj.jsonl:9"]
     assert balances(setup.ledger) == expected_balances(records)
+
+
+def _quarantined_places(setup: Any) -> list[str]:
+    res = crmsync("failures", "-c", str(setup.config), "--format", "json")
+    return [q["record_id"] for q in res.summary["quarantined"]]
+
+
+def test_an_unreadable_line_fixed_in_the_file_leaves_the_quarantine(tmp_path: Path, state_url: str) -> None:
+    records = payments(6)
+    setup = make_setup(tmp_path, state_url, records)
+    path = setup.data / "PaymentObj.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    good = lines[2]
+    lines[2] = good.replace('"payment_amount"', '"payment_amount" 1130.00, "x"', 1)  # broken JSON
+    path.write_text("".join(lines), encoding="utf-8")
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 1
+    assert _quarantined_places(setup) == ["PaymentObj.jsonl:3"]
+
+    lines[2] = good  # the admin fixes the export
+    path.write_text("".join(lines), encoding="utf-8")
+    res = crmsync("sync", "-c", str(setup.config), "--format", "json")
+    assert res.exit_code == 0 and res.summary["posted"] == 1
+    assert _quarantined_places(setup) == []
+    assert crmsync("failures", "-c", str(setup.config)).exit_code == 0
+    assert balances(setup.ledger) == expected_balances(records)
+
+
+def test_a_removed_line_leaves_the_quarantine_and_a_moved_one_is_listed_at_its_new_place(
+    tmp_path: Path, state_url: str
+) -> None:
+    setup = make_setup(tmp_path, state_url, payments(4))
+    path = setup.data / "PaymentObj.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*lines[:2], "{not json\n", *lines[2:], "[1, 2]\n"]), encoding="utf-8")
+    crmsync("sync", "-c", str(setup.config))
+    assert sorted(_quarantined_places(setup)) == ["PaymentObj.jsonl:3", "PaymentObj.jsonl:6"]
+
+    path.write_text("".join([*lines[1:], "[1, 2]\n"]), encoding="utf-8")  # line 1 and the bad line 3 removed
+    crmsync("sync", "-c", str(setup.config))
+    assert _quarantined_places(setup) == ["PaymentObj.jsonl:4"]  # the array, now on line 4
 
 
 def test_retry_maps_a_quarantined_record_again_with_the_current_mapping(

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.files.reader import FilePosition, JsonlFile, parse_line
-from sync.connector import PROBLEM_FIELD
+from sync.connector import PROBLEM_FIELD, SWEEP_FIELD
 
 
 def read_all(
@@ -22,7 +22,7 @@ def read_all(
 ) -> tuple[list[dict[str, Any]], FilePosition, list[str]]:
     warnings: list[str] = []
     f = JsonlFile(path, start, warnings.append)
-    return list(f.records()), f.position, warnings
+    return [r for r in f.records() if SWEEP_FIELD not in r], f.position, warnings
 
 
 def test_a_number_with_cents_stays_its_decimal_text() -> None:
@@ -170,7 +170,7 @@ def test_the_state_asked_for_mid_read_is_the_position_after_the_last_record(tmp_
     path = tmp_path / "PaymentObj.jsonl"
     path.write_text("".join(f'{{"_id": "p{n}"}}\n' for n in range(1, 6)), encoding="utf-8")
     f = JsonlFile(path, None, print)
-    for n, record in enumerate(f.records(), start=1):
+    for n, record in enumerate((r for r in f.records() if SWEEP_FIELD not in r), start=1):
         state = f.state()
         assert state == f.position.to_state()
         assert (record["_id"], state["line"]) == (f"p{n}", n)
@@ -202,9 +202,10 @@ def test_appending_exports_across_interrupted_runs_delivers_each_record_once_in_
             f = JsonlFile(path, saved, lambda _: None)
             stop = data.draw(st.integers(min_value=1, max_value=4))
             taken = list(itertools.islice(f.records(), stop))
-            delivered.extend(taken)
+            real = [r for r in taken if SWEEP_FIELD not in r]
+            delivered.extend(real)
             saved = f.position  # the checkpoint a STATE message after the last record carries
-            if len(taken) < stop:
+            if len(taken) < stop or len(real) < len(taken):  # the end, or the end-of-file marker
                 break
     assert delivered == [r for batch in appends for r in batch]
 
@@ -223,3 +224,28 @@ def test_any_edit_before_the_position_makes_the_next_read_deliver_the_whole_file
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in edited), encoding="utf-8")
     os.utime(path, ns=(pos.mtime_ns + 1_000_000, pos.mtime_ns + 1_000_000))  # a later export
     assert read_all(path, pos)[0] == edited
+
+
+def _sweeps(path: Path, start: FilePosition | None = None) -> tuple[list[dict[str, Any]], FilePosition]:
+    f = JsonlFile(path, start, lambda _: None)
+    got = list(f.records())
+    return [r for r in got if SWEEP_FIELD in r], f.position
+
+
+def test_a_whole_pass_ends_with_a_sweep_naming_the_problem_lines_it_has_now(tmp_path: Path) -> None:
+    path = tmp_path / "PaymentObj.jsonl"
+    path.write_text('{"_id": "p1"}\n{not json\n{"_id": "p3"}\n', encoding="utf-8")
+
+    [sweep], _ = _sweeps(path)
+    assert sweep == {"_id": "PaymentObj.jsonl", SWEEP_FIELD: ["PaymentObj.jsonl:2"]}
+
+
+def test_an_appended_read_and_an_unfinished_file_make_no_sweep(tmp_path: Path) -> None:
+    path = tmp_path / "PaymentObj.jsonl"
+    path.write_text('{"_id": "p1"}\n', encoding="utf-8")
+    _, pos = _sweeps(path)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"_id": "p2"}\n')
+    assert _sweeps(path, pos)[0] == []  # the earlier lines were not read again: nothing is known of them
+    path.write_text('{"_id": "p1"}\n{"_id": "p2"', encoding="utf-8")  # the export is still being written
+    assert _sweeps(path)[0] == []

@@ -18,7 +18,7 @@ from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, _run_command, 
 from airbyte_cdk.test.state_builder import StateBuilder
 
 from connectors.files.source import SourceFiles
-from sync.connector import PROBLEM_FIELD, RAW_FIELD
+from sync.connector import PROBLEM_FIELD, RAW_FIELD, SWEEP_FIELD
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "crm"
 
@@ -60,8 +60,13 @@ def run(
     return read(SourceFiles(), config, catalog(*streams, mode=mode), state=state)
 
 
+def recs(out: EntrypointOutput) -> list[Any]:
+    """The record messages that are records (not the end-of-file sweep marker)."""
+    return [m for m in out.records if SWEEP_FIELD not in m.record.data]
+
+
 def data(out: EntrypointOutput) -> list[dict[str, Any]]:
-    return [dict(m.record.data) for m in out.records]
+    return [dict(m.record.data) for m in recs(out)]
 
 
 def state_of(out: EntrypointOutput, stream: str = "SalesOrderObj") -> list[AirbyteStateMessage]:
@@ -78,7 +83,7 @@ def test_full_read_of_the_sample_tenant_emits_every_line_unchanged(tmp_path: Pat
     assert not out.errors
     for name in names:
         lines = [json.loads(x) for x in (folder / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
-        got = [dict(m.record.data) for m in out.records if m.record.stream == name]
+        got = [dict(m.record.data) for m in recs(out) if m.record.stream == name]
         assert got == lines, name
     amounts = [r["order_amount"] for r in data(out) if "order_amount" in r]
     assert amounts and all(isinstance(a, str) for a in amounts)
@@ -88,8 +93,8 @@ def test_second_read_with_the_final_state_emits_nothing(tmp_path: Path) -> None:
     write_orders(tmp_path, [order(n) for n in range(1, 6)])
     first = run(tmp_path)
     second = run(tmp_path, state=state_of(first))
-    assert len(first.records) == 5
-    assert second.records == []
+    assert len(recs(first)) == 5
+    assert recs(second) == []
 
 
 def test_appended_lines_are_the_only_records_of_the_next_read(tmp_path: Path) -> None:
@@ -120,7 +125,7 @@ def test_checkpoints_come_every_n_records_and_cover_exactly_those_records(tmp_pa
     lines_at_state = []
     for msg in out.records_and_state_messages:
         if msg.type == Type.RECORD:
-            seen += 1
+            seen += SWEEP_FIELD not in msg.record.data
         else:
             lines_at_state.append((seen, msg.state.stream.stream_state.__dict__["line"]))
     assert lines_at_state[:2] == [(3, 3), (6, 6)]
@@ -149,7 +154,7 @@ def test_full_refresh_ignores_the_state(tmp_path: Path) -> None:
     write_orders(tmp_path, [order(n) for n in range(1, 4)])
     first = run(tmp_path)
     again = run(tmp_path, state=state_of(first), mode=SyncMode.full_refresh)
-    assert len(again.records) == 3
+    assert len(recs(again)) == 3
 
 
 def test_a_malformed_line_becomes_a_problem_record_naming_file_and_line(tmp_path: Path) -> None:
@@ -174,7 +179,7 @@ def test_an_unknown_stream_file_that_is_missing_reads_as_empty_with_a_warning(tm
         {"path": str(tmp_path), "streams": ["SalesOrderObj", "RefundObj"]},
         catalog("SalesOrderObj", "RefundObj"),
     )
-    assert len(out.records) == 1
+    assert len(recs(out)) == 1
     assert out.is_in_logs("RefundObj.jsonl: file not found")
 
 
@@ -232,7 +237,7 @@ def test_every_sample_record_conforms_to_the_schema_discover_announces(tmp_path:
         s.name: s.json_schema for s in discover(SourceFiles(), {"path": str(folder)}).catalog.catalog.streams
     }
     out = run(folder, tuple(sorted(schemas)))
-    assert len(out.records) > 150
+    assert len(recs(out)) > 150
     validators = {name: jsonschema.Draft7Validator(schema) for name, schema in schemas.items()}
-    for msg in out.records:
+    for msg in recs(out):
         validators[msg.record.stream].validate(msg.record.data)
