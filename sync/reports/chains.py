@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sync.money import ZERO, format_amount
+from sync.money import ZERO
 from sync.reports.items import VoucherItem, posted_amount, source_amount
 from sync.state.status import IN_ERP, Status
 
@@ -75,7 +75,7 @@ class Chain:
             sign = "+" if amount >= 0 else "−"
             what = "冲销 reversal" if i.voucher.reversal_of else "凭证 voucher"
             where = i.erp_number or str(i.status)
-            parts.append(f"{i.voucher.period} {sign}{format_amount(abs(amount))} {what} {where}")
+            parts.append(f"{i.voucher.period} {sign}{abs(amount):,.2f} {what} {where}")
         return "; ".join(parts)
 
     def link_of(self, item: VoucherItem) -> str:

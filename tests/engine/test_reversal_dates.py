@@ -81,7 +81,7 @@ def test_an_edit_of_a_closed_period_lands_in_the_first_open_one_and_the_differen
     assert "跨期" in december["reason"]
     pieces = december["pieces"].split("; ")
     assert [p.split(" ")[0] for p in pieces] == ["2026-11", "2026-12", "2026-12"]
-    assert pieces[2].startswith(f"2026-12 +{EDITED}")
+    assert pieces[2].startswith("2026-12 +1,130.05 凭证")
     [november] = _report(tmp_path, "2026-11")["tables"]["differences"]["rows"]
     assert Decimal(november["difference"]) == -Decimal(december["difference"])  # the two periods net out
     assert _report(tmp_path, "all")["tables"]["differences"]["rows"] == []  # net across periods: exact
