@@ -3,7 +3,9 @@
 For each size (default 100,000 and 1,000,000 records) it writes a PaymentObj.jsonl export,
 runs one full sync in a fresh subprocess and reports records/second end to end and the
 peak resident memory of that process (``ru_maxrss``), then runs a second sync with nothing
-changed (which must read nothing, map nothing and post nothing) and reports its time.
+changed (which must read nothing, map nothing and post nothing) and reports its time. Then
+``crmsync remap`` over the stored records: once with nothing changed (every voucher left alone),
+once after a lookup row was fixed (a quarter of the payments reversed and re-posted, ``--post``).
 
     .venv/bin/python -m bench.engine_bench                    # 100k and 1M
     .venv/bin/python -m bench.engine_bench --sizes 20000      # a quick look
@@ -58,12 +60,14 @@ def write_records(path: Path, n: int, seed: int = 1) -> None:
 
 
 def write_config(folder: Path, state_url: str) -> Path:
+    shutil.copytree(MAPPING.parent, folder / "mappings")  # a copy the remap step may edit
+    mapping = folder / "mappings" / MAPPING.name
     cfg = folder / "config.yaml"
     cfg.write_text(
         f"state: {{url: {json.dumps(state_url)}}}\n"
         "sources:\n  crm: {type: files, path: data, streams: [PaymentObj], checkpoint_interval: 1000}\n"
         f"destination: {{type: ledger, path: {json.dumps(str(folder / 'ledger.db'))}, batch_size: 500}}\n"
-        f"mappings: [{json.dumps(str(MAPPING))}]\n",
+        f"mappings: [{json.dumps(str(mapping))}]\n",
         encoding="utf-8",
     )
     return cfg
@@ -105,10 +109,44 @@ def child(config: str) -> None:
     )
 
 
-def run_child(config: Path) -> dict[str, Any]:
+def remap_child(config: str) -> None:
+    """One ``remap --post`` in this process; prints its figures as JSON."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from sync.config import load_config
+    from sync.engine.build import build_destination, load_mappings, open_store
+    from sync.engine.remap import RemapScope, remap
+
+    cfg = load_config(config)
+    mappings = load_mappings(cfg)
+    store = open_store(cfg)
+    dest = build_destination(cfg)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    with store.locked(0):
+        result = remap(store, mappings, dest, RemapScope(), post=True)
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    dest.close()
+    store.close()
+    figures = result.as_dict()
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
+                "peak_mb": usage.ru_maxrss / 1024,
+                **{k: figures[k] for k in ("records", "unchanged", "added", "reversed")},
+            }
+        )
+    )
+
+
+def run_child(config: Path, mode: str = "--child") -> dict[str, Any]:
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "bench.engine_bench", "--child", str(config)],
+        [sys.executable, "-m", "bench.engine_bench", mode, str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -134,7 +172,15 @@ def bench(n: int, state: str | None, keep: bool) -> dict[str, Any]:
         second = run_child(cfg)
         assert first["posted"] == n, first
         assert second["read"] == 0 and second["vouchers_posted"] == 0, second
-        return {"records": n, "generate_s": gen, "first": first, "second": second}
+        same = run_child(cfg, "--remap-child")
+        assert same["unchanged"] == n and same["added"] == 0, same
+        lookup = folder / "mappings" / "lookups" / "bank_accounts.csv"
+        lookup.write_text(
+            lookup.read_text(encoding="utf-8").replace("1,1002.01,", "1,1002.02,"), encoding="utf-8"
+        )
+        fixed = run_child(cfg, "--remap-child")
+        assert fixed["added"] == fixed["reversed"] == n // 4, fixed
+        return {"records": n, "generate_s": gen, "first": first, "second": second, "remap": (same, fixed)}
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -148,9 +194,13 @@ def main() -> None:
     parser.add_argument("--state", help="postgresql://… base URL (default: SQLite in the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folders")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--remap-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.remap_child:
+        remap_child(args.remap_child)
         return
     results = []
     for n in args.sizes:
@@ -165,6 +215,14 @@ def main() -> None:
             f"peak RSS {f['peak_mb']:.0f} MB; "
             f"second run with nothing changed {s['seconds']:.2f} s (read {s['read']}, posted "
             f"{s['vouchers_posted']}), peak RSS {s['peak_mb']:.0f} MB",
+            flush=True,
+        )
+        same, fixed = r["remap"]
+        print(
+            f"{'':>9}  remap, nothing changed: {same['seconds']:.1f} s ({n / same['seconds']:,.0f} rec/s, "
+            f"{same['unchanged']:,} left alone), peak RSS {same['peak_mb']:.0f} MB; after a lookup fix: "
+            f"{fixed['seconds']:.1f} s with --post ({fixed['reversed']:,} reversed, {fixed['added']:,} "
+            f"re-posted), peak RSS {fixed['peak_mb']:.0f} MB",
             flush=True,
         )
     if len(results) >= 2:
