@@ -74,17 +74,7 @@ def test_sigkill_at_random_points_never_posts_twice_or_loses_a_record(
             next_id += 3
             records += new
             setup.write_payments(records)
-        env = {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(attempts)}
-        if rng.random() < 0.6:  # the destination kills its own process at a chosen operation
-            env["CRMSYNC_FAULT_KILL_AT"] = str(rng.randint(1, 10))
-            pid, _, err = zygote.start(args, env)
-        else:  # the test kills it from outside, at a random moment of the run
-            pid, _, err = zygote.start(args, env)
-            time.sleep(rng.uniform(0.0, 0.25))
-            os.kill(pid, signal.SIGKILL)
-        status = zygote.wait(pid)
-        assert status in (-signal.SIGKILL, 0, 1), err.read_text(encoding="utf-8")
-        kills += status == -signal.SIGKILL
+        kills += _run_maybe_killed(zygote, args, attempts, rng, inside=0.6, ops=10, wait=0.25)
     # no more kills: run until everything is through (faults still on)
     for final in range(10):
         pid, out, err = zygote.start(args, {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(1000 + final)})
@@ -102,6 +92,24 @@ def test_sigkill_at_random_points_never_posts_twice_or_loses_a_record(
     assert set(in_ledger.values()) == {1}  # nothing twice
     assert set(refs_in_ledger(setup.ledger).values()) == {1}
     assert balances(setup.ledger) == expected_balances(records)  # to the cent
+
+
+def _run_maybe_killed(
+    zygote: Zygote, args: list[str], run: int, rng: random.Random, *, inside: float, ops: int, wait: float
+) -> bool:
+    """One run, SIGKILLed by its own destination at a chosen operation (share ``inside``) or by
+    the test at a random moment within ``wait`` seconds; True when the kill landed."""
+    env = {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(run)}
+    if rng.random() < inside:  # the destination kills its own process at a chosen operation
+        env["CRMSYNC_FAULT_KILL_AT"] = str(rng.randint(1, ops))
+        pid, _, err = zygote.start(args, env)
+    else:  # the test kills it from outside, at a random moment of the run
+        pid, _, err = zygote.start(args, env)
+        time.sleep(rng.uniform(0.0, wait))
+        os.kill(pid, signal.SIGKILL)
+    status = zygote.wait(pid)
+    assert status in (-signal.SIGKILL, 0, 1), err.read_text(encoding="utf-8")
+    return status == -signal.SIGKILL
 
 
 def _wait_for_lock(state_url: str, timeout: float = 60) -> None:
@@ -182,17 +190,7 @@ def test_a_remap_killed_at_any_moment_is_finished_by_the_next_one_posting_nothin
     while kills < 8:
         attempts += 1
         assert attempts < 60, f"only {kills} kills landed in {attempts} remaps"
-        env = {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(100 + attempts)}
-        if rng.random() < 0.5:
-            env["CRMSYNC_FAULT_KILL_AT"] = str(rng.randint(1, 8))
-            pid, _, err = zygote.start(args, env)
-        else:
-            pid, _, err = zygote.start(args, env)
-            time.sleep(rng.uniform(0.0, 0.3))
-            os.kill(pid, signal.SIGKILL)
-        status = zygote.wait(pid)
-        assert status in (-signal.SIGKILL, 0, 1), err.read_text(encoding="utf-8")
-        kills += status == -signal.SIGKILL
+        kills += _run_maybe_killed(zygote, args, 100 + attempts, rng, inside=0.5, ops=8, wait=0.3)
     for final in range(10):  # no more kills: remap (then sync) until everything is through
         command = args if final % 2 == 0 else ["sync", "-c", str(setup.config)]
         pid, _, err = zygote.start(command, {**FAST_RETRIES, "CRMSYNC_FAULT_RUN": str(1000 + final)})
