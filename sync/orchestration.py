@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -87,6 +88,11 @@ def reconcile_and_post(config: AppConfig, rc: Any, inputs: Any = None) -> RunSum
 
 def _locked(config: AppConfig, run: Callable[[StateStore], RunSummary]) -> RunSummary:
     store = open_store(config)
+    if store.created:  # a moved config or a deleted state: the person running it must know
+        log.warning(
+            "a new, empty state store was created at %s: it holds no record of earlier postings",
+            store.where if "://" in store.where else os.path.abspath(store.where),
+        )
     try:
         with store.locked(config.state.lock_timeout_seconds):
             return run(store)

@@ -54,6 +54,8 @@ class StoreBase:
     for_update_sql: str = ""
     serial_sql: str = ""
     bigint_sql: str = "BIGINT"
+    #: this process made the store (no schema was there): a run says so, with where it is
+    created: bool = False
 
     # -- plumbing the backends supply -----------------------------------------------------
 
@@ -140,6 +142,7 @@ class StoreBase:
                 "applied TEXT NOT NULL)"
             )
             done = {r["version"] for r in self._all("SELECT version FROM schema_migrations")}
+            self.created = not done
             if done and max(done) > LATEST:
                 raise StateError(
                     f"state store {self.where} has schema version {max(done)}, newer than this crmsync "

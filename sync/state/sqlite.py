@@ -16,8 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sync.errors import LockHeld, StateError
+from sync.errors import ConfigurationError, LockHeld, StateError
 from sync.state.store import StateStore, now_iso
+
+#: the one folder crmsync creates for a state file: its own work folder beside the config
+WORK_DIR = ".crmsync"
 
 __all__ = ["SqliteStore"]
 
@@ -46,8 +49,15 @@ class SqliteStore(StateStore):
         self.where = str(path)
         self._depth = 0
         self._owner: str | None = None
+        folder = path.parent
+        if not folder.is_dir() and not (folder.name == WORK_DIR and folder.parent.is_dir()):
+            # a typo'd path must not start a fresh, empty state that posts everything again
+            raise ConfigurationError(
+                f"state.url: the folder {folder} of the state file does not exist",
+                hint="fix the path in state.url, or create the folder if a new state there is meant",
+            )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(exist_ok=True)  # only crmsync's own work folder (.crmsync) is made here
             self._conn = sqlite3.connect(
                 str(path), isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=False
             )
@@ -59,9 +69,9 @@ class SqliteStore(StateStore):
         except sqlite3.DatabaseError as exc:
             raise StateError(
                 f"state file {path} cannot be used: {exc}",
-                hint="it is corrupt or not a crmsync state file; restore it from a backup or move it away "
-                "(a fresh state re-reads every source, and keys make re-posting harmless only if the "
-                "destination is the same)",
+                hint="it is corrupt or not a crmsync state file; restore it from a backup. A fresh state "
+                "re-reads every source and knows nothing of what was posted: the ERP may receive every "
+                "voucher again",
             ) from None
         except OSError as exc:
             raise StateError(

@@ -135,3 +135,19 @@ def test_schedule_without_a_cron_expression_exits_2(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, f"sqlite:///{tmp_path / 's.db'}", payments(1))
     res = crmsync("schedule", "-c", str(setup.config))
     assert res.exit_code == 2 and "schedule:" in res.stderr
+
+
+def test_a_state_path_in_a_folder_that_does_not_exist_exits_2_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "dir"
+    setup = make_setup(tmp_path / "t", f"sqlite:///{missing / 'state.db'}", payments(2))
+    res = crmsync("sync", "-c", str(setup.config))
+    assert res.exit_code == 2 and f"the folder {missing} of the state file does not exist" in res.stderr
+    assert not missing.parent.exists() and not setup.ledger.exists()
+
+
+def test_a_sync_that_creates_the_state_says_so_with_the_absolute_path(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    setup = make_setup(tmp_path, f"sqlite:///{state}", payments(2))
+    first = crmsync("sync", "-c", str(setup.config))
+    assert f"a new, empty state store was created at {state}" in first.stderr
+    assert "new, empty state store" not in crmsync("sync", "-c", str(setup.config)).stderr
