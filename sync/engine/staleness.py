@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sync.state import StateStore
+from sync.state.source_records import VersionCounts
 
 __all__ = ["Staleness", "advice", "staleness"]
 
@@ -23,13 +24,11 @@ class Staleness:
 
     mapping: str
     version: str
-    older: int
-    never_offered: int
-    #: indexed records with no stored copy (read before copies were kept): remap cannot reach them
-    without_copy: int
+    counts: VersionCounts
 
     def public_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Flat: ``mapping``, ``version``, ``older``, ``never_offered``, ``without_copy``."""
+        return {"mapping": self.mapping, "version": self.version, **asdict(self.counts)}
 
 
 def staleness(store: StateStore, mappings: Any) -> list[Staleness]:
@@ -38,20 +37,21 @@ def staleness(store: StateStore, mappings: Any) -> list[Staleness]:
     for m in mappings.mappings:
         counts = store.version_counts(m.name, m.source, m.stream, m.version)
         if counts.older or counts.never_offered:
-            out.append(Staleness(m.name, m.version, counts.older, counts.never_offered, counts.without_copy))
+            out.append(Staleness(m.name, m.version, counts))
     return out
 
 
 def advice(items: Iterable[Staleness]) -> Iterator[str]:
     """One line per stale mapping, with the command that applies the current version."""
     for s in items:
+        c = s.counts
         parts = []
-        if s.older:
-            parts.append(f"{s.older} records were mapped by an older version")
-        if s.never_offered:
-            parts.append(f"{s.never_offered} stored records were never offered to it")
+        if c.older:
+            parts.append(f"{c.older} records were mapped by an older version")
+        if c.never_offered:
+            parts.append(f"{c.never_offered} stored records were never offered to it")
         line = f"mapping {s.mapping!r} changed (now {s.version}): {', '.join(parts)}"
-        if s.without_copy:
-            line += f" ({s.without_copy} of them were read before copies were kept and are re-mapped only "
+        if c.without_copy:
+            line += f" ({c.without_copy} of them were read before copies were kept and are re-mapped only "
             line += "when the source sends them again)"
         yield line + f"; see the change with `crmsync remap --mapping {s.mapping} --dry-run`"
