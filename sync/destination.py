@@ -2,8 +2,9 @@
 
 A destination knows its wire format: how to render a voucher, post a batch, classify each
 answer, and find a voucher again by its external reference. It knows nothing of retries,
-the ``sending`` mark, lookup-before-resend or reversals: those live once, in sync.engine,
-so every destination inherits the exactly-once protocol instead of re-implementing it.
+the ``sending`` mark, the look-up before every send or reversals: those live once, in
+sync.engine, so every destination inherits the exactly-once protocol instead of
+re-implementing it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,10 +33,16 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ErpRef:
-    """How the ERP knows a voucher: its internal id and the number finance sees (记-12)."""
+    """How the ERP knows a voucher: its internal id and the number finance sees (记-12).
+
+    A look-up also gives ``total`` (the voucher's debit total as the ERP holds it) where the
+    ERP reports it, so a voucher found under our reference but with other amounts is shown
+    to a person instead of being taken for ours.
+    """
 
     erp_id: str
     number: str = ""
+    total: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +107,13 @@ class Destination(Protocol):
         """Send a batch; exactly one result per voucher, in any order, keyed by external_ref."""
         ...
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
-        """Which of these references the ERP already holds (for unknown outcomes)."""
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
+        """Which of these references the ERP already holds, in as few calls as it allows.
+
+        The engine asks before every send (a lost, new or restored state never posts twice)
+        and after every unknown outcome. ``thorough`` marks the second case: few vouchers,
+        each possibly sent, so a destination may spend a call per voucher to be sure.
+        """
         ...
 
     def close(self) -> None: ...

@@ -25,6 +25,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 
 import requests
@@ -355,7 +356,7 @@ def _token_from(body: Mapping[str, Any]) -> _Token:
 
 def _decode(content: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(content)
+        payload = json.loads(content, parse_float=Decimal)  # a numeric amount never passes through float
     except ValueError:
         snippet = redact(content[:80].decode("utf-8", "replace"))
         raise _BadBody(f"answer is not JSON (starts with {snippet!r})") from None
@@ -397,4 +398,13 @@ def _data_list(payload: Mapping[str, Any], stream: str, offset: int, where: str)
             raise bad(
                 f"row {index} (_id {record['_id']}) has last_modified_time {lmt!r}, expected epoch ms",
             )
-    return records
+    return [_exact_text(record) for record in records]
+
+
+def _exact_text(record: dict[str, Any]) -> dict[str, Any]:
+    """A record with each fractional JSON number as its exact decimal text (11300.1 -> "11300.1").
+
+    Most tenants answer amounts as text already; the few that answer numbers get the same
+    shape, which every Airbyte destination and the state store carry without a float.
+    """
+    return {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in record.items()}

@@ -75,7 +75,9 @@ _ADMIN_HINTS: Final[dict[int, str]] = {
     30002: "the tenant's daily OpenAPI quota is used up; it resets at 00:00 (China time), "
     "or the admin buys more quota (开放平台 → OpenAPI 调用次数)",
     30003: "the tenant has not bought OpenAPI quota; the admin must buy an OpenAPI package",
-    10006: "app_secret is wrong; copy it again from the app's page in the admin console",
+    10006: "Fxiaoke found a parameter missing or illegal (10006 is generic: its message above names "
+    "which); on the token call that is usually app_id or app_secret, so copy both again from the "
+    "app's page in the admin console",
     20006: "app_id or app_secret is wrong; copy both again from the admin console",
     20015: "permanent_code is wrong; get the tenant's permanent authorization code again",
     20021: "the app is disabled in this tenant; the admin must enable it",

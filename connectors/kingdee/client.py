@@ -257,6 +257,22 @@ class KingdeeClient:
                 return rows
             start += self.page_size
 
+    def view(self, form_id: str, number: str) -> dict[str, Any] | None:
+        """View by Number: the whole bill in any document status, or None when there is none."""
+        data = {"CreateOrgId": 0, "Number": number, "Id": "", "IsSortBySeq": False}
+        answer = self.call("DynamicFormService.View", {"formid": form_id, "data": data})
+        result = answer.get("Result") if isinstance(answer, dict) else None
+        bill = result.get("Result") if isinstance(result, dict) else None
+        if isinstance(bill, dict):
+            return bill
+        try:
+            env = parse_envelope(answer)
+        except ValueError:
+            raise TransientError(f"View on {form_id} answered an unexpected shape") from None
+        if env.kind is Kind.TRANSIENT:
+            raise TransientError(f"View on {form_id}: {env.message}")
+        return None  # IsSuccess false: no bill with that number (community code's existence check)
+
     def close(self) -> None:
         self.http.close()
 

@@ -53,7 +53,15 @@ class Config(BaseModel):
     )
     external_ref_field: str = Field(
         "FBillNo",
-        description="GL_VOUCHER header field that stores and finds our reference (or F_XXX_SyncKey)",
+        description="GL_VOUCHER field that carries and finds our reference: FBillNo, a BOS custom "
+        "header field (F_XXX_SyncKey) where the coding rule overwrites FBillNo, or FEXPLANATION "
+        "(the reference leads each entry's 摘要; one query per voucher to find it)",
+    )
+    lookup_by_view: Literal["after_lost_answer", "always", "never"] = Field(
+        "after_lost_answer",
+        description="View by Number for vouchers ExecuteBillQuery did not return: after a lost "
+        "answer (default), before every first send too (tenants whose query hides saved vouchers "
+        "even with a status filter; one call per voucher), or never",
     )
     batch_size: int = Field(50, ge=1, le=500, description="vouchers per BatchSave call")
     submit: bool = Field(False, description="Submit each voucher after Save")
@@ -97,7 +105,9 @@ class Config(BaseModel):
     @classmethod
     def _ref_field(cls, value: str) -> str:
         if not _FIELD.match(value):
-            raise ValueError("external_ref_field must be a field key such as FBillNo or F_XXX_SyncKey")
+            raise ValueError(
+                "external_ref_field must be a field key such as FBillNo, F_XXX_SyncKey or FEXPLANATION"
+            )
         return value
 
     @model_validator(mode="after")

@@ -1,11 +1,21 @@
 """The Kingdee destination: GL_VOUCHER posted by BatchSave, found again by ExecuteBillQuery.
 
-The engine owns retries, the ``sending`` mark and lookup-before-resend. What this class adds
-is Kingdee-specific and keeps each voucher taking effect once even so:
+The engine owns retries, the ``sending`` mark and the look-up before every send. What this
+class adds is Kingdee-specific and keeps each voucher taking effect once even so:
 
-- ``post`` first asks Kingdee which of the batch's references it already holds (one
-  ExecuteBillQuery per batch, docs/specs/kingdee.md §6 "query by it before every Save"), so a Save whose
-  answer was lost, or a 5xx that Kingdee had in fact committed, is never saved twice;
+- the look-up names every document status in its filter (``FDocumentStatus IN
+  ('Z','A','B','C','D')``): a live tenant is reported to hide vouchers that are only saved
+  from an ExecuteBillQuery that does not; where even that hides them, ``lookup_by_view``
+  adds View by Number (after a lost answer by default, before every first send with
+  ``always``). The reference sits in ``external_ref_field`` (FBillNo, a BOS custom header
+  field when the coding rule 编码规则 overwrites FBillNo, or FEXPLANATION as a prefix);
+- the look-up returns each voucher's debit total, so the engine adopts only a voucher whose
+  amounts are ours;
+- ``post`` asks Kingdee again which of the batch's references it already holds before a
+  Save that the engine's look-up did not just cover (a resend after a 5xx that Kingdee had
+  in fact committed, docs/specs/kingdee.md §6 "query by it before every Save");
+- a Save whose answer shows the coding rule replaced our FBillNo stops the run (exit 2):
+  such vouchers could never be found again, and a lost state would post them twice;
 - the vouchers not found go out in BatchSave calls of ``batch_size``; each answer is read by
   ``DIndex`` back to its voucher;
 - Submit and Audit (when configured) are steps after Save, resumable from the state Kingdee
@@ -18,7 +28,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
 
 from connectors.kingdee.answers import Envelope, Kind
 from connectors.kingdee.client import KingdeeClient, OutcomeUnknown, quote
@@ -29,6 +40,7 @@ from connectors.kingdee.render import (
     render_voucher,
     save_options,
 )
+from connectors.kingdee.wire import amount_of
 from sync.destination import CheckReport, ErpRef, Outcome, PostResult
 from sync.errors import (
     ConfigurationError,
@@ -52,6 +64,11 @@ BASE_DATA_FORMS: Mapping[str, str] = {
 #: references per ExecuteBillQuery filter (keeps the FilterString well under URL/SQL limits)
 QUERY_CHUNK = 100
 _SUBMITTABLE = frozenset({"Z", "A", "D"})  # 暂存, 创建, 重新审核
+#: every document status a voucher can stand in: 暂存, 创建, 审核中, 已审核, 重新审核
+ALL_STATUSES = ("Z", "A", "B", "C", "D")
+_STATUS_FILTER = "FDocumentStatus IN (" + ",".join(f"'{s}'" for s in ALL_STATUSES) + ")"
+#: when the look-up adds View by Number for what ExecuteBillQuery did not return
+ViewFallback = Literal["after_lost_answer", "always", "never"]
 
 T = TypeVar("T")
 
@@ -63,11 +80,12 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 @dataclass(frozen=True)
 class Found:
-    """A voucher as Kingdee holds it: internal id, 凭证号 and document status."""
+    """A voucher as Kingdee holds it: internal id, 凭证号, document status and debit total."""
 
     id: str
     group_no: str
     status: str
+    total: Decimal | None = None
 
 
 class KingdeeDestination:
@@ -83,13 +101,19 @@ class KingdeeDestination:
         batch_size: int = 50,
         submit: bool = False,
         audit: bool = False,
+        lookup_by_view: ViewFallback = "after_lost_answer",
     ) -> None:
         self.client = client
         self.settings = settings
         self.batch_size = batch_size
         self.submit = submit or audit
         self.audit = audit
+        self.lookup_by_view = lookup_by_view
         self._group_name: str | None = None
+        #: references the engine's look-up just asked about and Kingdee did not hold
+        self._just_missing: set[str] = set()
+        #: set once a Save showed that Kingdee does not keep our reference (see _check_kept)
+        self._unfindable: ConfigurationError | None = None
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -109,6 +133,8 @@ class KingdeeDestination:
     # -- posting --------------------------------------------------------------------------
 
     def post(self, batch: Sequence[Voucher]) -> list[PostResult]:
+        if self._unfindable is not None:
+            raise self._unfindable
         results: dict[str, PostResult] = {}
         models: list[tuple[Voucher, dict[str, Any]]] = []
         for voucher in batch:
@@ -131,7 +157,9 @@ class KingdeeDestination:
         self, models: list[tuple[Voucher, dict[str, Any]]], results: dict[str, PostResult]
     ) -> None:
         by_ref = {self.settings.reference(v): v for v, _ in models}
-        existing = self._find(list(by_ref))
+        covered = set(by_ref) <= self._just_missing
+        self._just_missing.clear()
+        existing = {} if covered else self._find(list(by_ref))
         state: dict[str, Found] = {}
         for short, found in existing.items():
             log.info(
@@ -176,8 +204,26 @@ class KingdeeDestination:
             success = _success_at(env, index, len(chunk))
             if success is not None:
                 state[ref] = Found(success.id, numbers.get(success.id, ""), initial)
+                self._check_kept(voucher, success.number)
                 continue
             results[ref] = _failure(ref, env, _errors_at(env, index, len(chunk)), "BatchSave")
+
+    def _check_kept(self, voucher: Voucher, number: str) -> None:
+        """Stop the run when Kingdee's coding rule replaced the FBillNo that carries our reference."""
+        if self.settings.external_ref_field != "FBillNo" or not number:
+            return
+        ours = self.settings.reference(voucher)
+        if number == ours or self._unfindable is not None:
+            return
+        self._unfindable = ConfigurationError(
+            f"Kingdee saved voucher {voucher.key} with FBillNo {number!r} instead of our reference "
+            f"{ours!r}: the tenant's coding rule (编码规则) numbers vouchers itself, so FBillNo cannot "
+            "carry the reference and a voucher could not be found again after a lost answer or state",
+            hint="add a text field to GL_VOUCHER's header by BOS extension (e.g. F_XXX_SyncKey) and set "
+            "external_ref_field to it, or set external_ref_field: FEXPLANATION; the vouchers already "
+            "saved are recorded as posted",
+        )
+        log.error("%s (%s)", self._unfindable.message, self._unfindable.hint)
 
     def _returned_numbers(self, env: Envelope) -> dict[str, str]:
         """FVOUCHERID -> FVOUCHERGROUPNO from ``NeedReturnData``."""
@@ -240,16 +286,23 @@ class KingdeeDestination:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
-        """Which references Kingdee holds at the configured status.
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
+        """Which references Kingdee holds, in any document status, with their debit totals.
 
         A voucher that is saved but not yet submitted/audited (a run died in between) is taken
         there now; if that does not complete it is left out of the answer, so the engine sends
         it again and ``post`` -- which never saves a reference Kingdee already holds -- resumes
         the missing step and reports the outcome.
         """
+        if self._unfindable is not None:
+            raise self._unfindable
         shorts = {external_reference(ref): ref for ref in external_refs}
-        state = {shorts[short]: f for short, f in self._find(list(shorts)).items()}
+        found = self._find(list(shorts))
+        missing = [short for short in shorts if short not in found]
+        if missing and self._views(thorough):
+            found.update(self._view_all(missing))
+        self._just_missing = set() if thorough else {short for short in shorts if short not in found}
+        state = {shorts[short]: f for short, f in found.items()}
         target = self.target_status
         if target is not None:
             results: dict[str, PostResult] = {}
@@ -259,39 +312,72 @@ class KingdeeDestination:
                 state.pop(ref, None)
         return {ref: self._erp_ref(f) for ref, f in state.items()}
 
-    def _find(self, refs: Sequence[str]) -> dict[str, Found]:
-        """reference -> the voucher Kingdee holds with it (lowest id when several)."""
-        field = self.settings.external_ref_field
-        keys = ["FVOUCHERID", field, "FVOUCHERGROUPNO", "FDocumentStatus"]
+    def _views(self, thorough: bool) -> bool:
+        """Whether View by Number can find what the query missed (FBillNo carries the reference)."""
+        if self.settings.external_ref_field != "FBillNo" or self.lookup_by_view == "never":
+            return False
+        return thorough or self.lookup_by_view == "always"
+
+    def _view_all(self, numbers: Sequence[str]) -> dict[str, Found]:
         found: dict[str, Found] = {}
-        for chunk in _chunks(list(dict.fromkeys(refs)), QUERY_CHUNK):
-            literals = ",".join(quote(ref) for ref in chunk)
-            where = f"{field} IN ({literals}) AND FAccountBookID.FNumber={quote(self.settings.account_book)}"
-            try:
-                rows = self.client.query(FORM, keys, where, "FVOUCHERID ASC")
-            except PermanentError as exc:
-                raise ConfigurationError(
-                    f"Kingdee cannot search vouchers by {field}: {exc.message}",
-                    hint="external_ref_field must name a header text field of GL_VOUCHER "
-                    "(FBillNo, or a custom field such as F_XXX_SyncKey added by BOS extension)",
-                ) from None
-            for row in rows:
-                if len(row) < 4:
-                    continue
-                ref = str(row[1])
-                if ref in found:
-                    log.warning(
-                        "Kingdee holds more than one voucher with %s=%s (ids %s and %s)",
-                        field,
-                        ref,
-                        found[ref].id,
-                        row[0],
-                    )
-                    continue
-                found[ref] = Found(str(row[0]), str(row[2] or ""), str(row[3] or ""))
+        for number in numbers:
+            obj = self.client.view(FORM, number)
+            if obj is None or _base_number(obj.get("AccountBookID")) != self.settings.account_book:
+                continue
+            debit = sum((amount_of(e.get("DEBIT")) for e in _entries(obj)), start=Decimal(0))
+            found[number] = Found(
+                str(obj.get("Id") or ""),
+                str(obj.get("VOUCHERGROUPNO") or ""),
+                str(obj.get("DocumentStatus") or ""),
+                debit,
+            )
         if found:
             self._ensure_group_name()
         return found
+
+    def _find(self, refs: Sequence[str]) -> dict[str, Found]:
+        """reference -> the voucher Kingdee holds with it (lowest id when several)."""
+        refs = list(dict.fromkeys(refs))
+        if self.settings.ref_in_explanation:
+            rows = [row for ref in refs for row in self._query_rows(self._explained(ref), ref)]
+        else:
+            field = self.settings.external_ref_field
+            rows = []
+            for chunk in _chunks(refs, QUERY_CHUNK):
+                rows += self._query_rows(f"{field} IN ({','.join(quote(ref) for ref in chunk)})", None)
+        found = _vouchers(rows, self.settings.external_ref_field)
+        if found:
+            self._ensure_group_name()
+        return found
+
+    def _explained(self, ref: str) -> str:
+        return "FEXPLANATION LIKE " + quote(ref.replace("[", "[[]").replace("%", "[%]") + " %")
+
+    def _query_rows(self, condition: str, ref: str | None) -> list[tuple[str, list[Any]]]:
+        """(reference, row) per entry of the vouchers matching ``condition`` in our book, any status."""
+        field = self.settings.external_ref_field
+        keys = ["FVOUCHERID", field, "FVOUCHERGROUPNO", "FDocumentStatus", "FDEBIT"]
+        where = (
+            f"{condition} AND FAccountBookID.FNumber={quote(self.settings.account_book)} AND {_STATUS_FILTER}"
+        )
+        try:
+            rows = self.client.query(FORM, keys, where, "FVOUCHERID ASC")
+        except PermanentError as exc:
+            raise ConfigurationError(
+                f"Kingdee cannot search vouchers by {field}: {exc.message}",
+                hint="external_ref_field must name a header text field of GL_VOUCHER "
+                "(FBillNo, or a custom field such as F_XXX_SyncKey added by BOS extension), "
+                "or FEXPLANATION",
+            ) from None
+        out = []
+        for row in rows:
+            if len(row) < 5:
+                continue
+            if ref is None:
+                out.append((str(row[1]), row))
+            elif str(row[1]).startswith(ref + " "):  # LIKE's _ matches any character: check exactly
+                out.append((ref, row))
+        return out
 
     def _ensure_group_name(self) -> str:
         if self._group_name is None:
@@ -306,7 +392,8 @@ class KingdeeDestination:
 
     def _erp_ref(self, found: Found) -> ErpRef:
         name = self._group_name or self._ensure_group_name()
-        return ErpRef(erp_id=found.id, number=f"{name}-{found.group_no}" if found.group_no else "")
+        number = f"{name}-{found.group_no}" if found.group_no else ""
+        return ErpRef(erp_id=found.id, number=number, total=found.total)
 
     # -- check ----------------------------------------------------------------------------
 
@@ -395,6 +482,39 @@ class KingdeeDestination:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _vouchers(rows: Sequence[tuple[str, list[Any]]], field: str) -> dict[str, Found]:
+    """reference -> the lowest-id voucher holding it, its entries' debits summed."""
+    found: dict[str, Found] = {}
+    warned: set[str] = set()
+    for ref, row in rows:  # ordered by FVOUCHERID: the first voucher of a reference wins
+        vid = str(row[0])
+        held = found.get(ref)
+        if held is None:
+            found[ref] = Found(vid, str(row[2] or ""), str(row[3] or ""), amount_of(row[4]))
+        elif held.id == vid:
+            found[ref] = replace(held, total=(held.total or Decimal(0)) + amount_of(row[4]))
+        elif ref not in warned:
+            warned.add(ref)
+            log.warning(
+                "Kingdee holds more than one voucher with %s=%s (ids %s and %s)", field, ref, held.id, vid
+            )
+    return found
+
+
+def _base_number(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("Number") or value.get("FNumber") or "")
+    return ""
+
+
+def _entries(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A View result's voucher entries, whatever the collection is called on this version."""
+    for value in obj.values():
+        if isinstance(value, list) and value and all(isinstance(e, Mapping) and "DEBIT" in e for e in value):
+            return value
+    return []
 
 
 def _accounts(vouchers: Sequence[Voucher]) -> set[str]:

@@ -29,4 +29,5 @@ def build(config: Config | Mapping[str, Any], ctx: BuildContext) -> KingdeeDesti
         batch_size=config.batch_size,
         submit=config.submit,
         audit=config.audit is True,
+        lookup_by_view=config.lookup_by_view,
     )

@@ -15,7 +15,12 @@ Rules that finance will ask about:
 - Lines with a zero amount (a 0% tax line) are left out: Kingdee refuses an entry whose
   debit and credit are both zero, and such a line changes no balance.
 - The voucher's external reference goes into ``FBillNo`` or the configured custom header
-  field, shortened with ``short_ref`` when it is longer than the field holds.
+  field, shortened with ``short_ref`` when it is longer than the field holds. With
+  ``external_ref_field: FEXPLANATION`` (a tenant with neither) it leads every entry's 摘要
+  instead, followed by a space: the last resort, found again by a prefix match.
+- The Model's keys come in Kingdee's own order, FDate after FAccountBookID and FEntity: a
+  live tenant is reported to honour FDate only then, and to put the voucher in the current
+  period otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ RATE_TYPE = "HLTX01_SYS"
 REF_MAX_LEN = 80
 #: 摘要 longer than this is cut (FEXPLANATION is nvarchar(255))
 EXPLANATION_MAX_LEN = 255
+#: the entry field that carries the reference as a prefix when no header field can
+EXPLANATION_FIELD = "FEXPLANATION"
 
 
 class RenderError(ValueError):
@@ -57,6 +64,11 @@ class RenderSettings:
     def reference(self, voucher: Voucher) -> str:
         return external_reference(voucher.external_ref)
 
+    @property
+    def ref_in_explanation(self) -> bool:
+        """The reference leads each entry's 摘要 instead of filling a header field."""
+        return self.external_ref_field.upper() == EXPLANATION_FIELD
+
 
 def external_reference(full_ref: str) -> str:
     """What the external-reference field holds for a voucher reference."""
@@ -67,7 +79,11 @@ def save_options(settings: RenderSettings) -> dict[str, Any]:
     """The Save/BatchSave ``data`` keys besides ``Model`` (wire example B)."""
     return {
         "NeedUpDateFields": [],
-        "NeedReturnFields": ["FVOUCHERID", settings.external_ref_field, "FVOUCHERGROUPNO"],
+        "NeedReturnFields": [
+            "FVOUCHERID",
+            "FBillNo" if settings.ref_in_explanation else settings.external_ref_field,
+            "FVOUCHERGROUPNO",
+        ],
         "IsDeleteEntry": "true",
         "SubSystemId": "",
         "IsVerifyBaseDataField": "true",
@@ -86,24 +102,36 @@ def save_options(settings: RenderSettings) -> dict[str, Any]:
 def render_voucher(voucher: Voucher, settings: RenderSettings) -> dict[str, Any]:
     """The ``Model`` object for one voucher."""
     year, month = (int(part) for part in voucher.period.split("-"))
-    model: dict[str, Any] = {
-        "FVOUCHERID": 0,
-        settings.external_ref_field: settings.reference(voucher),
-        "FAccountBookID": {"FNumber": settings.account_book},
-        "FDate": voucher.date.isoformat(),
-        "FBUSDATE": voucher.date.isoformat(),
-        "FYEAR": year,
-        "FPERIOD": month,
-        "FVOUCHERGROUPID": {"FNumber": settings.voucher_group},
-        "FATTACHMENTS": 0,
-        "FISADJUSTVOUCHER": "false",
-        "FEntity": [
-            _entry(voucher, line, number, settings)
-            for number, line in enumerate(voucher.lines, 1)
-            if not _empty(line)
-        ],
-    }
+    model: dict[str, Any] = {"FVOUCHERID": 0}
+    if not settings.ref_in_explanation:
+        model[settings.external_ref_field] = settings.reference(voucher)
+    model.update(
+        {
+            "FAccountBookID": {"FNumber": settings.account_book},
+            "FVOUCHERGROUPID": {"FNumber": settings.voucher_group},
+            "FATTACHMENTS": 0,
+            "FISADJUSTVOUCHER": "false",
+            "FEntity": [
+                _entry(voucher, line, number, settings)
+                for number, line in enumerate(voucher.lines, 1)
+                if not _empty(line)
+            ],
+            # after FAccountBookID and FEntity, or Kingdee books it in the current period
+            "FDate": voucher.date.isoformat(),
+            "FBUSDATE": voucher.date.isoformat(),
+            "FYEAR": year,
+            "FPERIOD": month,
+        }
+    )
     return model
+
+
+def explanation(voucher: Voucher, line: VoucherLine, settings: RenderSettings) -> str:
+    """An entry's 摘要: the line memo (or voucher summary), led by the reference when it carries it."""
+    text = line.memo or voucher.summary
+    if settings.ref_in_explanation:
+        text = f"{settings.reference(voucher)} {text}"
+    return text[:EXPLANATION_MAX_LEN]
 
 
 def _empty(line: VoucherLine) -> bool:
@@ -123,7 +151,7 @@ def _entry(voucher: Voucher, line: VoucherLine, number: int, settings: RenderSet
     foreign = line.amount_foreign if line.amount_foreign is not None else amount
     rate = line.rate if line.rate is not None else Decimal(1)
     entry: dict[str, Any] = {
-        "FEXPLANATION": (line.memo or voucher.summary)[:EXPLANATION_MAX_LEN],
+        "FEXPLANATION": explanation(voucher, line, settings),
         "FACCOUNTID": {"FNumber": line.account},
     }
     detail = _detail(line, number, settings)

@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,10 @@ _INSERT_LINE = (
     "INSERT INTO lines (voucher_id, line_no, account, debit_minor, credit_minor, currency, "
     "amount_foreign, rate, dims, memo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_FIND = "SELECT external_ref, id, number FROM vouchers WHERE external_ref IN ({marks}) ORDER BY id DESC"
+_FIND = (
+    "SELECT external_ref, id, number, total_minor, currency FROM vouchers "
+    "WHERE external_ref IN ({marks}) ORDER BY id DESC"
+)
 
 
 @dataclass(slots=True)
@@ -170,7 +174,7 @@ class Ledger:
                 ) from None
         return results
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
         conn = self._connection()
         with self._lock:
             return _find(conn, external_refs)
@@ -308,6 +312,6 @@ def _find(conn: sqlite3.Connection, external_refs: Sequence[str]) -> dict[str, E
     for i in range(0, len(refs), _LOOKUP_CHUNK):
         chunk = refs[i : i + _LOOKUP_CHUNK]
         rows = conn.execute(_FIND.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
-        for ref, vid, number in rows:  # descending ids: the first posting wins
-            found[ref] = ErpRef(str(vid), number)
+        for ref, vid, number, total_minor, currency in rows:  # descending ids: the first posting wins
+            found[ref] = ErpRef(str(vid), number, Decimal(total_minor).scaleb(-minor_unit(currency)))
     return found

@@ -5,17 +5,23 @@
 2. Pending vouchers whose dependency took effect (a new revision waits for the reversal of
    the old one) go out in batches. Each batch is marked ``sending`` and committed BEFORE
    the ERP call.
-3. Per voucher: POSTED -> ``posted`` with the ERP id and number; PERMANENT -> ``failed`` with
+3. Before the batch is sent, its references are looked up in the ERP, one look-up per batch:
+   the ERP, not the state, is the truth of what is posted, so a lost, new or restored state
+   never posts twice. Found with our amounts -> ``posted``, ``adopted`` (audit ``adopt``),
+   counted as already posted; found with other amounts -> ``failed`` with both sides, for a
+   person; the look-up failing -> back to ``pending``, never sent blind.
+4. Per voucher: POSTED -> ``posted`` with the ERP id and number; PERMANENT -> ``failed`` with
    the ERP's own message; TRANSIENT -> sent again with backoff (tenacity), still failing ->
    ``pending`` for the next run; UNKNOWN -> looked up before any resend (found -> posted,
    not found -> sent again; lookup itself failing -> left ``sending`` for the next run).
-4. A posted reversal marks the voucher it undoes ``reversed``.
+5. A posted reversal marks the voucher it undoes ``reversed``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 
 from sync.destination import Destination, ErpRef, Outcome, PostResult
 from sync.engine.retry import RetryPolicy, TryAgain
@@ -57,7 +63,7 @@ class Poster:
             return
         self.resolve_sending()
         while True:
-            posted_before = self.summary.vouchers_posted
+            posted_before = self._taken_effect()
             after = 0
             while True:
                 rows = self.store.ready_batch(self.batch_size * 4, after)
@@ -71,8 +77,11 @@ class Poster:
                         log.warning("posting paused during the run; the rest waits in the outbox")
                         return
                     self.post_batch(todo[i : i + self.batch_size])
-            if self.summary.vouchers_posted == posted_before:
+            if self._taken_effect() == posted_before:
                 return  # nothing newly posted, so nothing newly unblocked
+
+    def _taken_effect(self) -> int:
+        return self.summary.vouchers_posted + self.summary.vouchers_adopted
 
     # -- unknown outcomes -----------------------------------------------------------------
 
@@ -83,7 +92,7 @@ class Poster:
             if not rows:
                 return
             after = rows[-1].seq
-            found = self._lookup([r.external_ref for r in rows])
+            found = self._lookup([r.external_ref for r in rows], thorough=True)
             if found is None:
                 log.warning(
                     "could not look up %d vouchers of unknown outcome; they stay 'sending' until the "
@@ -118,13 +127,13 @@ class Poster:
         else:
             self.store.transition(row.external_ref, Status.PENDING, expected={Status.SENDING})
 
-    def _lookup(self, refs: Sequence[str]) -> dict[str, ErpRef] | None:
+    def _lookup(self, refs: Sequence[str], *, thorough: bool) -> dict[str, ErpRef] | None:
         """The ERP's answer, retried on transient errors; None when it cannot be had now."""
         try:
             for attempt in self.policy.attempts_iter():
                 with attempt:
                     try:
-                        return dict(self.dest.lookup(list(refs)))
+                        return dict(self.dest.lookup(list(refs), thorough=thorough))
                     except TransientError as exc:
                         raise TryAgain(exc.retry_after) from exc
         except TryAgain:
@@ -135,7 +144,7 @@ class Poster:
 
     def post_batch(self, rows: Sequence[OutboxRow]) -> None:
         by_ref = self._mark_sending(rows)
-        if not by_ref:
+        if not by_ref or not self._adopt_held(by_ref):
             return
         remaining = {ref: Voucher.model_validate_json(r.payload) for ref, r in by_ref.items()}
         unresolved: set[str] = set()
@@ -160,6 +169,54 @@ class Poster:
         for ref in unresolved:
             self._given_up.add(ref)
             self.summary.vouchers_pending += 1
+
+    # -- the look-up before sending --------------------------------------------------------
+
+    def _adopt_held(self, by_ref: dict[str, OutboxRow]) -> bool:
+        """Take out of ``by_ref`` what the ERP already holds; False when the ERP cannot say.
+
+        Each voucher of the batch stands ``sending`` (committed), so a crash here is resolved
+        by the look-up of the next run like any other unknown outcome.
+        """
+        found = self._lookup(list(by_ref), thorough=False)
+        if found is None:
+            with self.store.transaction():
+                for ref in by_ref:
+                    self.store.transition(
+                        ref,
+                        Status.PENDING,
+                        expected={Status.SENDING},
+                        error="not sent: the ERP could not be asked whether it already holds it; "
+                        "the next run asks again",
+                    )
+                    self._given_up.add(ref)
+                    self.summary.vouchers_pending += 1
+            log.warning(
+                "could not look up %d vouchers before sending; they wait for the next run", len(by_ref)
+            )
+            return False
+        held = {ref: erp for ref, erp in found.items() if ref in by_ref}
+        if held:
+            with self.store.transaction():
+                for ref, erp in held.items():
+                    row = by_ref.pop(ref)
+                    mismatch = _amount_mismatch(row, erp)
+                    if mismatch:
+                        self._refuse(row, mismatch)
+                    else:
+                        self._mark_posted(row, erp, adopted=True)
+        return True
+
+    def _refuse(self, row: OutboxRow, message: str) -> None:
+        self.store.transition(row.external_ref, Status.FAILED, expected={Status.SENDING}, error=message)
+        audit.record(  # audit hook (sync.state.audit)
+            self.store,
+            audit.Action.REFUSED,
+            row.external_ref,
+            {"message": message},
+            run_id=self.summary.run_id or None,
+        )
+        self.summary.vouchers_failed += 1
 
     def _mark_sending(self, rows: Sequence[OutboxRow]) -> dict[str, OutboxRow]:
         """pending -> sending, committed before the ERP call; a voucher moved meanwhile is left out."""
@@ -200,15 +257,7 @@ class Poster:
                     self._mark_posted(row, result.ref)
                     del remaining[ref]
                 elif result.outcome is Outcome.PERMANENT:
-                    self.store.transition(ref, Status.FAILED, expected={Status.SENDING}, error=result.message)
-                    audit.record(  # audit hook (sync.state.audit)
-                        self.store,
-                        audit.Action.REFUSED,
-                        ref,
-                        {"message": result.message},
-                        run_id=self.summary.run_id or None,
-                    )
-                    self.summary.vouchers_failed += 1
+                    self._refuse(row, result.message)
                     del remaining[ref]
                 elif result.outcome is Outcome.UNKNOWN:
                     unknown.append(ref)
@@ -218,7 +267,7 @@ class Poster:
             # an ERP may still be finishing a request whose answer we lost: give it a moment
             # before asking, so "not found" means "not taken" and a resend cannot double it
             self.policy.sleep(self.policy.initial)
-            found = self._lookup(unknown)
+            found = self._lookup(unknown, thorough=True)
             with self.store.transaction():
                 for ref in unknown:
                     if found is None:  # cannot tell: never resend blind
@@ -230,7 +279,7 @@ class Poster:
         if remaining:
             raise TryAgain(retry_after)
 
-    def _mark_posted(self, row: OutboxRow, ref: ErpRef) -> None:
+    def _mark_posted(self, row: OutboxRow, ref: ErpRef, *, adopted: bool = False) -> None:
         self.store.transition(
             row.external_ref,
             Status.POSTED,
@@ -238,10 +287,15 @@ class Poster:
             erp_id=ref.erp_id,
             erp_number=ref.number,
             error="",
+            adopted=adopted,
         )
+        if adopted:
+            action = audit.Action.ADOPT
+        else:
+            action = audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST
         audit.record(  # audit hook (sync.state.audit): same transaction as the status change
             self.store,
-            audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST,
+            action,
             row.external_ref,
             {
                 "erp_id": ref.erp_id,
@@ -250,11 +304,37 @@ class Poster:
                 "date": row.voucher_date,
                 "mapping": row.mapping,
                 "reversal_of": row.reversal_of,
+                **({"kind": row.kind, "erp_total": _text(ref.total)} if adopted else {}),
             },
             run_id=self.summary.run_id or None,
         )
         if row.kind == "reversal" and row.reversal_of:
             self.store.transition(row.reversal_of, Status.REVERSED, expected={Status.POSTED})
             self.summary.reversed += 1
-        self.summary.vouchers_posted += 1
+        if adopted:
+            self.summary.vouchers_adopted += 1
+        else:
+            self.summary.vouchers_posted += 1
         self.on_posted(1)
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _amount_mismatch(row: OutboxRow, erp: ErpRef) -> str:
+    """Why a voucher found under our reference is not ours to adopt ('' when it is)."""
+    if erp.total is None:
+        return ""  # this ERP's look-up gives no amount: the reference alone decides
+    try:
+        ours = Decimal(row.total)
+    except InvalidOperation:
+        return ""
+    if ours == erp.total:
+        return ""
+    return (
+        f"not adopted: the ERP already holds a voucher under reference {row.external_ref} "
+        f"({erp.number or erp.erp_id}, id {erp.erp_id}) with a debit total of {erp.total:,.2f}, "
+        f"while ours is {ours:,.2f}; compare the two in the ERP, remove or correct the one that "
+        "is wrong there, then `crmsync retry` this voucher"
+    )

@@ -210,8 +210,11 @@ class Engine:
             outcomes = self.store.run_outcomes(summary.run_id)
         except CrmsyncError:
             return
-        summary.posted = outcomes.get(Status.POSTED, 0)
-        summary.already_posted += outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0)
+        adopted = self.store.run_adopted(summary.run_id)
+        summary.posted = outcomes.get(Status.POSTED, 0) - adopted
+        summary.already_posted += (
+            outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0) + adopted
+        )
         summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
         summary.mapped = summary.read - summary.skipped - summary.quarantined
         if not summary.adds_up:  # every record read is posted, already there, skipped, quarantined or failed

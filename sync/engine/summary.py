@@ -13,7 +13,9 @@ Every record read is counted exactly once, in the first of these that applies:
 So ``read = posted + already_posted + skipped + quarantined + failed``, always. A record
 with several vouchers is counted by its first. ``mapped`` = read - skipped - quarantined;
 ``reversed`` counts reversal vouchers posted in this run; ``vouchers_posted`` counts every
-voucher posted (including reversals and vouchers left from earlier runs).
+voucher posted (including reversals and vouchers left from earlier runs); ``vouchers_adopted``
+counts those the ERP already held when the look-up before sending asked (their records count
+as already posted).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class RunSummary:
     vouchers_posted: int = 0
     vouchers_failed: int = 0
     vouchers_pending: int = 0
+    #: vouchers the ERP already held before their first send (a lost or restored state)
+    vouchers_adopted: int = 0
     paused: bool = False
     source_errors: list[str] = field(default_factory=list)
     #: per-source, per-stream records read
@@ -74,7 +78,12 @@ class RunSummary:
             f"vouchers posted in this run {self.vouchers_posted} (failed {self.vouchers_failed}, "
             f"waiting for the next run {self.vouchers_pending}); {self.seconds:.1f} s",
         ]
-        if self.read == 0 and self.vouchers_posted == 0:
+        if self.vouchers_adopted:
+            out.append(
+                f"{self.vouchers_adopted} vouchers were already in the ERP under their reference and "
+                "were adopted, not sent again (`crmsync audit` lists them as `adopt`)"
+            )
+        if self.read == 0 and self.vouchers_posted == 0 and self.vouchers_adopted == 0:
             out.append("nothing new: every source is up to date and nothing is waiting to be posted")
         if self.paused:
             out.append("posting is paused (crmsync resume); vouchers wait in the outbox")

@@ -76,6 +76,7 @@ class Action(StrEnum):
     CONFIG_CHANGED = "config_changed"
     DISMISS = "dismiss"
     REMAP = "remap"
+    ADOPT = "adopt"
 
 
 @dataclass(frozen=True, slots=True)

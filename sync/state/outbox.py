@@ -47,12 +47,15 @@ class OutboxRow:
     run_records: int
     #: the reversal of this revision (key#revision), when listed with ``list_vouchers``
     reversed_by: str | None = None
+    #: found in the ERP before its first send and marked posted with the ERP's id (``adopt``)
+    adopted: bool = False
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxRow:
         data = dict(row)
         data["record_ids"] = json.loads(data["record_ids"])
         data["status"] = Status(data["status"])
+        data["adopted"] = bool(data.get("adopted") or 0)
         return cls(**data)
 
     def public_dict(self) -> dict[str, Any]:
@@ -77,6 +80,7 @@ class OutboxRow:
             "reverses": self.reversal_of,
             "reversed_by": self.reversed_by,
             "mapping_version": self.mapping_version,
+            "adopted": self.adopted,
         }
 
     @property
@@ -91,7 +95,7 @@ class OutboxRow:
 _OUTBOX_COLS = (
     "seq, key, revision, external_ref, mapping, kind, record_ids, source_system, source_stream, source_id, "
     "status, payload, payload_hash, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
-    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records"
+    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted"
 )
 
 
@@ -179,6 +183,7 @@ class OutboxTable(StoreBase):
         erp_id: str | None = None,
         erp_number: str | None = None,
         attempt: bool = False,
+        adopted: bool = False,
     ) -> None:
         """Move one voucher to ``to``: a compare-and-set, never an overwrite.
 
@@ -198,6 +203,8 @@ class OutboxTable(StoreBase):
             params += [erp_id, erp_number or "", now]
         if attempt:
             sets.append("attempts = attempts + 1")
+        if adopted:
+            sets.append("adopted = 1")
         marks = ", ".join("?" for _ in allowed) or "NULL"
         params += [external_ref, *sorted(s.value for s in allowed)]
         cur = self._execute(
@@ -311,6 +318,14 @@ class OutboxTable(StoreBase):
                 "SELECT status, SUM(run_records) AS n FROM outbox WHERE run_id = ? GROUP BY status", (run_id,)
             )
         }
+
+    def run_adopted(self, run_id: int) -> int:
+        """Records read in ``run_id`` whose voucher the ERP already held (posted by ``adopt``)."""
+        row = self._one(
+            "SELECT SUM(run_records) AS n FROM outbox WHERE run_id = ? AND status = ? AND adopted = 1",
+            (run_id, Status.POSTED.value),
+        )
+        return int(row["n"] or 0) if row is not None else 0
 
     def retry_failed(self, keys: Sequence[str] = ()) -> int:
         """failed -> pending (all, or those whose key or external ref is named)."""

@@ -188,6 +188,9 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         # the reversal of a voucher, found from the voucher (`reversed_by`)
         "CREATE INDEX outbox_reversal_of ON outbox (reversal_of)",
     ),
+    # 6: a voucher found already in the ERP before its first send is marked posted and
+    # ``adopted`` (a lost, new or restored state never posts twice)
+    6: ("ALTER TABLE outbox ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0",),
 }
 
 LATEST: Final = max(MIGRATIONS)

@@ -146,6 +146,8 @@ def test_ledger_kingdee_s4_and_b1_agree_on_totals_per_account(
         {
             "type": "sap_idoc",
             "path": "drop",
+            "receiver_port": "SAPS4H",
+            "receiver_partner": "S4HCLNT100",
             "company_code": "1010",
             "account_map": S4_MAP,
         },

@@ -151,7 +151,13 @@ def test_unknown_outcomes_are_looked_up_and_never_sent_twice(tmp_path: Path, sta
 
 def test_an_unknown_outcome_whose_lookup_fails_waits_for_the_next_run(tmp_path: Path, state_url: str) -> None:
     records = payments(4)
-    faults = {"type": "faulty", "seed": 1, "lost_response": 1.0, "lookup_transient": 1.0}
+    faults = {
+        "type": "faulty",
+        "seed": 1,
+        "lost_response": 1.0,
+        "lookup_transient": 1.0,
+        "lookup_faults": "after_send",
+    }
     setup = make_setup(tmp_path, state_url, records, destination=faults, batch_size=4)
     first = crmsync("sync", "-c", str(setup.config), "--format", "json")
     assert first.exit_code == 1 and first.summary["failed"] == 4 and adds_up(first.summary)
@@ -159,6 +165,25 @@ def test_an_unknown_outcome_whose_lookup_fails_waits_for_the_next_run(tmp_path: 
     with open_state(state_url) as store:
         assert store.counts_by_status() == {"sending": 4}
     clean = make_setup(tmp_path, state_url, records, batch_size=4)  # same files, faults gone
+    second = crmsync("sync", "-c", str(clean.config), "--format", "json")
+    assert second.exit_code == 0 and second.summary["vouchers_posted"] == 4
+    assert set(refs_in_ledger(setup.ledger).values()) == {1}
+
+
+def test_a_lookup_that_fails_before_the_first_send_sends_nothing_and_the_next_run_posts(
+    tmp_path: Path, state_url: str
+) -> None:
+    records = payments(4)
+    faults = {"type": "faulty", "seed": 1, "lookup_transient": 1.0}
+    setup = make_setup(tmp_path, state_url, records, destination=faults, batch_size=4)
+    first = crmsync("sync", "-c", str(setup.config), "--format", "json")
+    assert first.exit_code == 1 and first.summary["failed"] == 4 and adds_up(first.summary)
+    assert refs_in_ledger(setup.ledger) == {}  # never sent blind
+    with open_state(state_url) as store:
+        rows = store.list_vouchers()
+    assert {r.status for r in rows} == {"pending"}
+    assert all("could not be asked" in r.last_error for r in rows)
+    clean = make_setup(tmp_path, state_url, records, batch_size=4)
     second = crmsync("sync", "-c", str(clean.config), "--format", "json")
     assert second.exit_code == 0 and second.summary["vouchers_posted"] == 4
     assert set(refs_in_ledger(setup.ledger).values()) == {1}

@@ -8,7 +8,9 @@ It makes the failures real ERPs make, with a seeded random generator:
   (a read timeout after the write): ``Outcome.UNKNOWN``;
 - ``lost_response``: per call, the ERP committed the whole batch and the response never
   arrived: every voucher ``UNKNOWN``;
-- ``lookup_transient``: the look-up itself times out (``TransientError``);
+- ``lookup_transient``: the look-up itself times out (``TransientError``); ``lookup_faults``
+  says which look-ups: ``all``, or ``after_send`` (only those resolving an unknown outcome,
+  so the look-up before the first send still answers);
 - ``kill_at``: SIGKILL this very process at its n-th destination operation, at a point
   chosen by the seed: before the ERP call, or after the ERP committed but before crmsync
   heard the answer. This is how the crash test lands kills inside the dangerous window.
@@ -26,7 +28,7 @@ import random
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +50,7 @@ class Config(BaseModel):
     unknown_after_commit: float = Field(0.0, ge=0, le=1)
     lost_response: float = Field(0.0, ge=0, le=1)
     lookup_transient: float = Field(0.0, ge=0, le=1)
+    lookup_faults: Literal["all", "after_send"] = "all"
     delay_ms: int = Field(0, ge=0, description="sleep in each call, so external kills can land inside it")
     kill_at: int | None = Field(
         None, ge=1, description="SIGKILL at the n-th operation (or CRMSYNC_FAULT_KILL_AT)"
@@ -110,13 +113,14 @@ class FaultyDestination:
                 out.append(r)
         return out
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
         self.calls["lookup"] += 1
         self._delay()
         self._op("lookup")
-        if self.rng.random() < self.cfg.lookup_transient:
+        faulty = thorough or self.cfg.lookup_faults == "all"
+        if faulty and self.rng.random() < self.cfg.lookup_transient:
             raise TransientError("lookup timed out (injected)")
-        return self.inner.lookup(external_refs)
+        return self.inner.lookup(external_refs, thorough=thorough)
 
     def close(self) -> None:
         self.inner.close()

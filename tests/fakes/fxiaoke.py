@@ -35,6 +35,7 @@ import argparse
 import bisect
 import hashlib
 import json
+import re
 import secrets
 import signal
 import socket
@@ -612,6 +613,14 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+_AMOUNT_TEXT = re.compile(r"^-?\d+\.\d+$")
+
+
+def _as_number(value: Any) -> Any:
+    """A decimal text as the JSON number a Java server writes (a double: "11300.10" -> 11300.1)."""
+    return float(value) if isinstance(value, str) and _AMOUNT_TEXT.match(value) else value
+
+
 class FakeFxiaoke:
     """The fake gateway and its tenant; see the module docstring."""
 
@@ -630,8 +639,11 @@ class FakeFxiaoke:
         hide_invalid: bool = False,
         app_secret: str = APP_SECRET,
         permanent_code: str = PERMANENT_CODE,
+        numeric_amounts: bool = False,
     ) -> None:
         self.app_secret, self.permanent_code = app_secret, permanent_code  # the app's credentials
+        #: answer money fields as JSON numbers (a Java double: 11300.1), as some tenants do
+        self.numeric_amounts = numeric_amounts
         counts = dict(records) if isinstance(records, Mapping) else dict.fromkeys(objects, records)
         self.seed = seed
         self.token_ttl = token_ttl
@@ -908,7 +920,7 @@ class FakeFxiaoke:
             or body.get("appId") != APP_ID
         ):
             return {
-                "errorCode": 10006,
+                "errorCode": 10006,  # a generic parameter error (spec addendum), here the secret
                 "errorMessage": "the parameter appSecret is missing or illegal",
                 "errorDescription": "缺少参数或参数不合法",
                 "traceId": "open-api-gateway-web/0a1b2c",
@@ -996,6 +1008,8 @@ class FakeFxiaoke:
             page = [{k: v for k, v in r.items() if k in projection or k == "_id"} for r in page]
         if not body.get("includeNull"):
             page = [{k: v for k, v in r.items() if v is not None} for r in page]
+        if self.numeric_amounts:
+            page = [{k: _as_number(v) for k, v in r.items()} for r in page]
         total = 0
         if data.get("find_explicit_total_num", True):
             with self._lock:

@@ -11,6 +11,16 @@ period, required fields, the dimensions each account requires) and numbers them 
 Faults are injected at ``fault_rate`` with a seeded RNG: lost session, MsgCode 13 (网控),
 MsgCode 14 (调用限制), HTTP 503, and a timeout *after* the voucher was saved.
 
+What live tenants are reported to do (spec addendum 2026-12), as switches:
+
+- ``hide_saved``: ExecuteBillQuery does not return vouchers that are only saved (status Z/A)
+  -- ``"unless_status_filter"``: unless the FilterString names FDocumentStatus;
+  ``"always"``: never; View by Number still finds them;
+- ``coding_rule``: the tenant's coding rule (编码规则) replaces a client-supplied FBillNo with
+  its own number;
+- always on: FDate is honoured only when it comes after FAccountBookID and FEntity in the
+  Model; before them the voucher lands in the current period (``today``).
+
 Use it as a context manager in tests, or ``python -m tests.fakes.kingdee --port N
 [--setup base.json] [--fault-rate 0.2 --seed 7]`` for a subprocess (``GET /_fake/state``
 returns what it holds).
@@ -124,7 +134,15 @@ class FakeKingdee:
         seed: int = 0,
         timeout_delay: float = 2.0,
         clock_tolerance: float = 600.0,
+        hide_saved: str = "never",
+        coding_rule: bool = False,
+        today: dt.date | None = None,
     ) -> None:
+        if hide_saved not in ("never", "unless_status_filter", "always"):
+            raise ValueError(f"hide_saved: {hide_saved!r}")
+        self.hide_saved = hide_saved
+        self.coding_rule = coding_rule
+        self.today = today or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
         self.acct_id, self.username, self.app_id, self.app_secret = acct_id, username, app_id, app_secret
         self.password, self.lcid, self.org_num = password, lcid, org_num
         self.books = set(books)
@@ -397,6 +415,8 @@ class FakeKingdee:
                 return self._transition(operation, data)
             if operation == "ExecuteBillQuery":
                 return self._query(data)
+            if operation == "View":
+                return self._view(data)
         return envelope(False, [("", f"不支持的操作 {operation}", 0)], msg_code=3)
 
     def _save(self, models: list[Any], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -448,7 +468,10 @@ class FakeKingdee:
             problems.append(("FDate", "字段“日期”是必填项"))
         else:
             year, period = int(model.get("FYEAR") or date.year), int(model.get("FPERIOD") or date.month)
-            if (year, period) != (date.year, date.month):
+            keys = list(model)
+            if any(k in keys and keys.index("FDate") < keys.index(k) for k in ("FAccountBookID", "FEntity")):
+                pass  # the date is not honoured anyway (see _store)
+            elif (year, period) != (date.year, date.month):
                 problems.append(("FPERIOD", f"凭证日期{date}不在会计期间{year}年第{period}期内"))
             elif f"{year:04d}-{period:02d}" in self.closed_periods:
                 problems.append(("FDate", f"账簿“{book}”的{year}年第{period}期已结账，不能新增凭证"))
@@ -524,12 +547,17 @@ class FakeKingdee:
     def _store(self, model: Mapping[str, Any], status: str) -> StoredVoucher:
         date = _date(model.get("FDate"))
         assert date is not None
+        keys = list(model)
+        if any(k in keys and keys.index("FDate") < keys.index(k) for k in ("FAccountBookID", "FEntity")):
+            date = self.today  # FDate read before the book and entries: the current period wins
         book, group = _number(model.get("FAccountBookID")), _number(model.get("FVOUCHERGROUPID"))
         slot = (book, date.year, date.month, group)
         self._numbers[slot] += 1
         header = {k: v for k, v in model.items() if not isinstance(v, list | dict)}
         header["_group_name"] = self.voucher_groups[group]
         header.setdefault("FBillNo", f"JZPZ{self._next_id:06d}")
+        if self.coding_rule:
+            header["FBillNo"] = f"JZPZ{date.year}{date.month:02d}{self._numbers[slot]:05d}"
         voucher = StoredVoucher(
             self._next_id, book, date, date.year, date.month, group, self._numbers[slot], status, header
         )
@@ -601,6 +629,8 @@ class FakeKingdee:
         except _QueryProblem as exc:
             return [[envelope(False, [("", str(exc), 0)], msg_code=exc.code)]]
         rows = [row for row in table if all(_matches(row.get(n), op, v) for n, op, v in conditions)]
+        if form == "GL_VOUCHER" and self._hides_saved(conditions):
+            rows = [row for row in rows if row["FDocumentStatus"] not in ("Z", "A")]
         if any(k.startswith(("FEntity_", "FACCOUNTID", "FDEBIT", "FCREDIT", "FDetailID")) for k in keys):
             pass  # the table already has one row per entry for GL_VOUCHER
         else:
@@ -611,6 +641,49 @@ class FakeKingdee:
         start = int(data.get("StartRow") or 0)
         limit = min(int(data.get("Limit") or 2000), 2000)
         return [[row[k] for k in keys] for row in rows[start : start + limit]]
+
+    def _hides_saved(self, conditions: Sequence[tuple[str, str, Any]]) -> bool:
+        if self.hide_saved == "always":
+            return True
+        named = any(name == "FDocumentStatus" for name, _, _ in conditions)
+        return self.hide_saved == "unless_status_filter" and not named
+
+    # -- View -----------------------------------------------------------------------------
+
+    def _view(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The whole voucher by Id or Number, ORM names without the F prefix; any status."""
+        wanted_id, number = str(data.get("Id") or ""), str(data.get("Number") or "")
+        voucher = next(
+            (
+                v
+                for v in self.vouchers
+                if (wanted_id and str(v.id) == wanted_id) or (number and str(v.field("FBillNo")) == number)
+            ),
+            None,
+        )
+        if voucher is None:
+            return envelope(False, [("", "单据不存在或已删除", 0)], msg_code=0)
+        result = envelope(True)
+        result["Result"]["Result"] = {
+            "Id": voucher.id,
+            "BillNo": voucher.field("FBillNo"),
+            "Date": voucher.date.isoformat() + "T00:00:00",
+            "VOUCHERGROUPNO": str(voucher.group_no),
+            "DocumentStatus": voucher.status,
+            "AccountBookID": {"Id": 1, "Number": voucher.book},
+            "VOUCHERGROUPID": {"Id": 1, "Number": voucher.group, "Name": voucher.header["_group_name"]},
+            "FEntity": [
+                {
+                    "Id": e.entry_id,
+                    "ACCOUNTID": {"Number": e.account},
+                    "DEBIT": e.debit,
+                    "CREDIT": e.credit,
+                    "EXPLANATION": e.explanation,
+                }
+                for e in voucher.entries
+            ],
+        }
+        return result
 
     def _table(self, form: str) -> list[dict[str, Any]]:
         if form == "GL_VOUCHER":
@@ -704,7 +777,7 @@ def _distinct_headers(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[d
 
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|>=|<=|=|>|<)|"
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><>|>=|<=|=|>|<|(?i:LIKE)\b)|"
     r"(?P<punct>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
 )
 
@@ -766,6 +839,9 @@ def _literal(token: tuple[str, str]) -> Any:
 def _matches(value: Any, op: str, wanted: Any) -> bool:
     if op == "IN":
         return any(_matches(value, "=", w) for w in wanted)
+    if op.upper() == "LIKE":  # SQL Server LIKE: % any run, _ any one character
+        pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in str(wanted))
+        return re.fullmatch(pattern, "" if value is None else str(value), re.DOTALL) is not None
     if isinstance(wanted, Decimal):
         try:
             left: Any = Decimal(str(value))

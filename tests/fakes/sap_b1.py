@@ -8,7 +8,8 @@ Like the real Service Layer:
   ``session_timeout`` seconds of idleness: ``401`` with code ``301`` "Invalid session or
   session already timeout.";
 - ``POST JournalEntries`` validates (balanced, one non-negative side per line, known accounts
-  and business partners, field lengths) and answers ``201`` with the entity and ``JdtNum``,
+  and business partners, field lengths; ``Debit``/``Credit`` are Edm.Double in the metadata,
+  so a JSON string there is refused as the wrong type) and answers ``201`` with the entity and ``JdtNum``,
   or ``204`` + ``Location`` under ``Prefer: return-no-content``; errors are ``400`` with the
   v1 shape ``{"error":{"code":-10,"message":{"lang":"en-us","value":…}}}`` under ``/b1s/v1``
   and the v2 shape ``{"error":{"code":"-10","message":"…"}}`` under ``/b1s/v2``;
@@ -224,6 +225,13 @@ class FakeB1:
         for name, limit in LINE_LENGTHS.items():
             if len(str(line.get(name) or "")) > limit:
                 raise B1Error(400, -5002, f"Value too long in property '{name}' of 'JournalEntryLine'")
+        for name in ("Debit", "Credit"):
+            if name in line and (isinstance(line[name], str | bool) or line[name] is None):
+                raise B1Error(
+                    400,
+                    -1000,
+                    f"Property '{name}' of 'JournalEntryLine' has invalid value type (Edm.Double expected)",
+                )
         try:
             debit = Decimal(str(line.get("Debit", "0") or "0"))
             credit = Decimal(str(line.get("Credit", "0") or "0"))

@@ -226,7 +226,9 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
         "DownPaymentTerms",
     ),
     "Tax": ("TaxCode",),
-    "AccountAssignment": ("CostCenter", "ProfitCenter", "Segment", "OrderID", "WBSElement"),
+    # ProfitCenter before CostCenter, as SAP's generated proxy structures of the service have it
+    # (spec sap.md, addendum 2026-12); the others follow in the order the spec lists them
+    "AccountAssignment": ("ProfitCenter", "CostCenter", "Segment", "OrderID", "WBSElement"),
 }
 MAX_LEN = {
     "ID": 35,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ from connectors.sap.common import (
 from sync.connector import BuildContext
 from sync.destination import CheckReport, ErpRef, PostResult, short_ref
 from sync.errors import DestinationUnavailable, PermanentError, TransientError
+from sync.jsonwire import dumps
 from sync.model import Voucher
 from sync.money import ZERO, format_amount
 
@@ -59,8 +61,9 @@ def _line(line: SapLine) -> dict[str, Any]:
         out["AccountCode"] = line.gl_account
     if line.is_debtor:
         out["ShortName"] = line.debtor
-    out["Debit"] = format_amount(debit, line.currency)
-    out["Credit"] = format_amount(credit, line.currency)
+    # JSON numbers (Edm.Double in the Service Layer metadata), written exactly from Decimal
+    out["Debit"] = Decimal(format_amount(debit, line.currency))
+    out["Credit"] = Decimal(format_amount(credit, line.currency))
     out["LineMemo"] = line.text[:LINE_MEMO_LEN]
     if line.profit_center:
         out["CostingCode"] = line.profit_center
@@ -125,7 +128,12 @@ class B1Destination:
         except PermanentError as exc:
             return PostResult.permanent(ref, exc.message)
         try:
-            response = self.sl.request("POST", "JournalEntries", json=body)
+            response = self.sl.request(
+                "POST",
+                "JournalEntries",
+                data=dumps(body).encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+            )
         except requests.RequestException as exc:
             if never_sent(exc):
                 return PostResult.transient(ref, f"not sent ({type(exc).__name__})")
@@ -195,7 +203,7 @@ class B1Destination:
             return root + link
         return f"{self.config.base_url}/{link}"
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
         wanted = {short_ref(ref, REF_LEN): ref for ref in external_refs}
         found: dict[str, ErpRef] = {}
         for part in chunks(sorted(wanted), _LOOKUP_CHUNK):

@@ -24,3 +24,24 @@ class Config(BaseModel):
         description="canonical account -> SAP G/L account, or {debtor: true} for customer lines",
     )
     company_code: str = Field(min_length=1, max_length=4)
+    archive: str | None = Field(
+        None,
+        description="folder the importer moves processed files to (relative to config.yaml); the "
+        "look-up before every send searches it too, so a lost state never writes a file twice",
+    )
+    # EDI_DC40: the partner profile (WE20) SAP matches an inbound IDoc against; tenant data,
+    # never a constant (every public ACC_DOCUMENT sample fills RCVPOR/RCVPRT/RCVPRN)
+    receiver_port: str = Field(
+        min_length=1, max_length=10, description="RCVPOR: SAP's port, e.g. SAPS4H (SAP + system id)"
+    )
+    receiver_partner: str = Field(
+        min_length=1, max_length=10, description="RCVPRN: SAP's logical system, e.g. S4HCLNT100"
+    )
+    receiver_partner_type: str = Field("LS", min_length=2, max_length=2, description="RCVPRT (LS)")
+    sender_port: str = Field(
+        "CRMSYNC", min_length=1, max_length=10, description="SNDPOR: the file port defined in WE21"
+    )
+    sender_partner: str = Field(
+        "CRMSYNC", min_length=1, max_length=10, description="SNDPRN: our logical system in WE20 (BD54)"
+    )
+    sender_partner_type: str = Field("LS", min_length=2, max_length=2, description="SNDPRT (LS)")

@@ -4,7 +4,9 @@ A file is first written under a dot-name ``.ACC_DOCUMENT_<ref>.xml.tmp`` (import
 ``*.xml`` only), flushed to disk, then *linked* to its final name: ``link`` fails if the name
 exists, so two runs can never both create it and a half-written file is never visible. A
 receipt in crmsync's work folder remembers each file, because the importer usually moves
-files away: lookup = the file is still in the folder or its receipt exists.
+files away: lookup = the file is still in the folder, in the importer's ``archive`` folder
+(when configured), or its receipt exists. With the state and the work folder lost, the drop
+folder and the archive are what is left to say a file was written.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from connectors.sap.common import mapping_problems, sap_lines, sap_ref
 from connectors.sap.idoc.config import Config
-from connectors.sap.idoc.render import idoc_xml
+from connectors.sap.idoc.render import Partners, idoc_xml
 from sync.connector import BuildContext
 from sync.destination import CheckReport, ErpRef, PostResult, short_ref
 from sync.errors import DestinationUnavailable, PermanentError
@@ -51,6 +53,15 @@ class IdocDestination:
         self.config = config
         self.folder = ctx.resolve(config.path)
         self.receipts = ctx.resolve(ctx.work_dir) / "sap_idoc" / ctx.name
+        self.archive = ctx.resolve(config.archive) if config.archive else None
+        self.partners = Partners(
+            receiver_port=config.receiver_port,
+            receiver_partner=config.receiver_partner,
+            receiver_partner_type=config.receiver_partner_type,
+            sender_port=config.sender_port,
+            sender_partner=config.sender_partner,
+            sender_partner_type=config.sender_partner_type,
+        )
         self._clock = clock
 
     def render(self, voucher: Voucher) -> str:
@@ -63,13 +74,15 @@ class IdocDestination:
             posting_date=voucher.date,
             lines=sap_lines(voucher, self.config.account_map),
             created=self._clock(),
+            partners=self.partners,
         )
 
     def _receipt(self, name: str) -> Path:
         return self.receipts / (name + ".sent")
 
     def _exists(self, name: str) -> bool:
-        return (self.folder / name).exists() or self._receipt(name).exists()
+        archived = self.archive is not None and (self.archive / name).exists()
+        return (self.folder / name).exists() or archived or self._receipt(name).exists()
 
     def post(self, batch: Sequence[Voucher]) -> list[PostResult]:
         if not self.folder.is_dir():
@@ -132,7 +145,7 @@ class IdocDestination:
         self.receipts.mkdir(parents=True, exist_ok=True)
         self._receipt(name).write_text(f"{self.folder / name}\n", encoding="utf-8")
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
         found = {}
         for ref in external_refs:
             name = file_name(ref)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import xmltodict
@@ -18,9 +19,21 @@ import xmltodict
 from connectors.sap.common import SapLine
 from sync.money import ZERO, format_amount
 
-__all__ = ["idoc_xml"]
+__all__ = ["Partners", "idoc_xml"]
 
 SENDER = "CRMSYNC"
+
+
+@dataclass(frozen=True, slots=True)
+class Partners:
+    """The EDI_DC40 ports and partners, from the tenant's partner profile (config keys)."""
+
+    receiver_port: str
+    receiver_partner: str
+    receiver_partner_type: str = "LS"
+    sender_port: str = SENDER
+    sender_partner: str = SENDER
+    sender_partner_type: str = "LS"
 
 
 def _alpha(code: str, width: int = 10) -> str:
@@ -46,6 +59,7 @@ def idoc_xml(
     posting_date: dt.date,
     lines: Sequence[SapLine],
     created: dt.datetime,
+    partners: Partners,
 ) -> str:
     """The IDoc-XML text of one voucher."""
     control = {
@@ -54,10 +68,12 @@ def idoc_xml(
         "DIRECT": "2",
         "IDOCTYP": "ACC_DOCUMENT04",
         "MESTYP": "ACC_DOCUMENT",
-        "SNDPOR": SENDER,
-        "SNDPRT": "LS",
-        "SNDPRN": SENDER,
-        "RCVPRT": "LS",
+        "SNDPOR": partners.sender_port,
+        "SNDPRT": partners.sender_partner_type,
+        "SNDPRN": partners.sender_partner,
+        "RCVPOR": partners.receiver_port,
+        "RCVPRT": partners.receiver_partner_type,
+        "RCVPRN": partners.receiver_partner,
         "CREDAT": created.strftime("%Y%m%d"),
         "CRETIM": created.strftime("%H%M%S"),
         "ARCKEY": archive_key,

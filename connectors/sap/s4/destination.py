@@ -17,6 +17,8 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import requests
@@ -229,20 +231,37 @@ class S4Destination:
 
     # -- look-up ---------------------------------------------------------------------------
 
-    def lookup(self, external_refs: Sequence[str]) -> dict[str, ErpRef]:
-        """Which references S/4HANA already holds, by DocumentReferenceID + company code."""
+    def lookup(self, external_refs: Sequence[str], *, thorough: bool = False) -> dict[str, ErpRef]:
+        """Which references S/4HANA already holds, by DocumentReferenceID + company code.
+
+        The cube has one row per item; the debit items (S) of the first document found under
+        a reference add up to the total the engine compares with ours.
+        """
         wanted = {short_ref(ref, 16): ref for ref in external_refs}
         found: dict[str, ErpRef] = {}
         company = quote_literal(self.config.company_code)
+        select = (
+            "CompanyCode",
+            "FiscalYear",
+            "AccountingDocument",
+            "DocumentReferenceID",
+            "AmountInTransactionCurrency",
+            "DebitCreditCode",
+        )
         for part in chunks(sorted(wanted), _LOOKUP_CHUNK):
             ors = " or ".join(f"DocumentReferenceID eq {quote_literal(s)}" for s in part)
-            select = ("CompanyCode", "FiscalYear", "AccountingDocument", "DocumentReferenceID")
             for row in self.odata.rows(CUBE, f"CompanyCode eq {company} and ({ors})", select):
                 ref = wanted.get(str(row.get("DocumentReferenceID", "")))
-                if ref is not None and ref not in found:
-                    number = str(row.get("AccountingDocument", ""))
-                    erp_id = f"{number}/{row.get('FiscalYear', '')}/{row.get('CompanyCode', '')}"
-                    found[ref] = ErpRef(erp_id, number)
+                if ref is None:
+                    continue
+                number = str(row.get("AccountingDocument", ""))
+                erp_id = f"{number}/{row.get('FiscalYear', '')}/{row.get('CompanyCode', '')}"
+                held = found.get(ref)
+                if held is None:
+                    held = found[ref] = ErpRef(erp_id, number, Decimal(0))
+                if held.erp_id == erp_id and row.get("DebitCreditCode") == "S":
+                    amount = Decimal(str(row.get("AmountInTransactionCurrency") or "0"))
+                    found[ref] = replace(held, total=(held.total or Decimal(0)) + amount)
         return found
 
     # -- check -----------------------------------------------------------------------------

@@ -74,8 +74,9 @@ def _gl_item(line: SapLine, head: DocumentHeader) -> dict[str, Any]:
         item["AssignmentReference"] = head.assignment[:ASSIGNMENT_LEN]
     if line.tax_code:
         item["Tax"] = {"TaxCode": line.tax_code}
+    # the service's xsd:sequence (SAP-generated proxy structures): ProfitCenter, then CostCenter
     assignment = {
-        k: v for k, v in (("CostCenter", line.cost_center), ("ProfitCenter", line.profit_center)) if v
+        k: v for k, v in (("ProfitCenter", line.profit_center), ("CostCenter", line.cost_center)) if v
     }
     if assignment:
         item["AccountAssignment"] = assignment

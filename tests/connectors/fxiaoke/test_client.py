@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -16,6 +17,7 @@ from connectors.fxiaoke.errors import (
     classify,
 )
 from sync.backoff import Backoff
+from sync.money import parse_amount
 from sync.secrets import redact
 from tests.connectors.fxiaoke.conftest import FAST_RETRY
 from tests.fakes.fxiaoke import (
@@ -95,7 +97,9 @@ def test_the_token_is_renewed_before_its_lifetime_ends() -> None:
 @pytest.mark.parametrize(
     ("secret", "code", "fix"),
     [
-        pytest.param("ffffffffffffffffffffffffffffffff", 10006, "app_secret is wrong", id="wrong app secret"),
+        pytest.param(
+            "ffffffffffffffffffffffffffffffff", 10006, "parameter missing or illegal", id="wrong app secret"
+        ),
         pytest.param(APP_SECRET, 20015, "permanent_code is wrong", id="wrong permanent code"),
     ],
 )
@@ -225,3 +229,18 @@ def test_the_token_endpoint_is_never_called_more_than_ten_times_a_minute() -> No
 
     assert time.monotonic() - started >= 0.04  # waited for the oldest call to leave the window
     assert len(calls) == 10
+
+
+def test_a_tenant_answering_amounts_as_json_numbers_is_read_exactly_never_through_float() -> None:
+    query = {"limit": 10, "offset": 0}
+    with FakeFxiaoke(records=5, numeric_amounts=True) as numeric, FakeFxiaoke(records=5) as textual:
+        page = client_for(numeric).query("PaymentObj", query)
+        expected = client_for(textual).query("PaymentObj", query)
+        data = {"dataObjectApiName": "PaymentObj", "search_query_info": query}
+        answered = client_for(numeric).call(QUERY_PATH, data)["data"]["dataList"]
+    sent = [r["payment_amount"] for r in expected]
+    got = [r["payment_amount"] for r in page]
+    assert all(isinstance(a, str) for a in got)  # exact decimal text, as text-answering tenants send
+    assert [parse_amount(a) for a in got] == [parse_amount(a) for a in sent]
+    # the fake really answered JSON numbers, decoded as Decimal (a float would be refused)
+    assert all(isinstance(r["payment_amount"], Decimal) for r in answered)

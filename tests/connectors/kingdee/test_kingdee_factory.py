@@ -39,6 +39,7 @@ def test_config_has_exactly_the_documented_keys() -> None:
         "currency_map",
         "flex_map",
         "external_ref_field",
+        "lookup_by_view",  # issue 16: View by Number where ExecuteBillQuery hides vouchers
         "batch_size",
         "submit",
         "audit",
@@ -73,7 +74,7 @@ def test_the_secret_never_shows_in_repr_or_dump() -> None:
         ({"flex_map": {"customer": "FFLEX6"}}, "FDETAILID__FFLEX6"),
         ({"currency_map": {"cny": "PRE001"}}, "ISO codes"),
         ({"base_url": "erp.example.com/k3cloud"}, "http:// or https://"),
-        ({"external_ref_field": "bill no"}, "FBillNo or F_XXX_SyncKey"),
+        ({"external_ref_field": "bill no"}, "FBillNo, F_XXX_SyncKey or FEXPLANATION"),
         ({"batchsize": 10}, "Extra inputs are not permitted"),
     ],
     ids=[

@@ -27,7 +27,9 @@ def test_lookup_reads_every_page(fake: FakeKingdee) -> None:
     found = _paged(fake, page_size=3).lookup([v.external_ref for v in vouchers])
     assert sorted(found) == sorted(v.external_ref for v in vouchers)
     assert [found[v.external_ref].number for v in vouchers] == [f"记-{i}" for i in range(1, 8)]
-    assert fake.calls["ExecuteBillQuery"] - before == 3 + 1  # pages of 3, 3, 1, then the 凭证字 name
+    # one row per entry (3 per voucher, with their debits): 21 rows in pages of 3, then an
+    # empty page, then the 凭证字 name
+    assert fake.calls["ExecuteBillQuery"] - before == 7 + 1 + 1
 
 
 def test_a_page_exactly_full_asks_for_one_more_page(fake: FakeKingdee) -> None:
@@ -35,7 +37,7 @@ def test_a_page_exactly_full_asks_for_one_more_page(fake: FakeKingdee) -> None:
     destination_for(fake).post(vouchers)
     before = fake.calls["ExecuteBillQuery"]
     assert len(_paged(fake, page_size=3).lookup([v.external_ref for v in vouchers])) == 6
-    assert fake.calls["ExecuteBillQuery"] - before == 3 + 1  # 3, 3, 0
+    assert fake.calls["ExecuteBillQuery"] - before == 6 + 1 + 1  # 18 entry rows: 6 full pages, 0
 
 
 def test_a_reference_with_a_quote_is_found_and_injects_nothing(fake: FakeKingdee) -> None:

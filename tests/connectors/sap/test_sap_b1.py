@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 import time
 from decimal import Decimal
+from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from connectors.sap.b1.factory import Config, build
 from sync.connector import BuildContext
 from sync.destination import Outcome, short_ref
 from sync.errors import DestinationUnavailable
+from sync.jsonwire import dumps
 from sync.model import ReversalStyle
 from tests.connectors.sap.conftest import order_voucher, payment_voucher
 from tests.fakes.sap_b1 import FakeB1
@@ -49,23 +50,48 @@ def test_render_carries_the_key_in_reference_fields(tmp_path: Path, fake_b1: Fak
     assert body["ReferenceDate"] == "2026-11-01"
     assert len(body["Memo"]) <= 50
     assert body["JournalEntryLines"] == [
-        {"ShortName": "10100001", "Debit": "11300.00", "Credit": "0.00", "LineMemo": "应收 SO-20261101-0007"},
+        {
+            "ShortName": "10100001",
+            "Debit": D("11300.00"),
+            "Credit": D("0.00"),
+            "LineMemo": "应收 SO-20261101-0007",
+        },
         {
             "AccountCode": "6001",
-            "Debit": "0.00",
-            "Credit": "10000.00",
+            "Debit": D("0.00"),
+            "Credit": D("10000.00"),
             "LineMemo": "主营业务收入",
             "CostingCode": "YB101",
         },
-        {"AccountCode": "222101", "Debit": "0.00", "Credit": "1300.00", "LineMemo": "销项税额"},
+        {"AccountCode": "222101", "Debit": D("0.00"), "Credit": D("1300.00"), "LineMemo": "销项税额"},
     ]
-    json.dumps(body)  # amounts are strings: no float anywhere
+    # JSON numbers written exactly from Decimal: no float anywhere, cents kept as sent
+    assert '"Debit":11300.00' in dumps(body) and '"Credit":1300.00' in dumps(body)
 
 
 def test_red_reversal_moves_amounts_to_the_other_column(tmp_path: Path, fake_b1: FakeB1) -> None:
     red = payment_voucher().reversal(ReversalStyle.RED, on=dt.date(2026, 11, 30))
     lines = b1(fake_b1, tmp_path).render(red)["JournalEntryLines"]
-    assert [(ln["Debit"], ln["Credit"]) for ln in lines] == [("0.00", "11300.00"), ("11300.00", "0.00")]
+    assert [(ln["Debit"], ln["Credit"]) for ln in lines] == [
+        (D("0.00"), D("11300.00")),
+        (D("11300.00"), D("0.00")),
+    ]
+
+
+def test_the_fake_refuses_amounts_sent_as_strings_like_the_edm_double_metadata(
+    tmp_path: Path, fake_b1: FakeB1
+) -> None:
+    body = b1(fake_b1, tmp_path).render(order_voucher())
+    for line in body["JournalEntryLines"]:
+        line["Debit"], line["Credit"] = str(line["Debit"]), str(line["Credit"])
+    answer = requests.post(
+        f"{fake_b1.url}/Login",
+        json={"CompanyDB": "SBODEMOCN", "UserName": "manager", "Password": fake_b1.password},
+        timeout=5,
+    )
+    posted = requests.post(f"{fake_b1.url}/JournalEntries", json=body, cookies=answer.cookies, timeout=5)
+    assert posted.status_code == 400 and "Edm.Double" in posted.text
+    assert fake_b1.entries == []
 
 
 def test_post_records_jdtnum_and_logs_in_once(tmp_path: Path, fake_b1: FakeB1) -> None:
@@ -125,7 +151,7 @@ def test_error_shapes_on_the_wire_differ(tmp_path: Path, fake_b1: FakeB1) -> Non
     for v2, expected in ((False, {"code": -10, "message": {"lang": "en-us"}}), (True, {"code": "-10"})):
         dest = b1(fake_b1, tmp_path, v2=v2)
         body = dest.render(order_voucher(customer="C99999"))
-        error = dest.sl.request("POST", "JournalEntries", json=body).json()["error"]
+        error = dest.sl.request("POST", "JournalEntries", data=dumps(body)).json()["error"]
         assert error["code"] == expected["code"]
         assert isinstance(error["message"], dict) is (not v2)
 
@@ -133,8 +159,8 @@ def test_error_shapes_on_the_wire_differ(tmp_path: Path, fake_b1: FakeB1) -> Non
 def test_unbalanced_entry_is_refused_by_the_fake(tmp_path: Path, fake_b1: FakeB1) -> None:
     dest = b1(fake_b1, tmp_path)
     body = dest.render(order_voucher())
-    body["JournalEntryLines"][2]["Credit"] = "1299.99"
-    response = dest.sl.request("POST", "JournalEntries", json=body)
+    body["JournalEntryLines"][2]["Credit"] = D("1299.99")
+    response = dest.sl.request("POST", "JournalEntries", data=dumps(body))
     assert response.status_code == 400
     assert "Unbalanced transaction" in response.json()["error"]["message"]["value"]
 
@@ -202,7 +228,7 @@ def test_return_no_content_answer_gives_jdtnum_from_location(tmp_path: Path, fak
     dest = b1(fake_b1, tmp_path)
     order = order_voucher()
     response = dest.sl.request(
-        "POST", "JournalEntries", json=dest.render(order), headers={"Prefer": "return-no-content"}
+        "POST", "JournalEntries", data=dumps(dest.render(order)), headers={"Prefer": "return-no-content"}
     )
     assert response.status_code == 204
     result = dest._classify(order.external_ref, response)

@@ -34,7 +34,11 @@ def test_each_config_has_the_documented_keys() -> None:
         "type", "base_url", "company_db", "username", "password", "account_map", "batch_size",
         "timeout_seconds", "transport",
     }  # fmt: skip
-    assert set(IdocConfig.model_fields) == {"type", "path", "account_map", "company_code"}
+    assert set(IdocConfig.model_fields) == {
+        "type", "path", "account_map", "company_code", "archive",
+        "receiver_port", "receiver_partner", "receiver_partner_type",
+        "sender_port", "sender_partner", "sender_partner_type",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("type_name", ["sap_s4", "sap_b1", "sap_idoc"])

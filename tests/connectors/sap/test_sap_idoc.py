@@ -25,11 +25,13 @@ from sync.model import MappingRef, ReversalStyle, SourceRef, Voucher, VoucherLin
 from tests.connectors.sap.conftest import ACCOUNT_MAP, order_voucher, payment_voucher
 
 FIXED = dt.datetime(2026, 11, 3, 2, 15, tzinfo=dt.UTC)
+#: the partner profile SAP (WE20) knows this sender by: receiver port and logical system
+PARTNERS = {"receiver_port": "SAPS4H", "receiver_partner": "S4HCLNT100"}
 
 
 def idoc(tmp_path: Path, **overrides: Any) -> IdocDestination:
     (tmp_path / "drop").mkdir(exist_ok=True)
-    values: dict[str, Any] = {"path": "drop", "account_map": ACCOUNT_MAP, "company_code": "1010"}
+    values: dict[str, Any] = {"path": "drop", "account_map": ACCOUNT_MAP, "company_code": "1010", **PARTNERS}
     values.update(overrides)
     ctx = BuildContext("erp", tmp_path, work_dir=Path(".crmsync"))
     return IdocDestination(Config.model_validate(values), ctx, clock=lambda: FIXED)
@@ -65,6 +67,35 @@ def test_order_idoc_has_control_header_line_and_amount_segments(tmp_path: Path) 
         ("0000000002", "10000.00-"),
         ("0000000003", "1300.00-"),
     ]
+
+
+def test_the_control_record_names_both_partners_from_the_config(tmp_path: Path) -> None:
+    control = segments(idoc(tmp_path).render(order_voucher()))["EDI_DC40"]
+    assert (control["RCVPOR"], control["RCVPRT"], control["RCVPRN"]) == ("SAPS4H", "LS", "S4HCLNT100")
+    assert (control["SNDPOR"], control["SNDPRT"], control["SNDPRN"]) == ("CRMSYNC", "LS", "CRMSYNC")
+    own = idoc(tmp_path, sender_port="CRMFILE", sender_partner="CRMSYNC100", sender_partner_type="LS")
+    control = segments(own.render(order_voucher()))["EDI_DC40"]
+    assert (control["SNDPOR"], control["SNDPRN"]) == ("CRMFILE", "CRMSYNC100")
+    assert list(control).index("RCVPOR") < list(control).index("RCVPRT") < list(control).index("RCVPRN")
+
+
+def test_an_idoc_config_without_the_receiver_is_refused_naming_the_keys() -> None:
+    with pytest.raises(ValueError, match="receiver_port") as raised:
+        Config.model_validate({"path": "drop", "company_code": "1010"})
+    assert "receiver_partner" in str(raised.value)
+
+
+def test_lookup_finds_a_file_in_the_importers_archive_when_the_receipts_are_gone(tmp_path: Path) -> None:
+    (tmp_path / "archive").mkdir()
+    dest = idoc(tmp_path, archive="archive")
+    order = order_voucher()
+    (result,) = dest.post([order])
+    name = result.ref.erp_id if result.ref else ""
+    (tmp_path / "drop" / name).rename(tmp_path / "archive" / name)
+    for receipt in (tmp_path / ".crmsync").rglob("*.sent"):
+        receipt.unlink()  # the work folder went with the state
+    assert list(dest.lookup([order.external_ref])) == [order.external_ref]
+    assert idoc(tmp_path).lookup([order.external_ref]) == {}  # without the archive: not found
 
 
 def test_amounts_balance_with_the_trailing_minus(tmp_path: Path) -> None:
@@ -139,7 +170,7 @@ def test_a_crash_before_the_link_leaves_no_visible_file(tmp_path: Path) -> None:
 
 
 def test_missing_drop_folder_is_destination_unavailable(tmp_path: Path) -> None:
-    dest = build({"path": "nowhere", "company_code": "1010"}, BuildContext("erp", tmp_path))
+    dest = build({"path": "nowhere", "company_code": "1010", **PARTNERS}, BuildContext("erp", tmp_path))
     with pytest.raises(DestinationUnavailable, match="does not exist"):
         dest.post([order_voucher()])
     with pytest.raises(DestinationUnavailable):
@@ -169,7 +200,9 @@ def test_any_voucher_renders_balanced_in_idoc_and_b1(amounts: list[int], red: bo
         a["AMT_DOCCUR"]
         for a in segments(
             IdocDestination(
-                Config(path="drop", account_map=ACCOUNT_MAP, company_code="1010"),
+                Config.model_validate(
+                    {"path": "drop", "account_map": ACCOUNT_MAP, "company_code": "1010", **PARTNERS}
+                ),
                 BuildContext("erp", Path("/nonexistent")),
                 clock=lambda: FIXED,
             ).render(voucher)

@@ -221,3 +221,62 @@ def test_any_balanced_voucher_renders_balanced_with_consistent_codes(amounts: li
     assert sum(amount for _, amount, _, _ in lines) == 0
     assert all((code == "S") == (amount > 0) for _, amount, code, _ in lines)
     assert xmltodict.parse(xmltodict.unparse(xmltodict.parse(xml))) == xmltodict.parse(xml)
+
+
+SCHEMA = Path(__file__).parents[2] / "fixtures" / "sap" / "journal_entry_bulk_create_request.xsd"
+
+
+def every_optional_voucher() -> Voucher:
+    """Every element crmsync can write at once: tax code, profit and cost centre, a debtor line."""
+    base = order_voucher()
+    lines = list(base.lines)
+    lines[1] = lines[1].model_copy(update={"dims": (("cost_center", "CC4711"), ("profit_center", "YB101"))})
+    return base.model_copy(update={"lines": tuple(lines)})
+
+
+def _bulk_element(xml: str) -> Any:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml.encode("utf-8"))
+    return root.find(f"{{{SOAP11_NS}}}Body/{{{SFIN_NS}}}JournalEntryBulkCreateRequest")
+
+
+def test_every_optional_element_at_once_matches_the_golden_file(tmp_path: Path) -> None:
+    xml = destination(tmp_path).render(every_optional_voucher())
+    golden = GOLDEN / "s4_every_optional.xml"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(xml, encoding="utf-8")
+    assert xml == golden.read_text(encoding="utf-8")
+    item = journal_entry(xml)["Item"][0]
+    assert list(item["AccountAssignment"]) == ["ProfitCenter", "CostCenter"]
+
+
+@pytest.mark.parametrize(
+    "make", [order_voucher, payment_voucher, every_optional_voucher], ids=["order", "payment", "all"]
+)
+def test_the_request_validates_against_the_schema_from_sap_material(tmp_path: Path, make: Any) -> None:
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(SCHEMA)
+    schema.validate(_bulk_element(destination(tmp_path).render(make())))
+
+
+def test_the_schema_refuses_cost_centre_before_profit_centre() -> None:
+    import xmlschema
+
+    wrong = (
+        f'<sfin:JournalEntryBulkCreateRequest xmlns:sfin="{SFIN_NS}"><MessageHeader>'
+        "<CreationDateTime>2026-11-03T02:15:00Z</CreationDateTime></MessageHeader>"
+        "<JournalEntryCreateRequest><MessageHeader><CreationDateTime>2026-11-03T02:15:00Z"
+        "</CreationDateTime></MessageHeader><JournalEntry><OriginalReferenceDocumentType>BKPFF"
+        "</OriginalReferenceDocumentType><BusinessTransactionType>RFBU</BusinessTransactionType>"
+        "<AccountingDocumentType>SA</AccountingDocumentType><CreatedByUser>CC1</CreatedByUser>"
+        "<CompanyCode>1010</CompanyCode><DocumentDate>2026-11-01</DocumentDate>"
+        "<PostingDate>2026-11-01</PostingDate><Item><ReferenceDocumentItem>1</ReferenceDocumentItem>"
+        '<GLAccount>41000000</GLAccount><AmountInTransactionCurrency currencyCode="CNY">-1.00'
+        "</AmountInTransactionCurrency><DebitCreditCode>H</DebitCreditCode><AccountAssignment>"
+        "<CostCenter>CC4711</CostCenter><ProfitCenter>YB101</ProfitCenter></AccountAssignment>"
+        "</Item></JournalEntry></JournalEntryCreateRequest></sfin:JournalEntryBulkCreateRequest>"
+    )
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        xmlschema.XMLSchema(SCHEMA).validate(wrong)
