@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -42,7 +42,8 @@ class ErpRef:
 
     erp_id: str
     number: str = ""
-    total: Decimal | None = None
+    #: what the look-up saw, not part of which voucher it is (compare=False)
+    total: Decimal | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

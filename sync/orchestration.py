@@ -18,7 +18,8 @@ from typing import Any
 from sync.config import AppConfig
 from sync.config.sections import load_section
 from sync.destination import Destination
-from sync.engine.build import build_destination, build_sources, load_mappings, mapping_files, open_store
+from sync.engine.build import build_sources, load_mappings, mapping_files, open_store
+from sync.engine.identity import open_destination
 from sync.engine.run import Engine, PlanHook, Progress
 from sync.engine.staleness import advice, staleness
 from sync.engine.summary import RunSummary
@@ -45,7 +46,10 @@ def sync_once(
     def run(store: StateStore) -> RunSummary:
         _note_config(store, config)
         sources = build_sources(config, set(mappings.streams()))
-        dest = (destination_factory or build_destination)(config) if post else None
+        if destination_factory is not None:
+            dest = destination_factory(config) if post else None
+        else:
+            dest = open_destination(config, store) if post else None
         try:
             summary = Engine(store, mappings, sources, dest, progress=progress, plans=plans).run(post=post)
             stale = staleness(store, mappings)
@@ -77,7 +81,7 @@ def reconcile_and_post(config: AppConfig, rc: Any, inputs: Any = None) -> RunSum
     mappings = load_mappings(config)
 
     def run(store: StateStore) -> RunSummary:
-        dest = build_destination(config)
+        dest = open_destination(config, store)
         try:
             return Engine(store, mappings, {}, dest, plans=[ReconcilePlan(config, rc, inputs)]).run()
         finally:

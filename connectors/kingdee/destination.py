@@ -158,7 +158,7 @@ class KingdeeDestination:
     ) -> None:
         by_ref = {self.settings.reference(v): v for v, _ in models}
         covered = set(by_ref) <= self._just_missing
-        self._just_missing.clear()
+        self._just_missing -= set(by_ref)  # a second send of these is asked about again
         existing = {} if covered else self._find(list(by_ref))
         state: dict[str, Found] = {}
         for short, found in existing.items():

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "approve": ("sync.cli.ops_cmd", "approve", "Approve vouchers waiting for approval."),
     "pause": ("sync.cli.ops_cmd", "pause", "Stop posting for every run (kill switch)."),
     "resume": ("sync.cli.ops_cmd", "resume", "Resume posting after pause."),
+    "rebind": ("sync.cli.ops_cmd", "rebind", "Move the state to the configured destination on purpose."),
     "reconcile": ("sync.cli.reconcile_cmd", "reconcile", "Match bank receipts to CRM payments."),
     "audit": ("sync.cli.audit_cmd", "audit", "Export or verify the audit trail."),
 }

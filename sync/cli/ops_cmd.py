@@ -279,7 +279,8 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
     quarantined records are mapped again from the stored raw record with the current
     mappings. Then everything pending is posted at once (unless --no-post).
     """
-    from sync.engine.build import build_destination, load_mappings, open_store
+    from sync.engine.build import load_mappings, open_store
+    from sync.engine.identity import open_destination
     from sync.engine.retrying import requeue
 
     if not keys and not all_:
@@ -290,7 +291,7 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
     store = open_store(config)
     try:
         with store.locked(config.state.lock_timeout_seconds):
-            dest = None if no_post else build_destination(config)
+            dest = None if no_post else open_destination(config, store)
             try:
                 result = requeue(store, mappings, dest, keys=list(keys) if not all_ else None)
             finally:
@@ -325,7 +326,9 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
 @format_option("text", "json")
 @run_command
 def status(config_path: str, n_runs: int, fmt: str) -> None:
-    """Last runs, source cursors, vouchers by status, quarantine size, pause flag."""
+    """Last runs, source cursors, vouchers by status, quarantine size, pause flag, destination."""
+    from sync.engine.identity import describe, stored_identity
+
     with _store(config_path) as (config, store):
         runs = store.last_runs(n_runs)
         cursors = store.cursors()
@@ -334,10 +337,12 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         paused = store.get_flag("paused")
         where = store.where
         stale, stale_note = _staleness(config, store)
+        destination = stored_identity(store)
     if fmt == "json":
         echo_json(
             {
                 "state": where,
+                "destination": destination,
                 "paused": bool(paused),
                 "runs": [r.public_dict() for r in runs],
                 "cursors": [c.public_dict() for c in cursors],
@@ -348,6 +353,11 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         )
         return
     click.echo(f"state: {where}" + ("   POSTING PAUSED (crmsync resume)" if paused else ""))
+    click.echo(
+        f"destination: {describe(destination)}"
+        if destination
+        else "destination: not recorded yet (the first run that posts records it)"
+    )
     _table(
         "last runs",
         [
@@ -419,6 +429,34 @@ def pause(config_path: str, reason: str) -> None:
     with _store(config_path) as (_, store):
         store.set_flag("paused", reason)
     click.echo("posting paused; `crmsync resume` to post again")
+
+
+@click.command("rebind")
+@config_option
+@click.option("--yes", is_flag=True, help="Do not ask; for scripts that move a state on purpose.")
+@run_command
+def rebind(config_path: str, yes: bool) -> None:
+    """Record the configured destination as this state's own (moving a state on purpose).
+
+    For the same books under a new address (a new Kingdee URL, a ledger file moved); never for
+    another company: that needs its own state. Audited as ``rebind`` with both identities.
+    """
+    from sync.engine.identity import bind, describe, destination_identity, stored_identity
+
+    with _store(config_path) as (config, store), store.locked(config.state.lock_timeout_seconds):
+        before = stored_identity(store)
+        after = destination_identity(config)
+        if before == after:
+            click.echo(f"this state already belongs to {describe(after)}")
+            return
+        if before is not None and not yes:
+            click.confirm(
+                f"move this state from {describe(before)} to {describe(after)}? Every voucher it "
+                "records as posted must already be in the new destination",
+                abort=True,
+            )
+        bind(store, config, rebind=True)
+    click.echo(f"this state now belongs to {describe(after)}")
 
 
 @click.command("resume")

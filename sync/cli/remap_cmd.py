@@ -42,7 +42,8 @@ def remap(  # noqa: PLR0917 - click passes options positionally by name
     failed to post, 2 configuration error (unknown mapping, --since after --until),
     3 destination unavailable, 4 another run holds the lock.
     """
-    from sync.engine.build import build_destination, load_mappings, open_store
+    from sync.engine.build import load_mappings, open_store
+    from sync.engine.identity import open_destination
     from sync.engine.remap import RemapScope
     from sync.engine.remap import remap as run_remap
 
@@ -60,7 +61,8 @@ def remap(  # noqa: PLR0917 - click passes options positionally by name
     store = open_store(config)
     try:
         with store.locked(config.state.lock_timeout_seconds):
-            dest = build_destination(config)  # its closed periods date the reversals, dry or not
+            # its closed periods date the reversals, dry or not; a dry run records nothing
+            dest = open_destination(config, store, record=not dry_run)
             try:
                 result = run_remap(store, mappings, dest, scope, dry_run=dry_run, post=post)
             finally:

@@ -5,9 +5,9 @@
 2. Pending vouchers whose dependency took effect (a new revision waits for the reversal of
    the old one) go out in batches. Each batch is marked ``sending`` and committed BEFORE
    the ERP call.
-3. Before the batch is sent, its references are looked up in the ERP, one look-up per batch:
-   the ERP, not the state, is the truth of what is posted, so a lost, new or restored state
-   never posts twice. Found with our amounts -> ``posted``, ``adopted`` (audit ``adopt``),
+3. Before they are sent, the references of up to four batches are looked up in the ERP in one
+   look-up: the ERP, not the state, is the truth of what is posted, so a lost, new or
+   restored state never posts twice. Found with our amounts -> ``posted``, ``adopted`` (audit ``adopt``),
    counted as already posted; found with other amounts -> ``failed`` with both sides, for a
    person; the look-up failing -> back to ``pending``, never sent blind.
 4. Per voucher: POSTED -> ``posted`` with the ERP id and number; PERMANENT -> ``failed`` with
@@ -70,7 +70,7 @@ class Poster:
                 if not rows:
                     break
                 after = rows[-1].seq
-                todo = [r for r in rows if r.external_ref not in self._given_up]
+                todo = self._adopt_held([r for r in rows if r.external_ref not in self._given_up])
                 for i in range(0, len(todo), self.batch_size):
                     if self.store.get_flag("paused"):
                         self.summary.paused = True
@@ -144,7 +144,7 @@ class Poster:
 
     def post_batch(self, rows: Sequence[OutboxRow]) -> None:
         by_ref = self._mark_sending(rows)
-        if not by_ref or not self._adopt_held(by_ref):
+        if not by_ref:
             return
         remaining = {ref: Voucher.model_validate_json(r.payload) for ref, r in by_ref.items()}
         unresolved: set[str] = set()
@@ -172,40 +172,47 @@ class Poster:
 
     # -- the look-up before sending --------------------------------------------------------
 
-    def _adopt_held(self, by_ref: dict[str, OutboxRow]) -> bool:
-        """Take out of ``by_ref`` what the ERP already holds; False when the ERP cannot say.
+    def _adopt_held(self, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """The rows still to send, after the ERP was asked which of them it already holds.
 
-        Each voucher of the batch stands ``sending`` (committed), so a crash here is resolved
-        by the look-up of the next run like any other unknown outcome.
+        The rows are ``pending`` and this run holds the lock: nothing sends them between the
+        look-up and the send, and a crash in between leaves them ``pending``, looked up again
+        by the next run. A voucher the ERP holds goes sending -> posted (``adopt``) or, with
+        other amounts, sending -> failed, in one transaction. When the ERP cannot be asked,
+        none is sent: they wait for the next run.
         """
-        found = self._lookup(list(by_ref), thorough=False)
+        if not rows:
+            return rows
+        found = self._lookup([r.external_ref for r in rows], thorough=False)
         if found is None:
+            for row in rows:
+                self._given_up.add(row.external_ref)
+                self.summary.vouchers_pending += 1
             with self.store.transaction():
-                for ref in by_ref:
-                    self.store.transition(
-                        ref,
-                        Status.PENDING,
-                        expected={Status.SENDING},
-                        error="not sent: the ERP could not be asked whether it already holds it; "
+                for row in rows:
+                    self.store.note_error(
+                        row.external_ref,
+                        "not sent: the ERP could not be asked whether it already holds it; "
                         "the next run asks again",
                     )
-                    self._given_up.add(ref)
-                    self.summary.vouchers_pending += 1
-            log.warning(
-                "could not look up %d vouchers before sending; they wait for the next run", len(by_ref)
-            )
-            return False
-        held = {ref: erp for ref, erp in found.items() if ref in by_ref}
+            log.warning("could not look up %d vouchers before sending; they wait for the next run", len(rows))
+            return []
+        held = [r for r in rows if r.external_ref in found]
         if held:
             with self.store.transaction():
-                for ref, erp in held.items():
-                    row = by_ref.pop(ref)
+                for row in held:
+                    try:
+                        self.store.transition(row.external_ref, Status.SENDING, expected={Status.PENDING})
+                    except TransitionRefused as exc:
+                        log.warning("not adopting %s: %s", row.external_ref, exc.message)
+                        continue
+                    erp = found[row.external_ref]
                     mismatch = _amount_mismatch(row, erp)
                     if mismatch:
                         self._refuse(row, mismatch)
                     else:
                         self._mark_posted(row, erp, adopted=True)
-        return True
+        return [r for r in rows if r.external_ref not in found]
 
     def _refuse(self, row: OutboxRow, message: str) -> None:
         self.store.transition(row.external_ref, Status.FAILED, expected={Status.SENDING}, error=message)

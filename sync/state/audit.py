@@ -77,6 +77,7 @@ class Action(StrEnum):
     DISMISS = "dismiss"
     REMAP = "remap"
     ADOPT = "adopt"
+    REBIND = "rebind"
 
 
 @dataclass(frozen=True, slots=True)

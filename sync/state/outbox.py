@@ -214,6 +214,13 @@ class OutboxTable(StoreBase):
             row = self._one("SELECT status FROM outbox WHERE external_ref = ?", (external_ref,))
             raise TransitionRefused(external_ref, None if row is None else str(row["status"]), to)
 
+    def note_error(self, external_ref: str, message: str) -> None:
+        """Say why a ``pending`` voucher is still waiting (no status change; redacted)."""
+        self._execute(
+            "UPDATE outbox SET last_error = ?, updated = ? WHERE external_ref = ? AND status = ?",
+            (redact(message), now_iso(), external_ref, Status.PENDING.value),
+        )
+
     def approve(self, external_ref: str) -> bool:
         """awaiting_approval -> pending if the voucher still waits; False when it no longer does.
 

@@ -33,6 +33,7 @@ import secrets
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -425,6 +426,8 @@ class FakeS4:
         self.documents: list[Document] = []
         self._cube: list[dict[str, Any]] = []  # the read-back rows, kept as documents are posted
         self.requests: list[str] = []  # raw SOAP bodies received, for round-trip assertions
+        #: HTTP calls by method and service (``GET odata``, ``POST soap``…), for cost figures
+        self.calls: Counter[str] = Counter()
         self.faults_fired: dict[str, int] = {}
         self.csrf_tokens: set[str] = set()
         self._rng = random.Random(seed)
@@ -794,6 +797,7 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
                     data = [d.as_json() for d in fake.documents]
                 self._send(200, json.dumps(data).encode(), "application/json")
                 return
+            fake.calls["GET odata" if path.path.startswith(ODATA) else "GET soap"] += 1
             if not self._authorised():
                 return
             if path.path == SOAP_PATH and path.query.lower() == "wsdl":
@@ -809,6 +813,7 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
             self._send(404, b"<html>Not found</html>", "text/html")
 
         def do_HEAD(self) -> None:
+            fake.calls["HEAD"] += 1
             if not self._authorised():
                 return
             if self.headers.get("X-CSRF-Token", "").lower() == "fetch" and self.path.startswith(ODATA):
@@ -841,9 +846,10 @@ def _handler(fake: FakeS4) -> type[BaseHTTPRequestHandler]:  # noqa: C901
         do_DELETE = _odata_write
 
         def do_POST(self) -> None:
+            path = urlsplit(self.path).path
+            fake.calls["POST odata" if path.startswith(ODATA) else "POST soap"] += 1
             if not self._authorised():
                 return
-            path = urlsplit(self.path).path
             if path.startswith(ODATA):
                 self._odata_write()
                 return

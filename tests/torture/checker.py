@@ -14,6 +14,11 @@ store's tables with plain SQL (psycopg, no ``sync.*`` import), and derives on it
   document the state does not know, a ``normal`` record without a live voucher, a voided one
   with one, and anything left pending, sending, failed or quarantined.
 
+After a state was deleted (``state_lost``), the ERP keeps documents the new state never saw:
+revisions reversed and voids undone before the loss. Those are not duplicates only if,
+together, they net to zero on every account (each one undone by another); anything else is
+a duplicate, and the totals against the CRM must still agree to the cent.
+
 SAP's short references are recomputed here from the documented rule (``CS`` + base32 SHA-256,
 cut to the field's length; references that fit are kept), not imported.
 """
@@ -51,6 +56,8 @@ class Finding:
     problems: list[str] = field(default_factory=list)
     totals_equal: bool = False
     accounts_compared: int = 0
+    #: documents from before a state loss, unknown to the new state and netting to zero
+    history_before_loss: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "problems"} | {"problems": self.problems[:20]}
@@ -95,15 +102,26 @@ def source_totals(records: dict[str, list[dict[str, Any]]], lookups: Path) -> di
 
 def erp_documents(name: str, fake: Any) -> tuple[list[str], dict[str, Decimal]]:
     """(the reference of every stored document, net per canonical account)."""
-    refs: list[str] = []
+    refs, by_doc = documents_by_ref(name, fake)
     totals: dict[str, Decimal] = defaultdict(Decimal)
+    for net in by_doc:
+        for account, amount in net.items():
+            totals[account] += amount
+    return refs, {k: v for k, v in totals.items() if v}
+
+
+def documents_by_ref(name: str, fake: Any) -> tuple[list[str], list[dict[str, Decimal]]]:
+    """Each stored document's reference and its net per canonical account, in the same order."""
+    refs: list[str] = []
+    nets: list[dict[str, Decimal]] = []
 
     def add(account: str, amount: Decimal) -> None:
-        totals["sales" if account in SALES else account] += amount
+        nets[-1]["sales" if account in SALES else account] += amount
 
     if name == "kingdee":
         for v in list(fake.vouchers):
             refs.append(str(v.header.get("FBillNo", "")))
+            nets.append(defaultdict(Decimal))
             for e in v.entries:
                 account = f"1122:{e.dims.get('FFLEX6', '')}" if e.account == "1122" else e.account
                 add(account, e.debit - e.credit)
@@ -111,6 +129,7 @@ def erp_documents(name: str, fake: Any) -> tuple[list[str], dict[str, Decimal]]:
         back = {str(v).lstrip("0"): k for k, v in fake_map(name).items() if isinstance(v, str)}
         for doc in list(fake.documents):
             refs.append(doc.reference_id)
+            nets.append(defaultdict(Decimal))
             for ln in doc.lines:
                 if ln.kind == "DebtorItem":
                     add(f"1122:{ln.customer}", ln.amount)
@@ -119,11 +138,20 @@ def erp_documents(name: str, fake: Any) -> tuple[list[str], dict[str, Decimal]]:
     else:
         for entry in list(fake.entries):
             refs.append(entry["Reference"])
+            nets.append(defaultdict(Decimal))
             for ln in entry["JournalEntryLines"]:
                 partner = ln["ShortName"] != ln["AccountCode"]
                 account = f"1122:{ln['ShortName']}" if partner else ln["AccountCode"]
                 add(account, Decimal(ln["Debit"]) - Decimal(ln["Credit"]))
-    return refs, {k: v for k, v in totals.items() if v}
+    return refs, nets
+
+
+def _nets_to_zero(docs: list[dict[str, Decimal]]) -> bool:
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for net in docs:
+        for account, amount in net.items():
+            total[account] += amount
+    return all(v == 0 for v in total.values())
 
 
 def fake_map(name: str) -> dict[str, Any]:
@@ -161,9 +189,12 @@ def check_destination(
     schema: str,
     records: dict[str, list[dict[str, Any]]],
     expected: dict[str, Decimal],
+    *,
+    state_lost: bool = False,
 ) -> Finding:
     finding = Finding(name)
     refs, held = erp_documents(name, fake)
+    _, nets = documents_by_ref(name, fake)
     finding.documents = len(refs)
     rows, finding.quarantined = state_rows(pg_url, schema)
     in_erp = Counter(refs)
@@ -177,6 +208,9 @@ def check_destination(
     lost = [ref for ref in reached if ref not in in_erp]
     unknown = [ref for ref in in_erp if ref not in reached]
     finding.missing += len(lost)
+    if state_lost and unknown and _nets_to_zero([nets[i] for i, r in enumerate(refs) if r not in reached]):
+        finding.history_before_loss = len(unknown)
+        unknown = []
     finding.duplicates += len(unknown)  # in the ERP but not recorded: a resend would post it twice
     finding.problems += [f"{name}: state says posted, ERP lacks {r}" for r in lost[:5]]
     finding.problems += [f"{name}: ERP holds {r}, unknown to the state" for r in unknown[:5]]

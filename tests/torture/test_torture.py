@@ -12,7 +12,10 @@ S/4HANA, Business One — each answering a share of calls with lost sessions, 5x
 and answers that arrive after the client gave up although the document was saved). Seeded
 choices SIGKILL some of them (after a random time, or after their ERP took a random number of
 documents) and sometimes SIGKILL the private PostgreSQL that holds all three state stores,
-restarting it a moment later. A run that loses its state store must exit 2 with a message
+restarting it a moment later. Once per ERP (each at its own round, ``TORTURE_STATE_LOSSES``
+rounds in) the whole state of that installation is dropped, as a lost disk or a deleted
+file would: the next run starts from an empty state and must adopt, not repost, what the
+ERP already holds. A run that loses its state store must exit 2 with a message
 naming it; nothing may end in a traceback. When enough kills have landed, the runs go on,
 faults still on, until everything settled; then ``checker`` compares CRM, state and ERPs.
 """
@@ -46,6 +49,8 @@ KILLS = int(os.environ.get("TORTURE_KILLS", "30"))
 PG_KILLS = int(os.environ.get("TORTURE_PG_KILLS", str(max(2, KILLS // 6))))
 SEED = int(os.environ.get("TORTURE_SEED", "20261128"))
 FAULT_RATE = float(os.environ.get("TORTURE_FAULT_RATE", "0.08"))
+#: the round at which the first ERP's state is dropped; the next ERPs follow a round apart
+STATE_LOSS_ROUND = int(os.environ.get("TORTURE_STATE_LOSSES", "3"))
 SUMMARY = Path(os.environ.get("TORTURE_SUMMARY", str(ROOT / ".crmsync" / "torture" / "summary.json")))
 CRM_FAULTS = ("throttle", "token_expired", "http_503", "http_500", "malformed", "reset", "not_json")
 PRELOAD = (
@@ -234,6 +239,15 @@ class Torture:
         return False
 
 
+def _drop_state(pg_url: str, schema: str) -> None:
+    """Every table of one installation's state, gone (a lost disk, a deleted database)."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    print(f"state {schema} dropped", flush=True)
+
+
 def _faults(world: World, torture: Torture) -> dict[str, int]:
     out = torture.crm_faults()
     for dest in world.destinations:
@@ -249,10 +263,16 @@ def test_torture_source_state_and_three_erps_agree_after_faults_kills_and_state_
     zygote = Zygote(tmp_path, preload=PRELOAD)
     torture = Torture(world, private_pg, zygote, SEED)
     tally = torture.tally
+    losses = {STATE_LOSS_ROUND + i: d for i, d in enumerate(world.destinations)}
+    lost: list[str] = []
     try:
-        while tally.sync_kills < KILLS or private_pg.kills < PG_KILLS:
+        while tally.sync_kills < KILLS or private_pg.kills < PG_KILLS or len(lost) < len(losses):
             assert tally.rounds < 40 + 4 * KILLS, f"only {tally.sync_kills} kills in {tally.rounds} rounds"
-            if tally.rounds:
+            loss = losses.get(tally.rounds + 1)
+            if loss is not None:  # the state is gone; the CRM is as the last run saw it
+                _drop_state(private_pg.url, loss.schema)
+                lost.append(loss.name)
+            elif tally.rounds:
                 tally.crm_changes.update(world.change_crm(max(3, RECORDS // 150)))
             torture.queue_crm_faults()
             torture.round(kills=True)
@@ -265,7 +285,9 @@ def test_torture_source_state_and_three_erps_agree_after_faults_kills_and_state_
         records = {s: world.crm.records(s) for s in STREAMS}
         expected = source_totals(records, world.mappings / "lookups")
         findings = [
-            check_destination(d.name, d.fake, private_pg.url, d.schema, records, expected)
+            check_destination(
+                d.name, d.fake, private_pg.url, d.schema, records, expected, state_lost=d.name in lost
+            )
             for d in world.destinations
         ]
         summary = _summary(world, torture, records, findings, settled, time.monotonic() - started)
@@ -307,6 +329,7 @@ def _summary(
         "reversals": {f.destination: f.reversals_in_state for f in findings},
         "erp_documents": {f.destination: f.documents for f in findings},
         "duplicates": sum(f.duplicates for f in findings),
+        "history_before_state_loss": {f.destination: f.history_before_loss for f in findings},
         "missing": sum(f.missing for f in findings),
         "totals_equal": all(f.totals_equal for f in findings),
         "settled": settled,

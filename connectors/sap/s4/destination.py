@@ -55,7 +55,8 @@ log = logging.getLogger(__name__)
 
 #: S/4HANA Cloud path of the synchronous service (service name cut to 30 characters)
 SOAP_PATH = "/sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi"
-_LOOKUP_CHUNK = 20
+#: references per OData look-up: 40 `or` terms keep the URL near 2 KB, well inside Gateway limits
+_LOOKUP_CHUNK = 40
 _AUTH_HINT = "check username/password (or client_cert) and the SAP_COM_0002 communication arrangement"
 
 
