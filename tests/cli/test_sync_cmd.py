@@ -151,3 +151,44 @@ def test_a_sync_that_creates_the_state_says_so_with_the_absolute_path(tmp_path: 
     first = crmsync("sync", "-c", str(setup.config))
     assert f"a new, empty state store was created at {state}" in first.stderr
     assert "new, empty state store" not in crmsync("sync", "-c", str(setup.config)).stderr
+
+
+def _point_at(config: Path, ledger: Path) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace(str(config.parent / "ledger.db"), str(ledger)), encoding="utf-8")
+
+
+def test_a_state_used_with_another_destination_exits_2_naming_both_and_posts_nothing(
+    tmp_path: Path, state_url: str
+) -> None:
+    setup = make_setup(tmp_path, state_url, payments(3))
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
+    status = crmsync("status", "-c", str(setup.config), "--format", "json").summary
+    assert status["destination"] == {"type": "ledger", "where": str(setup.ledger)}
+    other = tmp_path / "other-company" / "ledger.db"
+    _point_at(setup.config, other)
+    (setup.data / "PaymentObj.jsonl").write_text("", encoding="utf-8")  # nothing new to read either
+    res = crmsync("sync", "-c", str(setup.config))
+    assert res.exit_code == 2, res.stderr
+    assert f"belongs to ledger at {setup.ledger}" in res.stderr and f"names ledger at {other}" in res.stderr
+    assert "crmsync rebind" in res.stderr and "Traceback" not in res.stderr
+    assert not other.exists()
+
+
+def test_rebind_moves_the_state_on_purpose_and_the_audit_trail_keeps_both(
+    tmp_path: Path, state_url: str
+) -> None:
+    setup = make_setup(tmp_path, state_url, payments(3))
+    crmsync("sync", "-c", str(setup.config))
+    moved = tmp_path / "moved" / "ledger.db"
+    moved.parent.mkdir()
+    setup.ledger.rename(moved)  # the same books, a new place
+    _point_at(setup.config, moved)
+    assert crmsync("rebind", "-c", str(setup.config), "--yes").exit_code == 0
+    again = crmsync("sync", "-c", str(setup.config), "--format", "json")
+    assert again.exit_code == 0 and again.summary["vouchers_posted"] == 0
+    assert set(refs_in_ledger(moved).values()) == {1}
+    log = crmsync("audit", "export", "-c", str(setup.config), "--format", "json").summary
+    [entry] = [e for e in log if e["action"] == "rebind"]
+    assert entry["detail"]["from"]["where"] == str(setup.ledger)
+    assert entry["detail"]["to"]["where"] == str(moved)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sync.state import open_state
+from sync.state import Status, open_state
 from tests.engine.conftest import crmsync
 from tests.engine.tenant import (
     balances,
@@ -364,3 +364,42 @@ def test_a_destination_that_is_down_exits_3_with_a_clear_message(tmp_path: Path,
     again = crmsync("sync", "-c", str(setup.config), "--format", "json")
     assert again.exit_code == 0 and again.summary["vouchers_posted"] == 2
     assert set(refs_in_ledger(setup.ledger).values()) == {1}
+
+
+def test_a_voucher_found_in_the_erp_with_other_amounts_is_not_adopted_but_failed_with_both(
+    tmp_path: Path, state_url: str
+) -> None:
+    import sqlite3
+
+    setup = make_setup(tmp_path, state_url, payments(4))
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
+    with sqlite3.connect(setup.ledger) as conn:  # someone edited one voucher in the ERP by hand
+        ref, minor = conn.execute(
+            "SELECT external_ref, total_minor FROM vouchers ORDER BY id LIMIT 1"
+        ).fetchone()
+        conn.execute("UPDATE vouchers SET total_minor = total_minor + 1 WHERE external_ref = ?", (ref,))
+    _lose_state(state_url)
+    again = crmsync("sync", "-c", str(setup.config), "--format", "json")
+    assert again.exit_code == 1 and again.summary["vouchers_adopted"] == 3
+    assert again.summary["vouchers_failed"] == 1 and again.summary["vouchers_posted"] == 0
+    with open_state(state_url) as store:
+        [failed] = store.rows_with_status(Status.FAILED)
+    assert failed.external_ref == ref
+    ours = f"{Decimal(minor).scaleb(-2):,.2f}"
+    theirs = f"{Decimal(minor + 1).scaleb(-2):,.2f}"
+    assert f"debit total of {theirs}, while ours is {ours}" in failed.last_error
+    assert set(refs_in_ledger(setup.ledger).values()) == {1}
+
+
+def _lose_state(state_url: str) -> None:
+    """The state is gone: the SQLite file deleted, or the PostgreSQL schema dropped."""
+    if state_url.startswith("sqlite:///"):
+        path = Path(state_url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    url, schema = state_url.split("?schema=")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
