@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.kingdee.destination import FORM
+from connectors.kingdee.destination import FORM, KingdeeDestination
 from connectors.kingdee.render import RenderSettings, render_voucher
 from sync.destination import Outcome
 from sync.errors import ConfigurationError
@@ -25,6 +25,13 @@ JULY_1ST = dt.date(2026, 7, 1)
 
 def _fake(**switches: object) -> FakeKingdee:
     return FakeKingdee(accounts=ACCOUNTS, customers=CUSTOMERS, today=JULY_1ST, **switches)  # type: ignore[arg-type]
+
+
+def _saved(destination: KingdeeDestination) -> str:
+    """Save the standard order voucher through ``destination``; its external reference."""
+    voucher = order_voucher()
+    destination.post([voucher])
+    return voucher.external_ref
 
 
 def test_fdate_before_the_book_and_entries_lands_in_the_current_period_in_the_fake() -> None:
@@ -48,9 +55,7 @@ def test_our_model_puts_fdate_after_the_book_and_the_entries_so_the_voucher_keep
 def test_a_saved_voucher_hidden_from_an_unfiltered_query_is_found_by_naming_the_statuses() -> None:
     with _fake(hide_saved="unless_status_filter") as fake:
         destination = destination_for(fake)
-        voucher = order_voucher()
-        destination.post([voucher])
-        ref = voucher.external_ref
+        ref = _saved(destination)
         assert destination.client.query(FORM, ["FVOUCHERID"], f"FBillNo='{ref}'") == []  # the quirk
         found = destination.lookup([ref])
         assert found[ref].number == "记-1" and found[ref].total == Decimal("11300.00")
@@ -63,9 +68,7 @@ def test_a_saved_voucher_hidden_from_an_unfiltered_query_is_found_by_naming_the_
 def test_where_even_a_status_filter_hides_it_view_by_number_finds_it_after_a_lost_answer() -> None:
     with _fake(hide_saved="always") as fake:
         destination = destination_for(fake)
-        voucher = order_voucher()
-        destination.post([voucher])
-        ref = voucher.external_ref
+        ref = _saved(destination)
         assert destination.lookup([ref]) == {}  # the cheap look-up before a first send
         views = fake.calls["View"]
         found = destination.lookup([ref], thorough=True)
