@@ -33,7 +33,7 @@ SECRET = KINGDEE_SECRET
 KILLS = 4
 
 
-def _config(tmp: Path, fake: FakeKingdee) -> Path:
+def _config(tmp: Path, fake: FakeKingdee, extra: str = "") -> Path:
     path = tmp / "config.yaml"
     path.write_text(
         f"""
@@ -54,7 +54,7 @@ destination:
   submit: true
   audit: true
   timeout_seconds: 0.6
-mappings: [{REPO / "mappings/fxiaoke-kingdee/*.yaml"}]
+{extra}mappings: [{REPO / "mappings/fxiaoke-kingdee/*.yaml"}]
 """,
         encoding="utf-8",
     )
@@ -114,8 +114,10 @@ def _lines(voucher: dict[str, Any]) -> Counter[tuple[str, Decimal, Decimal, str]
     )
 
 
-def _stored_lines(fake: FakeKingdee, ref: str) -> Counter[tuple[str, Decimal, Decimal, str]]:
-    stored = fake.by_ref(ref)
+def _stored_lines(
+    fake: FakeKingdee, ref: str, ref_field: str
+) -> Counter[tuple[str, Decimal, Decimal, str]]:
+    stored = fake.by_ref(ref, ref_field)
     assert stored is not None, ref
     return Counter((e.account, e.debit, e.credit, e.dims.get("FFLEX6", "")) for e in stored.entries)
 
@@ -155,13 +157,32 @@ def _sync_until_settled(config: Path) -> list[dict[str, Any]]:
     raise AssertionError(f"{_unsettled(config)} vouchers still pending after 15 runs")
 
 
-def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(tmp_path: Path) -> None:
+# How live tenants behave (spec addendum 2026-12): the fake's switches, and the config a
+# tenant like that needs. The reference is read back from ``ref_field``.
+TENANTS: dict[str, tuple[dict[str, Any], str, str]] = {
+    "as_documented": ({}, "", "FBillNo"),
+    "query_hides_saved": ({"hide_saved": "always"}, "", "FBillNo"),
+    "coding_rule": (
+        {"coding_rule": True, "hide_saved": "unless_status_filter"},
+        "  external_ref_field: F_XXX_SyncKey\n",
+        "F_XXX_SyncKey",
+    ),
+}
+
+
+@pytest.mark.parametrize("tenant", list(TENANTS))
+def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
+    tmp_path: Path, tenant: str
+) -> None:
+    switches, extra, ref_field = TENANTS[tenant]
     customers = [
         row["erp_customer_code"]
         for row in csv.DictReader((REPO / "examples/lookups/customers.csv").open(encoding="utf-8"))
     ]
-    with FakeKingdee(customers=customers, accounts={}, timeout_delay=1.2, seed=20261128) as fake:
-        config = _config(tmp_path, fake)
+    with FakeKingdee(
+        customers=customers, accounts={}, timeout_delay=1.2, seed=20261128, **switches
+    ) as fake:
+        config = _config(tmp_path, fake, extra)
         expected = _expected(config)
         for v in expected.values():
             for ln in v["lines"]:
@@ -190,17 +211,21 @@ def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
         rows = _sync_until_settled(config)
 
         # every voucher Kingdee accepted is there exactly once, with the right lines, audited
-        refs = fake.refs()
+        refs = fake.refs(ref_field)
         doubled = {r: n for r, n in refs.items() if n > 1}
         assert refs and not doubled, (doubled, dict(fake.calls), dict(fake.injected))
         assert set(refs) == set(expected) - rejected
         for ref in refs:
-            assert _stored_lines(fake, ref) == _lines(expected[ref]), ref
+            assert _stored_lines(fake, ref, ref_field) == _lines(expected[ref]), ref
         assert {v.status for v in fake.vouchers} == {"C"}
         posted = {r["external_ref"]: r for r in rows if r["status"] == "posted"}
         assert set(posted) == set(refs)
         assert all(r["erp_number"].startswith("记-") for r in posted.values())
         assert sum(fake.injected.values()) >= 5 and fake.injected["timeout_after_save"] >= 1
+        if switches.get("hide_saved") == "always":  # a lost answer was settled by View, not the query
+            assert fake.calls["View"] >= 1, dict(fake.calls)
+        if switches.get("coding_rule"):  # Kingdee numbered them itself; our reference is elsewhere
+            assert not set(fake.refs()) & set(refs)
 
         # the refused ones stay failed with Kingdee's own words
         failures = json.loads(_run(config, "failures", "--format", "json").stdout)
@@ -214,7 +239,7 @@ def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
         result = json.loads(retried.stdout)
         assert (result["vouchers_requeued"], result["summary"]["vouchers_failed"]) == (len(rejected), 0)
         assert result["still_quarantined"] == 1  # the sample order without an amount (a deliberate flaw)
-        refs = fake.refs()
+        refs = fake.refs(ref_field)
         assert set(refs) == set(expected) and max(refs.values()) == 1
         assert fake.totals_by_account() == _totals(list(expected.values()))
         assert json.loads(_run(config, "failures", "--format", "json").stdout)["failed"] == []
