@@ -114,9 +114,7 @@ def _lines(voucher: dict[str, Any]) -> Counter[tuple[str, Decimal, Decimal, str]
     )
 
 
-def _stored_lines(
-    fake: FakeKingdee, ref: str, ref_field: str
-) -> Counter[tuple[str, Decimal, Decimal, str]]:
+def _stored_lines(fake: FakeKingdee, ref: str, ref_field: str) -> Counter[tuple[str, Decimal, Decimal, str]]:
     stored = fake.by_ref(ref, ref_field)
     assert stored is not None, ref
     return Counter((e.account, e.debit, e.credit, e.dims.get("FFLEX6", "")) for e in stored.entries)
@@ -179,9 +177,7 @@ def test_sample_export_posts_each_voucher_exactly_once_through_faults_and_kills(
         row["erp_customer_code"]
         for row in csv.DictReader((REPO / "examples/lookups/customers.csv").open(encoding="utf-8"))
     ]
-    with FakeKingdee(
-        customers=customers, accounts={}, timeout_delay=1.2, seed=20261128, **switches
-    ) as fake:
+    with FakeKingdee(customers=customers, accounts={}, timeout_delay=1.2, seed=20261128, **switches) as fake:
         config = _config(tmp_path, fake, extra)
         expected = _expected(config)
         for v in expected.values():
