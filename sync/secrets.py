@@ -80,17 +80,16 @@ def expand_env(
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        if name in env:
-            found = env[name]
-        elif name in file_values:
-            found = file_values[name]
-        elif default is not None:
-            found = default
-        else:
+        # an empty value counts as unset (as ``${NAME:-default}`` does in a shell): an empty
+        # credential is always a mistake, mostly ``export NAME=`` or a blank secrets line
+        found = env.get(name) or file_values.get(name) or default
+        if not found:
             tried = "the environment" + (f" and {secrets_file}" if secrets_file else "")
+            empty = name in env or name in file_values
             raise ConfigurationError(
-                f"{where}: ${{{name}}} is not set (looked in {tried})",
-                hint=f"export {name}=… before running, or add it to the secrets file",
+                f"{where}: ${{{name}}} is "
+                + (f"set but empty (looked in {tried})" if empty else f"not set (looked in {tried})"),
+                hint=f"export {name}=… (a non-empty value) before running, or add it to the secrets file",
             )
         register_secret(found)
         return found

@@ -42,7 +42,7 @@ def export(config_path: str, fmt: str) -> None:
     from sync.state import audit as trail
 
     setup_logging()
-    store = open_store(load_config(config_path))
+    store = open_store(load_config(config_path), read_only=True)
     try:
         rows = [e.public_dict() for e in trail.entries(store)]
     finally:
@@ -74,7 +74,7 @@ def verify(config_path: str, fmt: str) -> None:
     from sync.state import audit as trail
 
     setup_logging()
-    store = open_store(load_config(config_path))
+    store = open_store(load_config(config_path), read_only=True)
     try:
         checked, head, problem = trail.verify(store)
     finally:

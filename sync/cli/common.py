@@ -76,18 +76,29 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def run_command(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn CrmsyncErrors into their message and exit code; no traceback reaches the user."""
+    """Turn CrmsyncErrors into their message and exit code; no traceback reaches the user.
+
+    Under ``--format json`` the error is also printed on stdout as one JSON object (a script
+    that parses stdout sees why there is no result); a closed pipe (``crmsync status | head``)
+    ends the command quietly, as other Unix tools do.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        as_json = kwargs.get("fmt") == "json"
         try:
             return func(*args, **kwargs)
         except CrmsyncError as exc:
             click.echo(redact(f"error: {exc.render()}"), err=True)
+            if as_json:
+                _echo_error_json(type(exc).__name__, exc.message, exc.hint, exc.exit_code)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool cut off by `head`
         except Exception as exc:  # a bug: one scrubbed line (the traceback only with CRMSYNC_DEBUG)
             if os.environ.get("CRMSYNC_DEBUG"):
                 import traceback
@@ -95,9 +106,27 @@ def run_command(func: Callable[P, R]) -> Callable[P, R]:
                 click.echo(redact(traceback.format_exc()), err=True)
             click.echo(redact(f"internal error: {type(exc).__name__}: {exc}"), err=True)
             click.echo("this is a bug in crmsync; CRMSYNC_DEBUG=1 shows the traceback for a report", err=True)
+            if as_json:
+                _echo_error_json("InternalError", f"{type(exc).__name__}: {exc}", "", 1)
             sys.exit(1)
 
     return wrapper
+
+
+def _echo_error_json(kind: str, message: str, hint: str, exit_code: int) -> None:
+    try:
+        echo_json({"error": {"type": kind, "message": message, "hint": hint, "exit_code": exit_code}})
+    except BrokenPipeError:
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's own flush at exit does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def echo_json(data: Any) -> None:

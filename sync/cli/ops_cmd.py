@@ -21,11 +21,11 @@ __all__ = ["approve", "failures", "pause", "resume", "retry", "status", "voucher
 
 
 @contextmanager
-def _store(config_path: str) -> Iterator[tuple[AppConfig, StateStore]]:
+def _store(config_path: str, *, read_only: bool = False) -> Iterator[tuple[AppConfig, StateStore]]:
     from sync.engine.build import open_store
 
     config = load_config(config_path)
-    store = open_store(config)
+    store = open_store(config, read_only=read_only)
     try:
         yield config, store
     finally:
@@ -71,7 +71,7 @@ def vouchers(  # noqa: PLR0917 - click passes options positionally by name
             since = parse_date(since, field="--since").isoformat()
         except ValueError as exc:
             raise ConfigurationError(str(exc), hint="write the date as YYYY-MM-DD") from None
-    with _store(config_path) as (_, store):
+    with _store(config_path, read_only=True) as (_, store):
         rows = store.list_vouchers(status=status, since=since, source_id=source_id, limit=limit)
     if fmt == "json":
         echo_json([r.public_dict() for r in rows])
@@ -157,7 +157,7 @@ def failures(ctx: click.Context, config_path: str, show_all: bool, fmt: str) -> 
     """
     if ctx.invoked_subcommand is not None:
         return
-    with _store(config_path) as (_, store):
+    with _store(config_path, read_only=True) as (_, store):
         quarantined = store.open_quarantine()
         dismissed = store.quarantine_entries(("dismissed",)) if show_all else []
         failed = store.list_vouchers(status=Status.FAILED)
@@ -329,7 +329,7 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
     """Last runs, source cursors, vouchers by status, quarantine size, pause flag, destination."""
     from sync.engine.identity import describe, stored_identity
 
-    with _store(config_path) as (config, store):
+    with _store(config_path, read_only=True) as (config, store):
         runs = store.last_runs(n_runs)
         cursors = store.cursors()
         counts = store.counts_by_status()

@@ -55,8 +55,8 @@ def work_dir(config: AppConfig) -> Path:
     return config.base_dir / ".crmsync"
 
 
-def open_store(config: AppConfig) -> StateStore:
-    return open_state(config.state.url, config.base_dir)
+def open_store(config: AppConfig, *, read_only: bool = False) -> StateStore:
+    return open_state(config.state.url, config.base_dir, read_only=read_only)
 
 
 def number_format(section: ConnectorSection) -> NumberFormat:

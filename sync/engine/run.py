@@ -102,7 +102,7 @@ class Engine:
             message = f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self._final_counts(summary)
+            self._final_counts(summary, aborted=status == "failed")
             summary.seconds = time.monotonic() - started
             summary.status = status
             try:
@@ -205,7 +205,7 @@ class Engine:
     def _pending_count(self) -> int:
         return self.store.count_status(Status.PENDING)
 
-    def _final_counts(self, summary: RunSummary) -> None:
+    def _final_counts(self, summary: RunSummary, *, aborted: bool = False) -> None:
         try:
             outcomes = self.store.run_outcomes(summary.run_id)
         except CrmsyncError:
@@ -217,7 +217,9 @@ class Engine:
         )
         summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
         summary.mapped = summary.read - summary.skipped - summary.quarantined
-        if not summary.adds_up:  # every record read is posted, already there, skipped, quarantined or failed
+        # every record read is posted, already there, skipped, quarantined or failed; an
+        # aborted run rolled back the records of its last transaction (they are read again)
+        if not aborted and not summary.adds_up:
             log.error(
                 "run %s: the counts do not add up (%s); this is a bug", summary.run_id, summary.as_dict()
             )

@@ -56,7 +56,7 @@ def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[Quarantine
     """Every outbox row as (voucher, status, ERP ref), in outbox order, and every open quarantine entry."""
     from sync.engine.build import open_store
 
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     try:
         rows = store.list_vouchers()
         quarantine = store.open_quarantine()

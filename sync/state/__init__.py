@@ -16,15 +16,18 @@ from sync.state.store import OutboxRow, StateStore
 __all__ = ["OutboxRow", "StateStore", "Status", "TransitionRefused", "open_state"]
 
 
-def open_state(url: str, base_dir: Path | None = None) -> StateStore:
-    """Open (creating and migrating as needed) the state store named by ``url``."""
+def open_state(url: str, base_dir: Path | None = None, *, read_only: bool = False) -> StateStore:
+    """Open (creating and migrating as needed) the state store named by ``url``.
+
+    ``read_only`` is for commands that only read: an existing SQLite file is opened without
+    write access (so they work on a read-only mount) and never migrated."""
     if url.startswith("sqlite:///"):
         from sync.state.sqlite import SqliteStore
 
         path = Path(url.removeprefix("sqlite:///")).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        return SqliteStore(path)
+        return SqliteStore(path, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
         from urllib.parse import unquote, urlsplit
 

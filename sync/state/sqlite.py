@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import ConfigurationError, LockHeld, StateError
+from sync.state.diagnosis import sqlite_failure
+from sync.state.schema import LATEST
 from sync.state.store import StateStore, now_iso
 
 #: the one folder crmsync creates for a state file: its own work folder beside the config
@@ -44,12 +46,16 @@ class SqliteStore(StateStore):
     serial_sql = "INTEGER PRIMARY KEY AUTOINCREMENT"
     bigint_sql = "INTEGER"
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 30_000, *, read_only: bool = False) -> None:
         self.path = path
         self.where = str(path)
         self._depth = 0
         self._owner: str | None = None
+        self.read_only = read_only and path.is_file()  # no file yet: open it as every command did
         folder = path.parent
+        if self.read_only:
+            self._open_read_only(busy_timeout_ms)
+            return
         if not folder.is_dir() and not (folder.name == WORK_DIR and folder.parent.is_dir()):
             # a typo'd path must not start a fresh, empty state that posts everything again
             raise ConfigurationError(
@@ -66,18 +72,45 @@ class SqliteStore(StateStore):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise sqlite_failure(path, exc) from None
+
+    def _open_read_only(self, busy_timeout_ms: int) -> None:
+        """For the commands that only read: works on a read-only mount or a file this user may
+        not write. ``mode=ro`` first (sees a running sync's commits through the WAL); where
+        SQLite cannot even create the WAL index beside the file, ``immutable=1``."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        last: sqlite3.DatabaseError | None = None
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                self._conn = sqlite3.connect(
+                    f"{uri}?{flags}",
+                    uri=True,
+                    isolation_level=None,
+                    timeout=busy_timeout_ms / 1000,
+                    check_same_thread=False,
+                )
+                self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                self._check_schema()
+                return
+            except sqlite3.DatabaseError as exc:
+                last = exc
+        assert last is not None
+        raise sqlite_failure(self.path, last) from None
+
+    def _check_schema(self) -> None:
+        self.created = False
+        rows = self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        version = int(rows[0] or 0)
+        if version != LATEST:
             raise StateError(
-                f"state file {path} cannot be used: {exc}",
-                hint="it is corrupt or not a crmsync state file; restore it from a backup. A fresh state "
-                "re-reads every source and knows nothing of what was posted: the ERP may receive every "
-                "voucher again",
-            ) from None
-        except OSError as exc:
-            raise StateError(
-                f"state file {path} cannot be opened: {exc}",
-                hint="check the path in state.url and the folder's permissions",
-            ) from None
+                f"state file {self.path} has schema version {version}, this crmsync reads {LATEST}",
+                hint="run `crmsync sync` (or any command that writes) once with write access to upgrade it"
+                if version < LATEST
+                else "upgrade crmsync",
+            )
 
     def _wal(self, timeout: float) -> None:
         """Switch a new file to WAL. Two processes opening a fresh state at once race here, and
@@ -98,18 +131,16 @@ class SqliteStore(StateStore):
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.IntegrityError):
                 raise
-            raise StateError(
-                f"state file {self.path}: {exc}", hint="another program may hold it, or it is damaged"
-            ) from exc
+            raise sqlite_failure(self.path, exc) from exc
 
     @contextmanager
     def _outermost_transaction(self) -> Iterator[None]:
-        self._execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
         try:
             yield
             if self._owner:
                 self.heartbeat()
-            self._conn.execute("COMMIT")
+            self._execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")

@@ -47,6 +47,15 @@ def test_a_missing_env_var_names_the_line_and_the_variable(
     assert "export KD_APP_SECRET=" in str(info.value)
 
 
+def test_a_set_but_empty_env_var_is_refused_like_an_unset_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KD_APP_SECRET", "")
+    with pytest.raises(ConfigProblems) as info:
+        load_config(write(tmp_path, GOOD))
+    assert "config.yaml:6:3: destination.app_secret: ${KD_APP_SECRET} is set but empty" in str(info.value)
+
+
 def test_a_secrets_file_supplies_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KD_APP_SECRET", raising=False)
     (tmp_path / "secrets.env").write_text(
