@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from sync.errors import StateError
 from sync.state.schema import LATEST, MIGRATIONS
 
 __all__ = ["LockHolder", "StoreBase", "now_iso", "payload_hash"]
+
+#: seconds between two notes that a run is alive (``runs.seen``)
+TOUCH_EVERY = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +82,27 @@ class StoreBase:
         try:
             with self._outermost_transaction():
                 yield
+                self._touch_run()
         finally:
             self._depth = 0
+
+    #: the run this store's process is running (set by ``start_run``), and when it last said so
+    _live_run: int | None = None
+    _last_touch: float = 0.0
+
+    def _touch_run(self) -> None:
+        """Note every few seconds, in a commit that happens anyway, that the run is alive."""
+        if self._live_run is None:
+            return
+        now = time.monotonic()
+        if now - self._last_touch < TOUCH_EVERY:
+            return
+        self._last_touch = now
+        self._execute("UPDATE runs SET seen = ? WHERE id = ?", (now_iso(), self._live_run))
+
+    def holds_lock(self) -> bool:
+        """Whether this store's process holds the run lock (no other run can be live then)."""
+        return False
 
     def _outermost_transaction(self) -> AbstractContextManager[None]:
         """The backend's real BEGIN … COMMIT/ROLLBACK; ``transaction`` handles nesting."""

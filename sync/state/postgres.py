@@ -149,6 +149,9 @@ class PostgresStore(StateStore):
                 )
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def holds_lock(self) -> bool:
+        return self._locked
+
     def release_lock(self) -> None:
         if not self._locked:
             return

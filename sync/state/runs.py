@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sync.secrets import redact
 from sync.state.base import StoreBase, now_iso
 
-__all__ = ["Run", "RunsTable"]
+__all__ = ["INTERRUPTED", "Run", "RunsTable", "pid_alive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +27,19 @@ class Run:
     host: str
     pid: int
     message: str
+    #: when the run last noted it was alive (every few seconds while it commits)
+    seen: str | None = None
+
+    @property
+    def records_read(self) -> int:
+        return int(self.counts.get("read", 0) or 0)
+
+    @property
+    def vouchers_posted(self) -> int:
+        return int(self.counts.get("vouchers_posted", 0) or 0)
 
     def public_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "records_read": self.records_read, "vouchers_posted": self.vouchers_posted}
 
 
 class RunsTable(StoreBase):
@@ -39,26 +49,59 @@ class RunsTable(StoreBase):
 
     def start_run(self, who: str = "") -> int:
         with self.transaction():
+            if self.holds_lock():  # no other run can be live: a `running` one lost its process
+                self._execute(
+                    "UPDATE runs SET status = 'interrupted', message = ? WHERE status = 'running'",
+                    (INTERRUPTED,),
+                )
+            now = now_iso()
             row = self._one(
-                "INSERT INTO runs (started, status, counts, who, host, pid) VALUES (?, 'running', "
-                "'{}', ?, ?, ?) "
+                "INSERT INTO runs (started, status, counts, who, host, pid, seen) VALUES (?, 'running', "
+                "'{}', ?, ?, ?, ?) "
                 "RETURNING id",
-                (now_iso(), who or os.environ.get("USER", ""), socket.gethostname(), os.getpid()),
+                (now, who or os.environ.get("USER", ""), socket.gethostname(), os.getpid(), now),
             )
         assert row is not None
+        self._live_run = int(row["id"])
         return int(row["id"])
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, Any], message: str = "") -> None:
+        self._live_run = None
         with self.transaction():
+            now = now_iso()
             self._execute(
-                "UPDATE runs SET finished = ?, status = ?, counts = ?, message = ? WHERE id = ?",
-                (now_iso(), status, json.dumps(counts, ensure_ascii=False), redact(message), run_id),
+                "UPDATE runs SET finished = ?, seen = ?, status = ?, counts = ?, message = ? WHERE id = ?",
+                (now, now, status, json.dumps(counts, ensure_ascii=False), redact(message), run_id),
             )
 
     def last_runs(self, limit: int = 10) -> list[Run]:
         rows = self._all(
-            "SELECT id, started, finished, status, counts, who, host, pid, message FROM runs "
+            "SELECT id, started, finished, status, counts, who, host, pid, message, seen FROM runs "
             "ORDER BY id DESC LIMIT ?",
             (limit,),
         )
-        return [Run(**{**r, "id": int(r["id"]), "counts": json.loads(r["counts"] or "{}")}) for r in rows]
+        runs = [Run(**{**r, "id": int(r["id"]), "counts": json.loads(r["counts"] or "{}")}) for r in rows]
+        return [self._told_apart(run) for run in runs]
+
+    def _told_apart(self, run: Run) -> Run:
+        """A `running` run whose process is gone on this host is shown as interrupted now,
+        before the next run records it so."""
+        if run.status != "running" or run.host != socket.gethostname() or pid_alive(run.pid):
+            return run
+        return replace(run, status="interrupted", message=INTERRUPTED)
+
+
+#: why a run is `interrupted`: its process ended without recording how (SIGKILL, power, OOM)
+INTERRUPTED = (
+    "the process ended without recording the end of the run (killed, crashed or the machine stopped)"
+)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

@@ -191,6 +191,9 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     # 6: a voucher found already in the ERP before its first send is marked posted and
     # ``adopted`` (a lost, new or restored state never posts twice)
     6: ("ALTER TABLE outbox ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0",),
+    # 7: when a run was last seen alive, so one whose process died shows as interrupted with
+    # the time it stopped
+    7: ("ALTER TABLE runs ADD COLUMN seen TEXT",),
 }
 
 LATEST: Final = max(MIGRATIONS)

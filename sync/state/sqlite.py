@@ -18,6 +18,7 @@ from typing import Any
 
 from sync.errors import ConfigurationError, LockHeld, StateError
 from sync.state.diagnosis import sqlite_failure
+from sync.state.runs import pid_alive
 from sync.state.schema import LATEST
 from sync.state.store import StateStore, now_iso
 
@@ -27,16 +28,6 @@ WORK_DIR = ".crmsync"
 __all__ = ["SqliteStore"]
 
 STALE_AFTER = 300.0  # seconds without heartbeat before another host's lock is considered dead
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SqliteStore(StateStore):
@@ -146,6 +137,9 @@ class SqliteStore(StateStore):
                 self._conn.execute("ROLLBACK")
             raise
 
+    def holds_lock(self) -> bool:
+        return self._owner is not None
+
     def heartbeat(self) -> None:
         if self._owner:
             self._execute(
@@ -186,7 +180,7 @@ class SqliteStore(StateStore):
     @staticmethod
     def _stale(row: dict[str, Any]) -> bool:
         if row["host"] == socket.gethostname():
-            return not _pid_alive(int(row["pid"]))
+            return not pid_alive(int(row["pid"]))
         import datetime as dt
 
         beat = dt.datetime.fromisoformat(str(row["heartbeat"]))
