@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
-from urllib3.exceptions import NewConnectionError
 
 from connectors.kingdee.answers import (
     GATEWAY_FATAL,
@@ -37,6 +36,7 @@ from connectors.kingdee.auth import Auth
 from connectors.kingdee.wire import dumps, loads
 from sync.errors import DestinationUnavailable, PermanentError, TransientError
 from sync.http import make_session, resolve_transport
+from sync.netfaults import describe, never_sent
 from sync.secrets import redact
 
 __all__ = ["SERVICE_PREFIX", "KingdeeClient", "OutcomeUnknown", "quote"]
@@ -57,15 +57,6 @@ class OutcomeUnknown(TransientError):
 def quote(value: str) -> str:
     """A FilterString literal: single quotes doubled (docs/specs/kingdee.md §3.4)."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """Connection refused / DNS / connect timeout: nothing reached the server."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    inner = exc.args[0] if exc.args else None
-    reason = getattr(inner, "reason", inner)
-    return isinstance(reason, NewConnectionError | ConnectionRefusedError)
 
 
 class KingdeeClient:
@@ -116,10 +107,11 @@ class KingdeeClient:
                 timeout=(min(self.timeout, 10.0), self.timeout),
             )
         except requests.RequestException as exc:
-            if _never_sent(exc):
+            if never_sent(exc):
+                what, fix = describe(exc, self.base_url)
                 raise DestinationUnavailable(
-                    f"Kingdee at {self.base_url} cannot be reached: {type(exc).__name__}",
-                    hint="check base_url (it ends with /k3cloud/) and that this machine can reach it",
+                    f"Kingdee at {self.base_url} cannot be reached: {what}",
+                    hint=f"{fix} (base_url ends with /k3cloud/)",
                 ) from None
             what = "timed out" if isinstance(exc, requests.Timeout) else f"failed ({type(exc).__name__})"
             if write:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-import requests
-import urllib3
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.destination import short_ref
@@ -30,7 +28,6 @@ __all__ = [
     "DebtorTarget",
     "SapLine",
     "codes_needed",
-    "never_sent",
     "retry_after_seconds",
     "sap_lines",
     "sap_ref",
@@ -178,21 +175,6 @@ def codes_needed(
             else:
                 accounts.add(target)
     return accounts, customers
-
-
-def never_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached the server (refused, DNS, connect timeout).
-
-    Everything else (read timeout, reset, remote closed) may have been processed: unknown.
-    """
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
-        return True  # no connection, or the TLS handshake failed before any byte of the request
-    if not isinstance(exc, requests.ConnectionError):
-        return False
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionRefusedError)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -16,9 +16,9 @@ from typing import Any
 
 import requests
 
-from connectors.sap.common import never_sent
 from sync.errors import DestinationUnavailable
 from sync.http import TransportConfig, make_session, resolve_transport
+from sync.netfaults import never_sent
 from sync.secrets import redact
 
 __all__ = ["ServiceLayer", "error_of"]

@@ -30,7 +30,6 @@ from connectors.sap.common import (
     chunks,
     codes_needed,
     mapping_problems,
-    never_sent,
     retry_after_seconds,
     sap_lines,
     sap_ref,
@@ -41,6 +40,7 @@ from sync.errors import DestinationUnavailable, PermanentError, TransientError
 from sync.jsonwire import dumps
 from sync.model import Voucher
 from sync.money import ZERO, format_amount
+from sync.netfaults import never_sent
 
 __all__ = ["B1Destination"]
 

@@ -27,7 +27,6 @@ from connectors.sap.common import (
     chunks,
     codes_needed,
     mapping_problems,
-    never_sent,
     retry_after_seconds,
     sap_lines,
     sap_ref,
@@ -47,6 +46,7 @@ from sync.destination import CheckReport, ErpRef, PostResult, short_ref
 from sync.errors import DestinationUnavailable, PermanentError
 from sync.http import make_session, resolve_transport
 from sync.model import Voucher
+from sync.netfaults import never_sent
 from sync.secrets import redact
 
 __all__ = ["SOAP_PATH", "S4Destination"]

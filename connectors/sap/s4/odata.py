@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.sap.common import never_sent
 from sync.errors import DestinationUnavailable, TransientError
+from sync.netfaults import never_sent
 from sync.secrets import redact
 
 __all__ = ["CUBE", "CUSTOMER_COMPANY", "GL_IN_COMPANY", "ODataClient", "quote_literal"]
