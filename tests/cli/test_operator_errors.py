@@ -36,30 +36,26 @@ def _config(folder: Path, state_dir: str = ".crmsync") -> Path:
     )
 
 
-def _crmsync(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CRMSYNC, *args, "-c", str(config)],
+        argv,
         capture_output=True,
         text=True,
-        cwd=config.parent,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         timeout=120,
         check=False,
     )
+
+
+def _crmsync(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run([*CRMSYNC, *args, "-c", str(config)], config.parent)
 
 
 def _in_mount_namespace(setup: str, config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run crmsync after ``setup`` (mount commands) in a private user and mount namespace."""
     command = " ".join(shlex.quote(a) for a in [*CRMSYNC, *args, "-c", str(config)])
-    return subprocess.run(
-        ["unshare", "-rm", "sh", "-c", f"{setup} && exec {command}"],
-        capture_output=True,
-        text=True,
-        cwd=config.parent,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-        check=False,
-    )
+    return _run(["unshare", "-rm", "sh", "-c", f"{setup} && exec {command}"], config.parent)
 
 
 def _can_mount() -> bool:
