@@ -88,10 +88,17 @@ def child(config: str) -> None:
     imports = time.perf_counter() - t0
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    summary = sync_once(load_config(config))
+    cfg = load_config(config)
+    summary = sync_once(cfg)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_kb = usage.ru_maxrss
+    mapping_seconds = mapping_only(cfg)
+    from sync.engine.build import open_store
+
+    store = open_store(cfg, read_only=True)
+    state_bytes = store.size_bytes()
+    store.close()
     print(
         json.dumps(
             {
@@ -104,9 +111,30 @@ def child(config: str) -> None:
                 "posted": summary.posted,
                 "vouchers_posted": summary.vouchers_posted,
                 "exit_code": summary.exit_code,
+                # the same records through the same mappings alone, in this process, after the run
+                "mapping_seconds": mapping_seconds,
+                "state_bytes": state_bytes,
             }
         )
     )
+
+
+def mapping_only(cfg: Any) -> float:
+    """Seconds to map the run's records with its mappings and nothing else (read from the file)."""
+    from sync.engine.build import load_mappings
+
+    mappings = load_mappings(cfg)
+    records = [
+        json.loads(line) for line in (cfg.base_dir / "data" / "PaymentObj.jsonl").open(encoding="utf-8")
+    ][:MAPPING_SAMPLE]
+    started = time.perf_counter()
+    for rec in records:
+        mappings.map_record("crm", "PaymentObj", rec)
+    return (time.perf_counter() - started) * 1.0 / len(records)
+
+
+#: records mapped for the mapping-only rate (enough for a stable figure, few enough to hold)
+MAPPING_SAMPLE = 50_000
 
 
 def remap_child(config: str) -> None:
@@ -207,6 +235,14 @@ def main() -> None:
         r = bench(n, args.state, args.keep)
         results.append(r)
         f, s = r["first"], r["second"]
+        map_rate = 1 / f["mapping_seconds"]
+        end_rate = n / f["seconds"]
+        print(
+            f"{n:>9,} records: mapping only {map_rate:,.0f} rec/s, end to end {end_rate:,.0f} rec/s: "
+            f"{end_rate / map_rate:.0%} of the mapping-only rate; state store {f['state_bytes'] / n:,.0f} "
+            f"bytes per record ({f['state_bytes'] / 1e6:,.1f} MB)",
+            flush=True,
+        )
         print(
             f"{n:>9,} records: {n / f['seconds']:>8,.0f} rec/s end to end ({f['seconds']:.1f} s in the run, "
             f"{f['wall']:.1f} s with start-up, imports {f['imports']:.1f} s), "

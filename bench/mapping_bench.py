@@ -56,9 +56,11 @@ def synthetic_orders(n: int, seed: int = 7) -> list[dict[str, Any]]:
     ]
 
 
-def make_handwritten(mapping_file: str, mapping_line: int) -> Callable[[Mapping[str, Any]], Voucher | None]:
+def make_handwritten(
+    mapping_file: str, mapping_line: int, version: str
+) -> Callable[[Mapping[str, Any]], Voucher | None]:
     customers = read_csv_table(CUSTOMERS, "crm_account_id", "erp_customer_code")
-    ref = MappingRef(name="sales_order_confirmed", file=mapping_file, line=mapping_line)
+    ref = MappingRef(name="sales_order_confirmed", file=mapping_file, line=mapping_line, version=version)
 
     def handwritten(record: Mapping[str, Any]) -> Voucher | None:
         if record.get("life_status") == "invalid" or record.get("is_deleted") is True:
@@ -129,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ms = MappingSet.load([MAPPING], base_dir=ROOT)
     load_ms = (time.perf_counter() - t0) * 1000
     (compiled,) = ms.mappings
-    handwritten = make_handwritten(compiled.file, compiled.line)
+    handwritten = make_handwritten(compiled.file, compiled.line, compiled.version)
     orders = synthetic_orders(args.records)
 
     for record in orders[:500]:  # same vouchers, or the comparison means nothing

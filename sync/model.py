@@ -15,9 +15,17 @@ import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Final, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sync.dates import PERIOD
 from sync.money import ZERO, format_amount, parse_amount, total
@@ -25,7 +33,14 @@ from sync.money import ZERO, format_amount, parse_amount, total
 __all__ = ["Amount", "MappingRef", "ReversalStyle", "Side", "SourceRef", "Voucher", "VoucherLine"]
 
 
-def _amount(value: object) -> Decimal:
+#: validation context for a voucher the state store kept after it was validated once
+#: (``Voucher.from_stored``): types are checked, the Python-level checks are not repeated
+STORED: Final = {"stored": True}
+
+
+def _amount(value: object, info: ValidationInfo) -> Decimal:
+    if info.context is STORED and isinstance(value, str):
+        return Decimal(value)  # written by ``str(Decimal)`` when the voucher was first validated
     return parse_amount(value)
 
 
@@ -139,8 +154,19 @@ class Voucher(_Frozen):
     reversal_of: str | None = None
     extra_revision: str = Field("", description="source fields the mapping adds to the revision")
 
+    @classmethod
+    def from_stored(cls, payload: str) -> Voucher:
+        """A voucher from the JSON the outbox keeps (``model_dump_json`` of a validated voucher).
+
+        Balance, period and revision were checked when it was made; parsing the outbox for
+        posting or reversing does not repeat them (a payload is covered by its ``payload_hash``).
+        """
+        return cls.model_validate_json(payload, context=STORED)
+
     @model_validator(mode="after")
-    def _validate(self) -> Self:
+    def _validate(self, info: ValidationInfo) -> Self:
+        if info.context is STORED and self.period and self.revision:
+            return self
         if not self.period:
             object.__setattr__(self, "period", f"{self.date.year:04d}-{self.date.month:02d}")
         elif not PERIOD.match(self.period):

@@ -37,14 +37,22 @@ def _pg_unreachable() -> str:
     return _pg_problem[0]
 
 
+#: the state key of the PostgreSQL tests (a PostgreSQL state has no key file; see sync.state.keyring)
+PG_STATE_KEY = "q0p8hXG3bqkq3c0m3kqzj4Wv3xFt2YwQ5b1h9S6dR7E="
+
+
 @pytest.fixture
-def pg_schema() -> Iterator[tuple[str, str]]:
-    """(libpq URL, schema name) of a fresh schema that is dropped after the test."""
+def pg_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """(libpq URL, schema name) of a fresh schema that is dropped after the test.
+
+    Sets ``CRMSYNC_STATE_KEY`` for the test (and the commands it starts), as an operator
+    of a PostgreSQL state does on every machine."""
     problem = _pg_unreachable()
     if problem:
         pytest.skip(f"needs PostgreSQL: {problem}")
     import psycopg
 
+    monkeypatch.setenv("CRMSYNC_STATE_KEY", PG_STATE_KEY)
     schema = f"t_{uuid.uuid4().hex[:16]}"
     yield PG_URL, schema
     with psycopg.connect(PG_URL, autocommit=True) as conn:

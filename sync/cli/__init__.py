@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rebind": ("sync.cli.ops_cmd", "rebind", "Move the state to the configured destination on purpose."),
     "reconcile": ("sync.cli.reconcile_cmd", "reconcile", "Match bank receipts to CRM payments."),
     "audit": ("sync.cli.audit_cmd", "audit", "Export or verify the audit trail."),
+    "state": ("sync.cli.state_cmd", "state", "State upkeep: new-key, rotate-key, compact."),
 }
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from sync.config import AppConfig
 from sync.config.registry import resolve
 from sync.errors import ConfigurationError
+from sync.state.keyring import key_file_problem
 from sync.yamlfile import load_yaml
 
 __all__ = ["exposure_warnings"]
@@ -91,6 +92,9 @@ def inline_secrets(config: AppConfig) -> list[str]:
             if isinstance(raw, str) and raw and "${" not in raw:
                 where = loaded.locate(("reminders", *path))
                 found.append(f"{'.'.join(map(str, ('reminders', *path)))} (line {where.line})")
+    key = _raw(loaded.data, ("state", "key"))
+    if isinstance(key, str) and key and "${" not in key:
+        found.append(f"state.key (line {loaded.locate(('state', 'key')).line})")
     url = _raw(loaded.data, ("state", "url"))
     if isinstance(url, str) and "${" not in url and "@" in url and ":" in url.split("@")[0].split("//")[-1]:
         found.append(f"state.url password (line {loaded.locate(('state', 'url')).line})")
@@ -116,4 +120,19 @@ def exposure_warnings(config: AppConfig) -> list[str]:
             warnings.append(
                 f"secrets file {path} is readable by other users (mode {mode:04o}); run `chmod 600 {path}`"
             )
+    key_file = state_key_file(config)
+    problem = key_file_problem(key_file) if key_file is not None else ""
+    if problem:
+        warnings.append(f"{problem}: anyone who can read it can read the customer data kept in the state")
     return warnings
+
+
+def state_key_file(config: AppConfig) -> Path | None:
+    """The key file that seals the state's customer data, when the key comes from one."""
+    if config.state.key_file:
+        return config.resolve_path(config.state.key_file)
+    url = config.state.url
+    if config.state.key is not None or not url.startswith("sqlite:///"):
+        return None
+    db = config.resolve_path(url.removeprefix("sqlite:///"))
+    return db.with_name(db.name + ".key")

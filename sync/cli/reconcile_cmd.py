@@ -45,10 +45,10 @@ def _load(config_path: str) -> tuple[Any, Any]:
     return config, load_reconcile_config(config.reconcile, config.config_path)
 
 
-def _store(config: Any) -> Any:
-    from sync.state import open_state
+def _store(config: Any, *, read_only: bool = False) -> Any:
+    from sync.engine.build import open_store
 
-    return open_state(config.state.url, config.base_dir)
+    return open_store(config, read_only=read_only)
 
 
 @click.group("reconcile", invoke_without_command=True)
@@ -120,7 +120,7 @@ def reconcile(  # noqa: PLR0917 - click passes options by name
 
     config, rc = _load(config_path)
     inputs = load_inputs(config, rc)
-    store = _store(config)
+    store = _store(config, read_only=True)  # the report only reads (--post is `crmsync sync`'s)
     try:
         result = reconcile_inputs(store, inputs, rc, _date(as_of, "--as-of") or end)
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["AppConfig", "ConnectorSection", "StateSection"]
 
@@ -21,6 +21,17 @@ class StateSection(BaseModel):
     )
     lock_timeout_seconds: float = Field(
         0, ge=0, description="wait this long for another run's lock; 0 = exit at once"
+    )
+    key: SecretStr | None = Field(
+        None,
+        description="the key that encrypts customer data in the state (base64 of 32 bytes), e.g. "
+        "${CRMSYNC_STATE_KEY} from the secrets file; default: that variable, else (SQLite) a key file",
+    )
+    key_file: str | None = Field(
+        None, description="a file holding the key (default for SQLite: the state file's name + .key)"
+    )
+    previous_keys: list[SecretStr] = Field(
+        default_factory=list, description="keys data may still be sealed with (while rotating keys)"
     )
 
     @field_validator("url")

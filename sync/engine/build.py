@@ -23,6 +23,7 @@ from sync.errors import ConfigurationError
 from sync.money import NumberFormat
 from sync.secrets import register_model_secrets
 from sync.state import StateStore, open_state
+from sync.state.keyring import KeySpec
 from sync.yamlfile import load_yaml, problems_from_validation
 
 __all__ = [
@@ -56,7 +57,17 @@ def work_dir(config: AppConfig) -> Path:
 
 
 def open_store(config: AppConfig, *, read_only: bool = False) -> StateStore:
-    return open_state(config.state.url, config.base_dir, read_only=read_only)
+    return open_state(config.state.url, config.base_dir, read_only=read_only, key=key_spec(config))
+
+
+def key_spec(config: AppConfig) -> KeySpec:
+    """Where the configuration says the state key comes from (``sync.state.keyring``)."""
+    st = config.state
+    return KeySpec(
+        key=st.key.get_secret_value() if st.key is not None else None,
+        previous=tuple(k.get_secret_value() for k in st.previous_keys),
+        key_file=config.resolve_path(st.key_file) if st.key_file else None,
+    )
 
 
 def number_format(section: ConnectorSection) -> NumberFormat:

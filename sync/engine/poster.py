@@ -146,7 +146,7 @@ class Poster:
         by_ref = self._mark_sending(rows)
         if not by_ref:
             return
-        remaining = {ref: Voucher.model_validate_json(r.payload) for ref, r in by_ref.items()}
+        remaining = {ref: Voucher.from_stored(r.payload) for ref, r in by_ref.items()}
         unresolved: set[str] = set()
         last: dict[str, PostResult] = {}
         try:
@@ -227,18 +227,12 @@ class Poster:
 
     def _mark_sending(self, rows: Sequence[OutboxRow]) -> dict[str, OutboxRow]:
         """pending -> sending, committed before the ERP call; a voucher moved meanwhile is left out."""
-        marked: dict[str, OutboxRow] = {}
         with self.store.transaction():
-            for row in rows:
-                try:
-                    self.store.transition(
-                        row.external_ref, Status.SENDING, expected={Status.PENDING}, attempt=True
-                    )
-                except TransitionRefused as exc:
-                    log.warning("not sending %s: %s", row.external_ref, exc.message)
-                    continue
-                marked[row.external_ref] = row
-        return marked
+            moved = self.store.mark_sending([r.external_ref for r in rows])
+        for row in rows:
+            if row.external_ref not in moved:
+                log.warning("not sending %s: it is no longer pending", row.external_ref)
+        return {r.external_ref: r for r in rows if r.external_ref in moved}
 
     def _attempt(
         self,
@@ -256,12 +250,13 @@ class Poster:
         unknown: list[str] = []
         retry_after: float | None = None
         with self.store.transaction():
+            posted: list[tuple[OutboxRow, ErpRef]] = []
             for ref in list(remaining):
                 result = results.get(ref) or PostResult.unknown(ref, "the destination gave no answer for it")
                 last[ref] = result
                 row = by_ref[ref]
                 if result.outcome is Outcome.POSTED and result.ref is not None:
-                    self._mark_posted(row, result.ref)
+                    posted.append((row, result.ref))
                     del remaining[ref]
                 elif result.outcome is Outcome.PERMANENT:
                     self._refuse(row, result.message)
@@ -270,6 +265,7 @@ class Poster:
                     unknown.append(ref)
                 else:
                     retry_after = max(retry_after or 0.0, result.retry_after or 0.0) or retry_after
+            self._mark_posted_many(posted)
         if unknown:
             # an ERP may still be finishing a request whose answer we lost: give it a moment
             # before asking, so "not found" means "not taken" and a resend cannot double it
@@ -287,42 +283,43 @@ class Poster:
             raise TryAgain(retry_after)
 
     def _mark_posted(self, row: OutboxRow, ref: ErpRef, *, adopted: bool = False) -> None:
-        self.store.transition(
-            row.external_ref,
-            Status.POSTED,
-            expected={Status.SENDING},
-            erp_id=ref.erp_id,
-            erp_number=ref.number,
-            error="",
-            adopted=adopted,
-        )
+        self._mark_posted_many([(row, ref)], adopted=adopted)
+
+    def _mark_posted_many(self, posted: Sequence[tuple[OutboxRow, ErpRef]], *, adopted: bool = False) -> None:
+        """sending -> posted for a batch, with one audit entry each, in the caller's transaction."""
+        if not posted:
+            return
+        with self.store.transaction():
+            self.store.mark_posted(
+                [(row.external_ref, ref.erp_id, ref.number or "", adopted) for row, ref in posted]
+            )
+            entries = []
+            for row, ref in posted:
+                if adopted:
+                    action = audit.Action.ADOPT
+                else:
+                    action = audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST
+                detail = {
+                    "erp_id": ref.erp_id,
+                    "erp_number": ref.number,
+                    "total": row.total,
+                    "date": row.voucher_date,
+                    "mapping": row.mapping,
+                    "reversal_of": row.reversal_of,
+                    **({"kind": row.kind, "erp_total": _text(ref.total)} if adopted else {}),
+                }
+                entries.append((str(action), row.external_ref, detail))
+            # audit hook (sync.state.audit): same transaction as the status change
+            audit.record_many(self.store, entries, run_id=self.summary.run_id or None)
+            for row, _ in posted:
+                if row.kind == "reversal" and row.reversal_of:
+                    self.store.transition(row.reversal_of, Status.REVERSED, expected={Status.POSTED})
+                    self.summary.reversed += 1
         if adopted:
-            action = audit.Action.ADOPT
+            self.summary.vouchers_adopted += len(posted)
         else:
-            action = audit.Action.REVERSAL if row.kind == "reversal" else audit.Action.POST
-        audit.record(  # audit hook (sync.state.audit): same transaction as the status change
-            self.store,
-            action,
-            row.external_ref,
-            {
-                "erp_id": ref.erp_id,
-                "erp_number": ref.number,
-                "total": row.total,
-                "date": row.voucher_date,
-                "mapping": row.mapping,
-                "reversal_of": row.reversal_of,
-                **({"kind": row.kind, "erp_total": _text(ref.total)} if adopted else {}),
-            },
-            run_id=self.summary.run_id or None,
-        )
-        if row.kind == "reversal" and row.reversal_of:
-            self.store.transition(row.reversal_of, Status.REVERSED, expected={Status.POSTED})
-            self.summary.reversed += 1
-        if adopted:
-            self.summary.vouchers_adopted += 1
-        else:
-            self.summary.vouchers_posted += 1
-        self.on_posted(1)
+            self.summary.vouchers_posted += len(posted)
+        self.on_posted(len(posted))
 
 
 def _text(amount: Decimal | None) -> str | None:

@@ -213,12 +213,12 @@ class Planner:
             # guarded: a voucher approved meanwhile (awaiting -> pending) is superseded all the same
             self.store.transition(row.external_ref, Status.SUPERSEDED, expected=NEVER_SENT)
             if self.on_change is not None:
-                self._changed(Change.WITHDRAWN, Voucher.model_validate_json(row.payload), -1)
+                self._changed(Change.WITHDRAWN, Voucher.from_stored(row.payload), -1)
             else:
                 self.tally[Change.WITHDRAWN] += 1
             return None
         if row.status == Status.POSTED or row.status in MAYBE_IN_ERP:
-            original = Voucher.model_validate_json(row.payload)
+            original = Voucher.from_stored(row.payload)
             reversal = original.reversal(ReversalStyle(style), on=self.reversal_day(original))
             existing = self.store.get_by_ref(reversal.external_ref)
             if existing is not None:

@@ -23,7 +23,7 @@ from sync.engine.retry import RetryPolicy
 from sync.engine.reversals import Planner, Put
 from sync.engine.summary import RunSummary
 from sync.errors import CrmsyncError, DestinationUnavailable, MappingError
-from sync.mapping.api import Contribution
+from sync.mapping.api import Contribution, RecordResult
 from sync.model import ReversalStyle
 from sync.state import StateStore, Status
 from sync.state.status import NOT_DONE
@@ -31,6 +31,9 @@ from sync.state.status import NOT_DONE
 __all__ = ["Engine", "PlanHook", "Progress"]
 
 log = logging.getLogger("crmsync.engine")
+
+#: records mapped together before their index rows and heads are read from the store at once
+PAGE = 250
 
 #: an extra planner run after reading, before posting: puts/voids vouchers through the Planner
 #: (its own transactions) and may add source errors to the summary; see ``_plan_hooks``
@@ -126,18 +129,45 @@ class Engine:
         while not done:
             done = True
             with self.store.transaction():
+                page: list[tuple[str, str, Any]] = []
+                cursor: tuple[str, Any] | None = None
                 for kind, stream, data in events:
                     if kind == "state":
-                        self.store.set_cursor(name, stream, data)
+                        cursor = (stream, data)
                         done = False
                         break
-                    if stream not in wanted:
-                        continue
-                    if kind == "sweep":  # not a record: the source read one input whole
-                        self._sweep(name, stream, data)
-                        continue
-                    self._record(name, stream, data, writer, summary)
+                    if stream in wanted:
+                        page.append((kind, stream, data))
+                    if len(page) >= PAGE:
+                        self._page(name, page, writer, summary)
+                        page = []
+                self._page(name, page, writer, summary)
+                if cursor is not None:
+                    self.store.set_cursor(name, *cursor)
         summary.source_errors += errors
+
+    def _page(
+        self, source: str, page: list[tuple[str, str, Any]], writer: RecordWriter, summary: RunSummary
+    ) -> None:
+        """Map a page of records, read what the store knows of them in two statements, write them."""
+        mapped = [
+            (kind, stream, data, self.mappings.map_record(source, stream, data) if kind == "record" else [])
+            for kind, stream, data in page
+        ]
+        index_keys = [
+            (r.mapping, source, stream, r.record_id)
+            for kind, stream, _, results in mapped
+            for r in results
+            if r.error is None and r.record_id
+        ]
+        head_keys = [v.key for *_, results in mapped for r in results for v in r.vouchers]
+        if index_keys:
+            self.store.prefetch(index_keys, head_keys)
+        for kind, stream, data, results in mapped:
+            if kind == "sweep":  # not a record: the source read one input whole
+                self._sweep(source, stream, data)
+            else:
+                self._record(source, stream, data, results, writer, summary)
 
     def _sweep(self, source: str, stream: str, marker: dict[str, Any]) -> None:
         """Quarantined lines of an input read again whole and no longer a problem: resolved."""
@@ -146,10 +176,15 @@ class Engine:
         if resolved:
             log.info("%s.%s: %d quarantined lines of %s are fixed or gone", source, stream, resolved, place)
 
-    def _record(
-        self, source: str, stream: str, record: dict[str, Any], writer: RecordWriter, summary: RunSummary
+    def _record(  # noqa: PLR0917 - one record's parts, as the page holds them
+        self,
+        source: str,
+        stream: str,
+        record: dict[str, Any],
+        results: Sequence[RecordResult],
+        writer: RecordWriter,
+        summary: RunSummary,
     ) -> None:
-        results = self.mappings.map_record(source, stream, record)
         outcome = writer.apply(source, stream, record, results)
         summary.read += 1
         key = f"{source}.{stream}"

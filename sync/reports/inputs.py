@@ -65,7 +65,7 @@ def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[Quarantine
     items, problems = [], []
     for row in reversed(rows):  # oldest first: a key's history reads in the order it happened
         try:
-            voucher = Voucher.model_validate_json(row.payload)
+            voucher = Voucher.from_stored(row.payload)
         except ValidationError as exc:
             problems.append(f"outbox {row.external_ref}: payload unreadable: {exc.error_count()} problem(s)")
             continue

@@ -10,24 +10,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from sync.errors import ConfigurationError
+from sync.state.keyring import KeySpec
 from sync.state.status import Status, TransitionRefused
 from sync.state.store import OutboxRow, StateStore
 
 __all__ = ["OutboxRow", "StateStore", "Status", "TransitionRefused", "open_state"]
 
 
-def open_state(url: str, base_dir: Path | None = None, *, read_only: bool = False) -> StateStore:
+def open_state(
+    url: str, base_dir: Path | None = None, *, read_only: bool = False, key: KeySpec | None = None
+) -> StateStore:
     """Open (creating and migrating as needed) the state store named by ``url``.
 
     ``read_only`` is for commands that only read: an existing SQLite file is opened without
-    write access (so they work on a read-only mount) and never migrated."""
+    write access (so they work on a read-only mount) and never migrated. ``key`` says where
+    the key that seals customer data comes from (``sync.state.keyring``)."""
     if url.startswith("sqlite:///"):
         from sync.state.sqlite import SqliteStore
 
         path = Path(url.removeprefix("sqlite:///")).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        return SqliteStore(path, read_only=read_only)
+        return SqliteStore(path, read_only=read_only, key=key)
     if url.startswith(("postgresql://", "postgres://")):
         from urllib.parse import unquote, urlsplit
 
@@ -39,7 +43,7 @@ def open_state(url: str, base_dir: Path | None = None, *, read_only: bool = Fals
             register_secret(password)
             register_secret(unquote(password))
 
-        return PostgresStore(url)
+        return PostgresStore(url, key=key)
     raise ConfigurationError(
         f"state.url {url!r} is neither sqlite:///… nor postgresql://…",
         hint="e.g. sqlite:///.crmsync/state.db or postgresql://user@host:5432/db?schema=crmsync",

@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +45,7 @@ __all__ = [
     "head",
     "note_config",
     "record",
+    "record_many",
     "verify",
 ]
 
@@ -78,6 +79,8 @@ class Action(StrEnum):
     REMAP = "remap"
     ADOPT = "adopt"
     REBIND = "rebind"
+    ROTATE_KEY = "rotate_key"
+    COMPACT = "compact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,46 @@ def record(
         )
         store._execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (fields["seq"], digest))
     return int(fields["seq"])
+
+
+def record_many(
+    store: StateStore,
+    items: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    run_id: int | None = None,
+) -> None:
+    """Append ``(action, subject, detail)`` entries in order: the chain head read and moved once,
+    the entries written in one statement (the poster's batches)."""
+    if not items:
+        return
+    who, host, pid = _actor()
+    with store.transaction():
+        head = store._one(f"SELECT seq, hash FROM audit_head WHERE id = 1{store.for_update_sql}")
+        seq, prev_hash = (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
+        at = now_iso()
+        rows: list[tuple[Any, ...]] = []
+        for action, subject, detail in items:
+            seq += 1
+            fields: dict[str, Any] = {
+                "seq": seq,
+                "at": at,
+                "action": str(action),
+                "subject": subject,
+                "detail": _canonical_detail(detail),
+                "who": who,
+                "host": host,
+                "pid": pid,
+                "run_id": run_id,
+            }
+            digest = _digest(fields, prev_hash)
+            rows.append((*fields.values(), prev_hash, digest))
+            prev_hash = digest
+        store._execute_many(
+            "INSERT INTO audit_log (seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, "
+            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        store._execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev_hash))
 
 
 def _rows(store: StateStore, batch: int = 1000) -> Iterator[dict[str, Any]]:

@@ -58,6 +58,7 @@ class StoreBase:
     for_update_sql: str = ""
     serial_sql: str = ""
     bigint_sql: str = "BIGINT"
+    blob_sql: str = "BYTEA"
     #: this process made the store (no schema was there): a run says so, with where it is
     created: bool = False
 
@@ -65,6 +66,10 @@ class StoreBase:
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # returns a cursor
         raise NotImplementedError
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """One statement for many parameter rows; returns the rows it changed in all."""
+        return sum(int(self._execute(sql, row).rowcount) for row in rows)
 
     _depth: int = 0
 
@@ -85,6 +90,7 @@ class StoreBase:
                 self._touch_run()
         finally:
             self._depth = 0
+            self._forget_ahead()
 
     #: the run this store's process is running (set by ``start_run``), and when it last said so
     _live_run: int | None = None
@@ -99,6 +105,9 @@ class StoreBase:
             return
         self._last_touch = now
         self._execute("UPDATE runs SET seen = ? WHERE id = ?", (now_iso(), self._live_run))
+
+    def _forget_ahead(self) -> None:
+        """Drop what was read ahead for the transaction that ended (``RecordsTable.prefetch``)."""
 
     def holds_lock(self) -> bool:
         """Whether this store's process holds the run lock (no other run can be live then)."""
@@ -115,6 +124,14 @@ class StoreBase:
         raise NotImplementedError
 
     def close(self) -> None:
+        raise NotImplementedError
+
+    def size_bytes(self) -> int:
+        """How much disk the store takes (SQLite: the file and its WAL; PostgreSQL: its tables)."""
+        raise NotImplementedError
+
+    def vacuum(self) -> None:
+        """Give the space of deleted and rewritten rows back to the file system."""
         raise NotImplementedError
 
     def heartbeat(self) -> None:
@@ -179,7 +196,9 @@ class StoreBase:
                     if isinstance(statement, dict):  # differs per backend; used verbatim
                         self._execute(statement[self.dialect])
                         continue
-                    self._execute(statement.format(serial=self.serial_sql, bigint=self.bigint_sql))
+                    self._execute(
+                        statement.format(serial=self.serial_sql, bigint=self.bigint_sql, blob=self.blob_sql)
+                    )
                 self._execute(
                     "INSERT INTO schema_migrations (version, applied) VALUES (?, ?)", (version, now_iso())
                 )

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.secrets import redact
-from sync.state.base import StoreBase, now_iso, payload_hash
+from sync.state.base import now_iso, payload_hash
+from sync.state.sealed import SealedColumns
 from sync.state.status import Status, TransitionRefused, sources_of
 
 __all__ = ["OutboxRow", "OutboxTable"]
@@ -95,12 +96,18 @@ class OutboxRow:
 _OUTBOX_COLS = (
     "seq, key, revision, external_ref, mapping, kind, record_ids, source_system, source_stream, source_id, "
     "status, payload, payload_hash, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
-    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted"
+    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted, sealed"
 )
 
 
-class OutboxTable(StoreBase):
+class OutboxTable(SealedColumns):
     """Insert vouchers, move them (compare-and-set only), list and count them."""
+
+    def _outbox_row(self, row: dict[str, Any]) -> OutboxRow:
+        data = dict(row)
+        data["payload"] = self._unseal(data, "outbox")
+        del data["sealed"]
+        return OutboxRow.from_row(data)
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -126,9 +133,9 @@ class OutboxTable(StoreBase):
         now = now_iso()
         self._execute(
             "INSERT INTO outbox (key, revision, external_ref, mapping, kind, record_ids, source_system, "
-            "source_stream, source_id, status, payload, payload_hash, total, voucher_date, created, updated, "
-            "reversal_of, depends_on, reversal_style, run_id, run_records) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "source_stream, source_id, status, payload, sealed, payload_hash, total, voucher_date, created, "
+            "updated, reversal_of, depends_on, reversal_style, run_id, run_records) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 revision,
@@ -140,7 +147,7 @@ class OutboxTable(StoreBase):
                 source[1],
                 source[2],
                 Status(status).value,
-                payload,
+                self._seal(payload, "outbox"),
                 payload_hash(payload),
                 total,
                 voucher_date,
@@ -156,11 +163,11 @@ class OutboxTable(StoreBase):
 
     def get_voucher(self, key: str, revision: str) -> OutboxRow | None:
         row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE key = ? AND revision = ?", (key, revision))
-        return None if row is None else OutboxRow.from_row(row)
+        return None if row is None else self._outbox_row(row)
 
     def get_by_ref(self, external_ref: str) -> OutboxRow | None:
         row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE external_ref = ?", (external_ref,))
-        return None if row is None else OutboxRow.from_row(row)
+        return None if row is None else self._outbox_row(row)
 
     def revisions_of(self, key: str) -> list[str]:
         return [r["revision"] for r in self._all("SELECT revision FROM outbox WHERE key = ?", (key,))]
@@ -214,6 +221,54 @@ class OutboxTable(StoreBase):
             row = self._one("SELECT status FROM outbox WHERE external_ref = ?", (external_ref,))
             raise TransitionRefused(external_ref, None if row is None else str(row["status"]), to)
 
+    def mark_sending(self, external_refs: Sequence[str]) -> set[str]:
+        """pending -> sending (attempts + 1) for a batch; returns the refs that were pending.
+
+        Two statements for the batch: the statuses, then one guarded UPDATE of the pending
+        ones (the caller holds the run lock, so nothing moves them in between; the guard stays).
+        """
+        if not external_refs:
+            return set()
+        marks = ", ".join("?" for _ in external_refs)
+        rows = self._all(
+            f"SELECT external_ref, status FROM outbox WHERE external_ref IN ({marks})", external_refs
+        )
+        ready = sorted(r["external_ref"] for r in rows if r["status"] == Status.PENDING.value)
+        if ready:
+            marks = ", ".join("?" for _ in ready)
+            cur = self._execute(
+                f"UPDATE outbox SET status = ?, updated = ?, attempts = attempts + 1 "
+                f"WHERE external_ref IN ({marks}) AND status = ?",
+                (Status.SENDING.value, now_iso(), *ready, Status.PENDING.value),
+            )
+            if cur.rowcount != len(ready):
+                raise TransitionRefused(ready[0], "moved meanwhile", Status.SENDING)
+        return set(ready)
+
+    def mark_posted(self, posted: Sequence[tuple[str, str, str, bool]]) -> None:
+        """sending -> posted for ``(external_ref, erp_id, erp_number, adopted)`` rows, in one statement.
+
+        Compare-and-set like ``transition``: when one of them is not ``sending`` any more,
+        nothing of the batch changes and ``TransitionRefused`` names it.
+        """
+        if not posted:
+            return
+        now = now_iso()
+        changed = self._execute_many(
+            "UPDATE outbox SET status = ?, updated = ?, last_error = '', erp_id = ?, erp_number = ?, "
+            "posted = ?, adopted = CASE WHEN ? THEN 1 ELSE adopted END WHERE external_ref = ? AND status = ?",
+            [
+                (Status.POSTED.value, now, erp_id, number or "", now, adopted, ref, Status.SENDING.value)
+                for ref, erp_id, number, adopted in posted
+            ],
+        )
+        if changed != len(posted):
+            for ref, *_ in posted:
+                row = self._one("SELECT status FROM outbox WHERE external_ref = ?", (ref,))
+                if row is None or row["status"] != Status.POSTED.value:
+                    raise TransitionRefused(ref, None if row is None else str(row["status"]), Status.POSTED)
+            raise TransitionRefused(posted[0][0], "sending", Status.POSTED)
+
     def note_error(self, external_ref: str, message: str) -> None:
         """Say why a ``pending`` voucher is still waiting (no status change; redacted)."""
         self._execute(
@@ -238,7 +293,7 @@ class OutboxTable(StoreBase):
             f"SELECT {_OUTBOX_COLS} FROM outbox WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
             (Status(status).value, after_seq, limit),
         )
-        return [OutboxRow.from_row(r) for r in rows]
+        return [self._outbox_row(r) for r in rows]
 
     def ready_batch(self, limit: int, after_seq: int) -> list[OutboxRow]:
         """Pending rows whose dependency (the reversal that must go first) has taken effect."""
@@ -256,13 +311,13 @@ class OutboxTable(StoreBase):
                 limit,
             ),
         )
-        return [OutboxRow.from_row(r) for r in rows]
+        return [self._outbox_row(r) for r in rows]
 
     def reversal_for(self, external_ref: str) -> OutboxRow | None:
         row = self._one(
             f"SELECT {_OUTBOX_COLS} FROM outbox WHERE reversal_of = ? AND kind = 'reversal'", (external_ref,)
         )
-        return None if row is None else OutboxRow.from_row(row)
+        return None if row is None else self._outbox_row(row)
 
     def list_vouchers(
         self,
@@ -293,7 +348,7 @@ class OutboxTable(StoreBase):
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
-        return [OutboxRow.from_row(r) for r in self._all(sql, params)]
+        return [self._outbox_row(r) for r in self._all(sql, params)]
 
     def count_status(self, status: Status) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (Status(status).value,))
@@ -309,7 +364,7 @@ class OutboxTable(StoreBase):
             f"SELECT {_OUTBOX_COLS} FROM outbox WHERE updated >= ? AND status IN ({marks}) ORDER BY seq",
             (since, *statuses),
         )
-        return [OutboxRow.from_row(r) for r in rows]
+        return [self._outbox_row(r) for r in rows]
 
     def counts_by_status(self) -> dict[str, int]:
         return {

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sync.errors import LockHeld, StateError
 from sync.secrets import redact
+from sync.state.keyring import KeySpec
 from sync.state.store import StateStore, now_iso
 
 __all__ = ["PostgresStore", "split_schema"]
@@ -51,7 +52,7 @@ class PostgresStore(StateStore):
     serial_sql = "BIGSERIAL PRIMARY KEY"
     bigint_sql = "BIGINT"
 
-    def __init__(self, url: str, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, connect_timeout: int = 10, *, key: KeySpec | None = None) -> None:
         import psycopg
 
         dsn, schema = split_schema(url)
@@ -75,6 +76,7 @@ class PostgresStore(StateStore):
                 self._conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 self._conn.execute(f'SET search_path TO "{schema}"')
                 self._migrate()
+            self._init_sealing(key or KeySpec())
         except psycopg.Error as exc:
             raise StateError(
                 f"state store {self.where} cannot be used: {redact(str(exc)).strip()}",
@@ -86,6 +88,21 @@ class PostgresStore(StateStore):
 
         try:
             return self._conn.execute(sql.replace("?", "%s"), tuple(params))
+        except psycopg.errors.IntegrityError:
+            raise
+        except psycopg.Error as exc:
+            raise StateError(
+                f"state store {self.where}: {redact(str(exc)).strip()}",
+                hint="check that PostgreSQL is running and reachable",
+            ) from exc
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        import psycopg
+
+        try:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+                return int(cur.rowcount)
         except psycopg.errors.IntegrityError:
             raise
         except psycopg.Error as exc:
@@ -148,6 +165,21 @@ class PostgresStore(StateStore):
                     hint="wait for it to finish, or raise state.lock_timeout_seconds to wait longer",
                 )
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def size_bytes(self) -> int:
+        row = self._one(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'r'",
+            (self.schema,),
+        )
+        return int(row["n"]) if row else 0
+
+    def vacuum(self) -> None:
+        tables = self._all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = ? ORDER BY tablename", (self.schema,)
+        )
+        for t in tables:
+            self._execute(f'VACUUM (FULL, ANALYZE) "{self.schema}"."{t["tablename"]}"')
 
     def holds_lock(self) -> bool:
         return self._locked

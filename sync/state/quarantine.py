@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.secrets import redact
-from sync.state.base import StoreBase, now_iso
+from sync.state.base import now_iso
+from sync.state.sealed import SealedColumns
 
 __all__ = ["QuarantineEntry", "QuarantineTable"]
 
@@ -34,7 +35,7 @@ class QuarantineEntry:
     note: str = ""
 
 
-class QuarantineTable(StoreBase):
+class QuarantineTable(SealedColumns):
     """Put, resolve and list quarantined records."""
 
     # -- quarantine -----------------------------------------------------------------------
@@ -44,11 +45,12 @@ class QuarantineTable(StoreBase):
     ) -> None:
         now = now_iso()
         self._execute(
-            "INSERT INTO quarantine (mapping, source, stream, record_id, record, problem, status, "
+            "INSERT INTO quarantine (mapping, source, stream, record_id, record, sealed, problem, status, "
             "created, updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (mapping, source, stream, "
+            "VALUES (?, ?, ?, ?, '', ?, ?, 'open', ?, ?) ON CONFLICT (mapping, source, stream, "
             "record_id) DO UPDATE "
-            "SET record = excluded.record, problem = excluded.problem, updated = excluded.updated, "
+            "SET record = '', sealed = excluded.sealed, problem = excluded.problem, "
+            "updated = excluded.updated, "
             # a dismissed entry stays dismissed when the same record is refused again
             "status = CASE WHEN quarantine.status = 'dismissed' THEN 'dismissed' ELSE 'open' END",
             (
@@ -56,7 +58,7 @@ class QuarantineTable(StoreBase):
                 source,
                 stream,
                 record_id,
-                json.dumps(record, ensure_ascii=False, default=str),
+                self._seal(json.dumps(record, ensure_ascii=False, default=str), "quarantine"),
                 redact(problem),
                 now,
                 now,
@@ -99,13 +101,21 @@ class QuarantineTable(StoreBase):
         """Entries in ``statuses`` (all of them when ``ids`` is empty, else those ids), oldest first."""
         marks = ", ".join("?" for _ in statuses)
         rows = self._all(
-            "SELECT id, mapping, source, stream, record_id, record, problem, status, created, updated, note "
+            "SELECT id, mapping, source, stream, record_id, record, sealed, problem, status, created, "
+            "updated, "
+            "note "
             f"FROM quarantine WHERE status IN ({marks}) ORDER BY id",
             tuple(statuses),
         )
         wanted = set(ids)
         return [
-            QuarantineEntry(**{**r, "id": int(r["id"]), "record": json.loads(r["record"])})
+            QuarantineEntry(
+                **{
+                    **{k: v for k, v in r.items() if k != "sealed"},
+                    "id": int(r["id"]),
+                    "record": json.loads(self._unseal(r, "quarantine")),
+                }
+            )
             for r in rows
             if not wanted or int(r["id"]) in wanted
         ]

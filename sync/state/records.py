@@ -4,9 +4,11 @@ produced, so an edit or a void knows what to supersede or reverse."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sync.state.base import StoreBase, now_iso
+from sync.state.base import now_iso
+from sync.state.sealed import SealedColumns
 
 __all__ = ["DirtyGroup", "Head", "IndexRow", "RecordsTable"]
 
@@ -40,16 +42,62 @@ class DirtyGroup:
     run_records: int
 
 
-class RecordsTable(StoreBase):
+class RecordsTable(SealedColumns):
     """The live revision of each key, and each record's vouchers and group shares."""
 
     # -- heads: the live revision of each voucher key --------------------------------------
 
+    # -- read-ahead -------------------------------------------------------------------------
+    # The engine maps a page of records, then asks for all their index rows and heads in two
+    # statements (``prefetch``); a record seen for the first time then costs no look-up. What
+    # was read ahead is forgotten when the transaction ends, and a write drops its entry.
+
+    _ahead_heads: dict[str, Head | None] | None = None
+    _ahead_index: dict[tuple[str, str, str, str], IndexRow | None] | None = None
+
+    def prefetch(
+        self, index_keys: Sequence[tuple[str, str, str, str]], head_keys: Sequence[str], chunk: int = 400
+    ) -> None:
+        """Read the index rows and heads of a page of records at once (inside a transaction)."""
+        heads: dict[str, Head | None] = dict.fromkeys(head_keys)
+        wanted = sorted(set(head_keys))
+        for i in range(0, len(wanted), chunk):
+            part = wanted[i : i + chunk]
+            marks = ", ".join("?" for _ in part)
+            for r in self._all(f"SELECT key, revision, content FROM heads WHERE key IN ({marks})", part):
+                heads[r["key"]] = Head(r["key"], r["revision"], r["content"])
+        index: dict[tuple[str, str, str, str], IndexRow | None] = dict.fromkeys(index_keys)
+        by_stream: dict[tuple[str, str, str], list[str]] = {}
+        for mapping, source, stream, rid in set(index_keys):
+            by_stream.setdefault((mapping, source, stream), []).append(rid)
+        for (mapping, source, stream), ids in by_stream.items():
+            ids.sort()
+            for i in range(0, len(ids), chunk):
+                part = ids[i : i + chunk]
+                marks = ", ".join("?" for _ in part)
+                for r in self._all(
+                    "SELECT record_id, voucher_keys, group_keys, version FROM record_index WHERE mapping = ? "
+                    f"AND source = ? AND stream = ? AND record_id IN ({marks})",
+                    (mapping, source, stream, *part),
+                ):
+                    index[(mapping, source, stream, r["record_id"])] = IndexRow(
+                        json.loads(r["voucher_keys"]), json.loads(r["group_keys"]), str(r["version"])
+                    )
+        self._ahead_heads, self._ahead_index = heads, index
+
+    def _forget_ahead(self) -> None:
+        self._ahead_heads = self._ahead_index = None
+
     def get_head(self, key: str) -> Head | None:
+        ahead = self._ahead_heads
+        if ahead is not None and key in ahead:
+            return ahead[key]
         row = self._one("SELECT key, revision, content FROM heads WHERE key = ?", (key,))
         return None if row is None else Head(row["key"], row["revision"], row["content"])
 
     def set_head(self, key: str, revision: str, content: str) -> None:
+        if self._ahead_heads is not None:
+            self._ahead_heads[key] = Head(key, revision, content)
         self._execute(
             "INSERT INTO heads (key, revision, content) VALUES (?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET revision = excluded.revision, content = excluded.content",
@@ -65,6 +113,8 @@ class RecordsTable(StoreBase):
         return [(str(r["key"]), str(r["revision"])) for r in rows]
 
     def drop_head(self, key: str) -> None:
+        if self._ahead_heads is not None:
+            self._ahead_heads[key] = None
         self._execute("DELETE FROM heads WHERE key = ?", (key,))
 
     # -- record index ---------------------------------------------------------------------
@@ -76,6 +126,9 @@ class RecordsTable(StoreBase):
         return ([], []) if row is None else (row.voucher_keys, row.group_keys)
 
     def get_index(self, mapping: str, source: str, stream: str, record_id: str) -> IndexRow | None:
+        ahead = self._ahead_index
+        if ahead is not None and (mapping, source, stream, record_id) in ahead:
+            return ahead[(mapping, source, stream, record_id)]
         row = self._one(
             "SELECT voucher_keys, group_keys, version FROM record_index WHERE mapping = ? AND source = ? "
             "AND stream = ? AND record_id = ?",
@@ -95,6 +148,10 @@ class RecordsTable(StoreBase):
         group_keys: list[str],
         version: str = "",
     ) -> None:
+        if self._ahead_index is not None:
+            self._ahead_index[(mapping, source, stream, record_id)] = IndexRow(
+                list(voucher_keys), list(group_keys), version
+            )
         self._execute(
             "INSERT INTO record_index (mapping, source, stream, record_id, voucher_keys, group_keys, "
             "updated, version) "
@@ -117,16 +174,17 @@ class RecordsTable(StoreBase):
 
     def get_contribution(self, mapping: str, group_key: str, record_id: str) -> str | None:
         row = self._one(
-            "SELECT payload FROM contributions WHERE mapping = ? AND group_key = ? AND record_id = ?",
+            "SELECT payload, sealed FROM contributions WHERE mapping = ? AND group_key = ? AND record_id = ?",
             (mapping, group_key, record_id),
         )
-        return None if row is None else str(row["payload"])
+        return None if row is None else self._unseal(row, "contributions")
 
     def put_contribution(self, mapping: str, group_key: str, record_id: str, payload: str) -> None:
         self._execute(
-            "INSERT INTO contributions (mapping, group_key, record_id, payload) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (mapping, group_key, record_id) DO UPDATE SET payload = excluded.payload",
-            (mapping, group_key, record_id, payload),
+            "INSERT INTO contributions (mapping, group_key, record_id, payload, sealed) "
+            "VALUES (?, ?, ?, '', ?) ON CONFLICT (mapping, group_key, record_id) "
+            "DO UPDATE SET payload = '', sealed = excluded.sealed",
+            (mapping, group_key, record_id, self._seal(payload, "contributions")),
         )
 
     def remove_contribution(self, mapping: str, group_key: str, record_id: str) -> None:
@@ -137,9 +195,9 @@ class RecordsTable(StoreBase):
 
     def group_members(self, mapping: str, group_key: str) -> list[tuple[str, str]]:
         return [
-            (r["record_id"], r["payload"])
+            (r["record_id"], self._unseal(r, "contributions"))
             for r in self._all(
-                "SELECT record_id, payload FROM contributions WHERE mapping = ? AND group_key = ? "
+                "SELECT record_id, payload, sealed FROM contributions WHERE mapping = ? AND group_key = ? "
                 "ORDER BY record_id",
                 (mapping, group_key),
             )

@@ -1,9 +1,9 @@
 """The state store's schema as numbered migrations, written once for both dialects.
 
-``{serial}`` becomes an auto-increment primary key and ``{bigint}`` a 64-bit integer in each
-dialect; everything else (TEXT timestamps in UTC ISO form, JSON as TEXT) is identical, so the
-two backends behave the same byte for byte. A migration is never edited once released: add a
-new version instead.
+``{serial}`` becomes an auto-increment primary key, ``{bigint}`` a 64-bit integer and
+``{blob}`` a byte string in each dialect; everything else (TEXT timestamps in UTC ISO form,
+JSON as TEXT) is identical, so the two backends behave the same byte for byte. A migration
+is never edited once released: add a new version instead.
 """
 
 from __future__ import annotations
@@ -194,6 +194,17 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     # 7: when a run was last seen alive, so one whose process died shows as interrupted with
     # the time it stopped
     7: ("ALTER TABLE runs ADD COLUMN seen TEXT",),
+    # 8: customer data at rest (sync.state.sealing): the payloads kept of source records,
+    # vouchers, quarantined records and summarised shares move to one sealed (compressed,
+    # encrypted) blob each; the old text column keeps '' for them. ``digest`` (keyed) tells a
+    # changed source record without opening the stored one.
+    8: (
+        "ALTER TABLE outbox ADD COLUMN sealed {blob}",
+        "ALTER TABLE source_records ADD COLUMN sealed {blob}",
+        "ALTER TABLE source_records ADD COLUMN digest TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE quarantine ADD COLUMN sealed {blob}",
+        "ALTER TABLE contributions ADD COLUMN sealed {blob}",
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sync.state.base import StoreBase, now_iso
+from sync.state.base import now_iso
+from sync.state.sealed import SealedColumns
 
 __all__ = ["SourceRecordsTable", "StoredRecord", "VersionCounts"]
 
@@ -40,16 +41,25 @@ class VersionCounts:
     without_copy: int
 
 
-class SourceRecordsTable(StoreBase):
+class SourceRecordsTable(SealedColumns):
     """Keep, page through and count stored source records."""
 
     def keep_record(self, source: str, stream: str, record_id: str, record: Mapping[str, Any]) -> None:
         payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+        # an unchanged record (same keyed digest) is not written again
         self._execute(
-            "INSERT INTO source_records (source, stream, record_id, payload, updated) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (source, stream, record_id) DO UPDATE SET payload = excluded.payload, "
-            "updated = excluded.updated WHERE source_records.payload <> excluded.payload",
-            (source, stream, record_id, payload, now_iso()),
+            "INSERT INTO source_records (source, stream, record_id, payload, sealed, digest, updated) "
+            "VALUES (?, ?, ?, '', ?, ?, ?) ON CONFLICT (source, stream, record_id) DO UPDATE SET "
+            "payload = '', sealed = excluded.sealed, digest = excluded.digest, updated = excluded.updated "
+            "WHERE source_records.digest <> excluded.digest",
+            (
+                source,
+                stream,
+                record_id,
+                self._seal(payload, "source_records"),
+                self.sealer.digest(payload),
+                now_iso(),
+            ),
         )
 
     def stored_records(
@@ -57,11 +67,15 @@ class SourceRecordsTable(StoreBase):
     ) -> list[StoredRecord]:
         """The next ``limit`` stored records of a stream with an id after ``after``, in id order."""
         rows = self._all(
-            "SELECT record_id, payload FROM source_records WHERE source = ? AND stream = ? AND record_id > ? "
+            "SELECT record_id, payload, sealed FROM source_records WHERE source = ? AND stream = ? "
+            "AND record_id > ? "
             "ORDER BY record_id LIMIT ?",
             (source, stream, after, limit),
         )
-        return [StoredRecord(source, stream, str(r["record_id"]), json.loads(r["payload"])) for r in rows]
+        return [
+            StoredRecord(source, stream, str(r["record_id"]), json.loads(self._unseal(r, "source_records")))
+            for r in rows
+        ]
 
     def stored_count(self, source: str, stream: str) -> int:
         row = self._one(

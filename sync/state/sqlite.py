@@ -18,6 +18,7 @@ from typing import Any
 
 from sync.errors import ConfigurationError, LockHeld, StateError
 from sync.state.diagnosis import sqlite_failure
+from sync.state.keyring import KeySpec
 from sync.state.runs import pid_alive
 from sync.state.schema import LATEST
 from sync.state.store import StateStore, now_iso
@@ -36,9 +37,18 @@ class SqliteStore(StateStore):
     dialect = "sqlite"
     serial_sql = "INTEGER PRIMARY KEY AUTOINCREMENT"
     bigint_sql = "INTEGER"
+    blob_sql = "BLOB"
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 30_000, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout_ms: int = 30_000,
+        *,
+        read_only: bool = False,
+        key: KeySpec | None = None,
+    ) -> None:
         self.path = path
+        spec = (key or KeySpec()).with_default_file(path.with_name(path.name + ".key"))
         self.where = str(path)
         self._depth = 0
         self._owner: str | None = None
@@ -46,6 +56,7 @@ class SqliteStore(StateStore):
         folder = path.parent
         if self.read_only:
             self._open_read_only(busy_timeout_ms)
+            self._init_sealing(spec, read_only=True)
             return
         if not folder.is_dir() and not (folder.name == WORK_DIR and folder.parent.is_dir()):
             # a typo'd path must not start a fresh, empty state that posts everything again
@@ -63,6 +74,7 @@ class SqliteStore(StateStore):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self._init_sealing(spec)
         except (sqlite3.DatabaseError, OSError) as exc:
             raise sqlite_failure(path, exc) from None
 
@@ -124,6 +136,14 @@ class SqliteStore(StateStore):
                 raise
             raise sqlite_failure(self.path, exc) from exc
 
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        try:
+            return int(self._conn.executemany(sql, rows).rowcount)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise sqlite_failure(self.path, exc) from exc
+
     @contextmanager
     def _outermost_transaction(self) -> Iterator[None]:
         self._execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
@@ -139,6 +159,14 @@ class SqliteStore(StateStore):
 
     def holds_lock(self) -> bool:
         return self._owner is not None
+
+    def size_bytes(self) -> int:
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.is_file())
+
+    def vacuum(self) -> None:
+        self._execute("VACUUM")
+        self._execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def heartbeat(self) -> None:
         if self._owner:

@@ -20,6 +20,7 @@ from sync.state.outbox import OutboxRow, OutboxTable
 from sync.state.quarantine import QuarantineTable
 from sync.state.records import RecordsTable
 from sync.state.runs import RunsTable
+from sync.state.sealed import SealedColumns
 from sync.state.source_records import SourceRecordsTable
 
 __all__ = ["OutboxRow", "StateStore", "now_iso", "payload_hash"]
@@ -34,5 +35,6 @@ class StateStore(
     QuarantineTable,
     ControlTable,
     DecisionsTable,
+    SealedColumns,
 ):
     """Every table of the state store behind one object; a backend subclasses it."""

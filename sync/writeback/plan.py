@@ -70,7 +70,7 @@ def desired_values(rows: Iterable[object], config: WritebackConfig, source: str)
         if status not in _IN_ERP or getattr(row, "kind", "") == "reversal":
             continue
         try:
-            voucher = Voucher.model_validate_json(str(getattr(row, "payload", "")))
+            voucher = Voucher.from_stored(str(getattr(row, "payload", "")))
         except ValidationError:
             continue
         if voucher.reversal_of:

@@ -112,9 +112,9 @@ class Zygote:
         self.n += 1
         out, err = self.tmp / f"run{self.n}.out", self.tmp / f"run{self.n}.err"
         assert self.proc.stdin is not None
-        self.proc.stdin.write(
-            json.dumps({"args": args, "env": env or {}, "out": str(out), "err": str(err)}) + "\n"
-        )
+        # the zygote started before the test set its state key (PostgreSQL): pass it on
+        env = {**{k: os.environ[k] for k in ("CRMSYNC_STATE_KEY",) if k in os.environ}, **(env or {})}
+        self.proc.stdin.write(json.dumps({"args": args, "env": env, "out": str(out), "err": str(err)}) + "\n")
         self.proc.stdin.flush()
         return int(json.loads(self._read())["pid"]), out, err
 
