@@ -17,7 +17,7 @@ from sync.cli.common import config_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
 from sync.dates import parse_date, period_range, today_in_china
 from sync.errors import ConfigurationError
-from sync.tables.files import FORMATS, Format, render, write_report
+from sync.tables.files import FORMATS, Format, stream_report, write_report
 from sync.tables.model import Lang, Report
 
 __all__ = ["remind", "report"]
@@ -66,14 +66,14 @@ def _emit(config: AppConfig, report: Report, fmt: Format, chosen: Lang | None, *
         if fmt == "xlsx":
             raise ConfigurationError("xlsx cannot go to stdout", hint="give --output FILE or a folder")
         if fmt == "csv":
-            from sync.tables.csvfmt import to_csv
+            from sync.tables.csvfmt import write_csv
 
             for number, table in enumerate(report.tables):
                 click.echo(("\n" if number else "") + f"# {table.title(lang)}")
-                click.echo(to_csv(table, lang), nl=False)
+                sys.stdout.flush()
+                write_csv(table, sys.stdout, lang)
             return
-        for content in render(report, fmt, lang).values():
-            sys.stdout.buffer.write(content)
+        stream_report(report, fmt, lang, sys.stdout.buffer)
         return
     target = Path(output) if output else config.resolve_path(default)
     for path in write_report(report, fmt, lang, target):
@@ -102,12 +102,12 @@ def vouchers_report(
 
     setup_logging()
     config = load_config(config_path)
-    built = build.vouchers_report(config, period)
-    for problem in built.warnings:
-        click.echo(f"warning: {problem}", err=True)
-    for note in built.notes:
-        click.echo(note)
-    _emit(config, built.report, fmt, lang, output=output)
+    with build.vouchers_report(config, period) as built:
+        for problem in built.warnings:
+            click.echo(f"warning: {problem}", err=True)
+        for note in built.notes:
+            click.echo(note)
+        _emit(config, built.report, fmt, lang, output=output)
 
 
 @report.command("collections")

@@ -7,14 +7,15 @@ builds the same reports through these functions, so the figures never depend on 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 from sync.config import AppConfig
 from sync.dates import PERIOD, now_in_china
 from sync.errors import ConfigurationError
-from sync.reports.inputs import crm_book, reports_config, voucher_items
-from sync.state.status import Status
+from sync.reports.inputs import crm_book, open_outbox, reports_config
 from sync.tables.model import Column, Report, Table
 
 __all__ = ["BuiltReport", "aging_report", "collections_report", "credit_report", "vouchers_report"]
@@ -27,6 +28,20 @@ class BuiltReport:
     report: Report
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: releases what the report still reads while it is written (the voucher report's state store)
+    closing: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        if self.closing is not None:
+            self.closing()
+
+    def __enter__(self) -> BuiltReport:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 #: ``--period all``: every period at once, each record's current amount against its net posted amount
@@ -34,8 +49,12 @@ ALL = "all"
 
 
 def vouchers_report(config: AppConfig, period: str | None) -> BuiltReport:
-    """The voucher report of ``period`` (default: the period with the most vouchers)."""
-    from sync.reports.vouchers import default_period, voucher_report
+    """The voucher report of ``period`` (default: the period with the most vouchers).
+
+    Its voucher lines are read from the state store as the report is written: use the result
+    as a context manager (or close it) once it is written.
+    """
+    from sync.reports.vouchers import outbox_report, read_outbox
 
     rc = reports_config(config)
     if period and period != ALL and not PERIOD.match(period):
@@ -43,22 +62,27 @@ def vouchers_report(config: AppConfig, period: str | None) -> BuiltReport:
             f"--period {period!r} is not an accounting period",
             hint="use YYYY-MM (e.g. 2026-11), or all: every period, each record against its net posting",
         )
-    items, quarantined, problems = voucher_items(config)
-    notes: list[str] = []
-    period_note = ""
-    if period == ALL:
-        period = None
-    elif not period:
-        period = default_period(i for i in items if i.status != Status.SUPERSEDED)
-        if period:
-            period_note = "默认：凭证最多的期间 / default: the period with the most vouchers"
-            notes.append(f"period {period} (the period with the most vouchers; choose with --period)")
-        else:
-            notes.append("no vouchers in the state store: reporting all periods (empty)")
-    report = voucher_report(
-        items, quarantined, period=period, link_template=rc.link_template, period_note=period_note
-    )
-    return BuiltReport(report, notes, problems)
+    outbox, quarantined = open_outbox(config)
+    try:
+        read = read_outbox(outbox)
+        notes: list[str] = []
+        period_note = ""
+        if period == ALL:
+            period = None
+        elif not period:
+            period = read.default_period()
+            if period:
+                period_note = "默认：凭证最多的期间 / default: the period with the most vouchers"
+                notes.append(f"period {period} (the period with the most vouchers; choose with --period)")
+            else:
+                notes.append("no vouchers in the state store: reporting all periods (empty)")
+        report = outbox_report(
+            outbox, read, quarantined, period=period, link_template=rc.link_template, period_note=period_note
+        )
+    except BaseException:
+        outbox.close()
+        raise
+    return BuiltReport(report, notes, outbox.problems, closing=outbox.close)
 
 
 def collections_report(config: AppConfig, first: dt.date, last: dt.date, granularity: str) -> BuiltReport:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,9 +23,10 @@ from sync.errors import ConfigurationError
 from sync.model import Voucher
 from sync.reports.config import ReportsConfig
 from sync.reports.vouchers import QuarantinedItem, VoucherItem
+from sync.state.outbox import OutboxRow
 from sync.state.quarantine import QuarantineEntry
 
-__all__ = ["crm_book", "reminders_log_path", "reports_config", "voucher_items"]
+__all__ = ["StoredOutbox", "crm_book", "open_outbox", "reminders_log_path", "reports_config"]
 
 log = logging.getLogger("crmsync.reports")
 CRM_STREAMS = (ACCOUNT_STREAM, ORDER_STREAM, PAYMENT_STREAM, ALLOCATION_STREAM)
@@ -52,25 +54,63 @@ def crm_book(config: AppConfig, rc: ReportsConfig) -> tuple[CrmBook, str, list[s
     return book, name, errors
 
 
-def voucher_items(config: AppConfig) -> tuple[list[VoucherItem], list[QuarantinedItem], list[str]]:
-    """Every outbox row as (voucher, status, ERP ref), in outbox order, and every open quarantine entry."""
-    from sync.engine.build import open_store
+class StoredOutbox:
+    """The state store's outbox as the voucher report reads it: every row a page at a time
+    (oldest first: a key's history reads in the order it happened), then the vouchers of a
+    few hundred rows at a time while their lines are written. Open (read-only) until closed."""
 
-    store = open_store(config, read_only=True)
-    try:
-        rows = store.list_vouchers()
-        quarantine = store.open_quarantine()
-    finally:
-        store.close()
-    items, problems = [], []
-    for row in reversed(rows):  # oldest first: a key's history reads in the order it happened
+    PAGE = 1000
+
+    def __init__(self, config: AppConfig) -> None:
+        from sync.engine.build import open_store
+
+        self._store = open_store(config, read_only=True)
+        self.problems: list[str] = []
+
+    def items(self) -> Iterator[tuple[int, VoucherItem]]:
+        for page in self._store.outbox_pages(self.PAGE):
+            for row in page:
+                voucher = self._voucher(row)
+                if voucher is not None:
+                    item = VoucherItem(
+                        voucher, row.status, row.erp_id or "", row.erp_number or "", row.last_error
+                    )
+                    yield row.seq, item
+
+    def vouchers(self, seqs: Sequence[int]) -> Mapping[int, Voucher]:
+        found = {}
+        for seq, row in self._store.vouchers_by_seq(seqs).items():
+            voucher = self._voucher(row, note=False)
+            if voucher is not None:
+                found[seq] = voucher
+        return found
+
+    def quarantined(self) -> list[QuarantineEntry]:
+        return self._store.open_quarantine()
+
+    def close(self) -> None:
+        self._store.close()
+
+    def _voucher(self, row: OutboxRow, *, note: bool = True) -> Voucher | None:
         try:
-            voucher = Voucher.from_stored(row.payload)
+            return Voucher.from_stored(row.payload)
         except ValidationError as exc:
-            problems.append(f"outbox {row.external_ref}: payload unreadable: {exc.error_count()} problem(s)")
-            continue
-        items.append(VoucherItem(voucher, row.status, row.erp_id or "", row.erp_number or "", row.last_error))
-    return items, [_quarantined(q) for q in quarantine] + writeback_issues(config), problems
+            if note:
+                self.problems.append(
+                    f"outbox {row.external_ref}: payload unreadable: {exc.error_count()} problem(s)"
+                )
+            return None
+
+
+def open_outbox(config: AppConfig) -> tuple[StoredOutbox, list[QuarantinedItem]]:
+    """The outbox (open: close it when the report is written) and every open quarantine entry."""
+    outbox = StoredOutbox(config)
+    try:
+        quarantine = [_quarantined(q) for q in outbox.quarantined()]
+        return outbox, quarantine + writeback_issues(config)
+    except BaseException:
+        outbox.close()
+        raise
 
 
 def writeback_issues(config: AppConfig) -> list[QuarantinedItem]:

@@ -15,20 +15,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
+from typing import overload
 from urllib.parse import quote
 
 from sync.dates import now_in_china
+from sync.errors import StateError
 from sync.model import SourceRef, Voucher
 from sync.money import ZERO, total
-from sync.reports.chains import REVERSAL_SUFFIX, Chain, chains
-from sync.reports.items import VoucherItem, posted_amount, source_amount
+from sync.reports.chains import Chain, Chains, chains
+from sync.reports.items import ListedOutbox, OutboxSource, SourceLite, VoucherFacts, VoucherItem, facts_of
 from sync.state.status import IN_ERP, Status
 from sync.tables.model import Cell, Column, Kind, Report, Table
 
-__all__ = ["QuarantinedItem", "VoucherItem", "default_period", "link_for", "voucher_report"]
+__all__ = [
+    "OutboxRead",
+    "QuarantinedItem",
+    "VoucherItem",
+    "default_period",
+    "link_for",
+    "outbox_report",
+    "read_outbox",
+    "voucher_report",
+]
+
+#: the voucher lines an html page shows before it points to the xlsx/csv that holds them all
+HTML_VOUCHER_LINES = 5_000
 
 POSTED = Status.POSTED
 #: a superseded voucher was replaced before it ever reached the ERP: not part of the books, left out
@@ -65,7 +80,7 @@ def status_label(status: str) -> str:
     return f"{zh} {status}" if zh else status
 
 
-def link_for(template: str | Mapping[str, str] | None, ref: SourceRef) -> str:
+def link_for(template: str | Mapping[str, str] | None, ref: SourceRef | SourceLite) -> str:
     """The CRM page of a source record from ``reports.link_template``.
 
     The template is a string or a per-stream mapping (``{SalesOrderObj: "https://…/{record_id}"}``,
@@ -84,12 +99,63 @@ def link_for(template: str | Mapping[str, str] | None, ref: SourceRef) -> str:
 
 def default_period(items: Iterable[VoucherItem]) -> str | None:
     """The period with the most vouchers (the latest on a tie); None when there are none."""
+    return _busiest(item.voucher.period for item in items)
+
+
+def _busiest(periods: Iterable[str]) -> str | None:
     counts: dict[str, int] = defaultdict(int)
-    for item in items:
-        counts[item.voucher.period] += 1
+    for period in periods:
+        counts[period] += 1
     if not counts:
         return None
     return max(counts, key=lambda p: (counts[p], p))
+
+
+#: per account: debit and credit the mappings produced, debit and credit the ERP holds
+AccountSums = dict[str, list[Decimal]]
+
+
+@dataclass
+class OutboxRead:
+    """The whole outbox read once: the facts of every row and each period's account sums."""
+
+    facts: list[VoucherFacts] = field(default_factory=list)
+    accounts: dict[str, AccountSums] = field(default_factory=dict)
+
+    def default_period(self) -> str | None:
+        """The period with the most vouchers (superseded ones left out), the latest on a tie."""
+        return _busiest(f.period for f in self.facts if f.status != SUPERSEDED)
+
+    def account_sums(self, period: str | None) -> AccountSums:
+        if period is not None:
+            return self.accounts.get(period, {})
+        merged: AccountSums = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+        for sums in self.accounts.values():
+            for account, s in sums.items():
+                m = merged[account]
+                for i in range(4):
+                    m[i] += s[i]
+        return merged
+
+
+def read_outbox(source: OutboxSource) -> OutboxRead:
+    """Read every outbox row once, keeping its facts and adding its lines to its period's sums."""
+    read = OutboxRead()
+    for seq, item in source.items():
+        facts = facts_of(seq, item)
+        read.facts.append(facts)
+        if facts.status == SUPERSEDED:
+            continue
+        sums = read.accounts.setdefault(facts.period, defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO]))
+        in_erp = facts.status in IN_ERP
+        for ln in item.voucher.lines:
+            s = sums[ln.account]
+            s[0] += ln.debit
+            s[1] += ln.credit
+            if in_erp:
+                s[2] += ln.debit
+                s[3] += ln.credit
+    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +163,7 @@ class Difference:
     """A CRM record whose current amount differs from what the period holds for it: finance looks
     at these first."""
 
-    item: VoucherItem
+    item: VoucherFacts
     chain: Chain
     read: Decimal
     posted: Decimal
@@ -122,15 +188,13 @@ def differences(touched: Iterable[Chain], period: str | None) -> list[Difference
 
 
 def _reason(chain: Chain, period: str | None) -> str:
-    waiting = [
-        i for i in chain.items if i.status not in IN_ERP and (period is None or i.voucher.period == period)
-    ]
+    waiting = [i for i in chain.items if i.status not in IN_ERP and (period is None or i.period == period)]
     if waiting:
         first = waiting[-1]
         return status_label(first.status) + (f": {first.last_error}" if first.last_error else "")
     if period is not None and chain.spans_periods():
         return "跨期 pieces in other periods (see Pieces)"
-    if chain.live is not None and source_amount(chain.live.voucher) is None:
+    if chain.live is not None and chain.live.read is None:
         return "源金额未记录 source amount not recorded"
     if chain.live is None:
         return "源记录已作废，冲销未过账 voided at the source, reversal not posted"
@@ -167,40 +231,106 @@ _V_COLUMNS = (
 )
 
 
-def _voucher_rows(
-    items: list[VoucherItem], by_key: Mapping[str, Chain], template: str | Mapping[str, str] | None
-) -> list[tuple[Cell, ...]]:
-    rows: list[tuple[Cell, ...]] = []
-    for item in items:
-        v = item.voucher
-        chain = by_key[v.key.removesuffix(REVERSAL_SUFFIX)].link_of(item) or None
-        src = v.source
-        more = f" (+{len(v.sources) - 1})" if len(v.sources) > 1 else ""
+class VoucherLines(Sequence[tuple[Cell, ...]]):
+    """The rows of the vouchers table, made while they are written: each voucher is read
+    again from the outbox a few hundred at a time, so no renderer holds a month's lines."""
+
+    CHUNK = 500
+
+    def __init__(
+        self,
+        source: OutboxSource,
+        chosen: list[VoucherFacts],
+        by_key: Chains,
+        template: str | Mapping[str, str] | None,
+    ) -> None:
+        self._source, self._chosen, self._by_key, self._template = source, chosen, by_key, template
+        self._count = sum(f.n_lines for f in chosen)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[Cell, ...]]:
+        for start in range(0, len(self._chosen), self.CHUNK):
+            part = self._chosen[start : start + self.CHUNK]
+            vouchers = self._source.vouchers([f.seq for f in part])
+            for facts in part:
+                voucher = vouchers.get(facts.seq)
+                if voucher is None:
+                    raise StateError(
+                        f"outbox row {facts.seq} ({facts.external_ref}) went away while the report "
+                        "was written",
+                        hint="run the report again",
+                    )
+                yield from self._rows(facts, voucher)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Cell, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Cell, ...]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[Cell, ...] | Sequence[tuple[Cell, ...]]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(islice(self, index, None))
+
+    def _rows(self, f: VoucherFacts, v: Voucher) -> Iterator[tuple[Cell, ...]]:
+        chain = self._by_key.of(f).link_of(f) or None
+        src = f.source
+        record = src.record_id + (f" (+{f.n_sources - 1})" if f.n_sources > 1 else "")
+        link = link_for(self._template, src) or None
+        status = status_label(f.status)
         for number, ln in enumerate(v.lines, 1):
             dims = ", ".join(f"{k}={val}" for k, val in ln.dims)
-            rows.append(
-                (
-                    v.date,
-                    v.group,
-                    item.erp_number or None,
-                    status_label(item.status),
-                    v.key,
-                    v.summary,
-                    number,
-                    ln.account,
-                    ln.debit,
-                    ln.credit,
-                    dims,
-                    ln.memo,
-                    v.mapping.name,
-                    src.stream,
-                    src.record_id + more,
-                    src.name,
-                    link_for(template, src) or None,
-                    chain,
-                )
+            yield (
+                f.date,
+                f.group,
+                f.erp_number or None,
+                status,
+                f.key,
+                v.summary,
+                number,
+                ln.account,
+                ln.debit,
+                ln.credit,
+                dims,
+                ln.memo,
+                f.mapping,
+                src.stream,
+                record,
+                src.name,
+                link,
+                chain,
             )
-    return rows
+
+
+def _order(f: VoucherFacts) -> tuple[dt.date, str, str, str]:
+    """The order of the report: by date, voucher group, key and revision."""
+    return (f.date, f.group, f.key, f.revision)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The vouchers of the report's period (ordered) and every key's history."""
+
+    chosen: list[VoucherFacts]
+    by_key: Chains
+    period: str | None
+
+    def touched(self) -> Iterator[Chain]:
+        """The chain of every key the period has a voucher of, once each, in report order
+        (made as they are asked for: a month has as many as it has vouchers)."""
+        period = self.period
+        for f in self.chosen:
+            chain = self.by_key.of(f)
+            if len(chain.items) > 1:
+                mine = [i for i in chain.items if period is None or i.period == period]
+                if min(mine, key=_order) is not f:
+                    continue
+            yield chain
 
 
 _TIE_COLUMNS = (
@@ -214,25 +344,25 @@ _TIE_COLUMNS = (
 def _tieout(
     titles: tuple[str, str, str],
     head: Column,
-    scope: tuple[list[VoucherItem], list[Chain], str | None],
-    key_of: Callable[[Voucher], str],
+    scope: Scope,
+    key_of: Callable[[VoucherFacts], str],
 ) -> Table:
     """Read (each record's current amount, on its live revision's day or group) against posted
     (each piece of the period on its own), so the difference totals the differences sheet."""
     name, zh, en = titles
-    items, touched, period = scope
+    items, period = scope.chosen, scope.period
     count: dict[str, int] = defaultdict(int)
     read: dict[str, Decimal] = defaultdict(lambda: ZERO)
     posted: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for item in items:
-        k = key_of(item.voucher)
+        k = key_of(item)
         count[k] += 1
         if item.status in IN_ERP:
-            posted[k] += posted_amount(item.voucher)
-    for chain in touched:
+            posted[k] += item.posted
+    for chain in scope.touched():
         live = chain.live
-        if live is not None and (period is None or live.voucher.period == period):
-            k = key_of(live.voucher)
+        if live is not None and (period is None or live.period == period):
+            k = key_of(live)
             read[k] += chain.read_in(period)
             count.setdefault(k, 0)
     rows = tuple((k, count[k], read[k], posted[k], read[k] - posted[k]) for k in sorted(count))
@@ -250,16 +380,7 @@ def _tieout(
     )
 
 
-def _account_table(items: list[VoucherItem]) -> Table:
-    sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
-    for item in items:
-        for ln in item.voucher.lines:
-            s = sums[ln.account]
-            s[0] += ln.debit
-            s[1] += ln.credit
-            if item.status in IN_ERP:
-                s[2] += ln.debit
-                s[3] += ln.credit
+def _account_table(sums: AccountSums) -> Table:
     amounts = [
         (acc, (s[0], s[1], s[2], s[3], (s[0] - s[1]) - (s[2] - s[3]))) for acc, s in sorted(sums.items())
     ]
@@ -303,16 +424,14 @@ def _differences_table(diffs: list[Difference], template: str | Mapping[str, str
     )
     rows = []
     for d in diffs:
-        v = d.item.voucher
-        ref = v.source
-        ids = ", ".join(s.record_id for s in v.sources)
+        ref = d.item.source
         rows.append(
             (
-                v.date,
+                d.item.date,
                 d.chain.key,
                 status_label(d.item.status),
                 ref.stream,
-                ids,
+                d.item.record_ids,
                 ref.name,
                 d.read,
                 d.posted,
@@ -349,7 +468,7 @@ def _differences_table(diffs: list[Difference], template: str | Mapping[str, str
 
 
 def _failures_table(
-    items: list[VoucherItem], quarantined: list[QuarantinedItem], template: str | Mapping[str, str] | None
+    items: list[VoucherFacts], quarantined: list[QuarantinedItem], template: str | Mapping[str, str] | None
 ) -> Table:
     columns = (
         Column("kind", "类型", "Kind"),
@@ -364,18 +483,18 @@ def _failures_table(
     for item in items:
         if item.status != Status.FAILED:
             continue
-        v = item.voucher
+        src = item.source
         rows.append(
             (
                 "失败凭证 failed voucher",
-                v.date.isoformat(),
-                v.mapping.name,
-                v.source.stream,
-                v.source.record_id,
-                v.source.name,
-                v.total,
+                item.date.isoformat(),
+                item.mapping,
+                src.stream,
+                src.record_id,
+                src.name,
+                item.total,
                 item.last_error or "-",
-                link_for(template, v.source) or None,
+                link_for(template, src) or None,
             )
         )
     for q in quarantined:
@@ -412,19 +531,46 @@ def voucher_report(
     link_template: str | Mapping[str, str] | None = None,
     period_note: str = "",
     now: dt.datetime | None = None,
+    html_lines: int = HTML_VOUCHER_LINES,
 ) -> Report:
-    """The report of one period (``None`` = every period), vouchers ordered by date and key."""
-    all_items = list(items)
-    every = [i for i in all_items if period is None or i.voucher.period == period]
-    superseded = sum(1 for i in every if i.status == SUPERSEDED)
-    chosen = sorted(
-        (i for i in every if i.status != SUPERSEDED),
-        key=lambda i: (i.voucher.date, i.voucher.group, i.voucher.key, i.voucher.revision),
+    """The report of one period (``None`` = every period) of vouchers held in memory."""
+    source = ListedOutbox(list(items))
+    return outbox_report(
+        source,
+        read_outbox(source),
+        quarantined,
+        period=period,
+        link_template=link_template,
+        period_note=period_note,
+        now=now,
+        html_lines=html_lines,
     )
+
+
+def outbox_report(
+    source: OutboxSource,
+    read: OutboxRead,
+    quarantined: Iterable[QuarantinedItem],
+    *,
+    period: str | None,
+    link_template: str | Mapping[str, str] | None = None,
+    period_note: str = "",
+    now: dt.datetime | None = None,
+    html_lines: int = HTML_VOUCHER_LINES,
+) -> Report:
+    """The report of one period (``None`` = every period), vouchers ordered by date and key.
+
+    Everything but the voucher lines is computed from ``read``; the lines are read again from
+    ``source`` while the report is written, so ``source`` must stay open until then. An html
+    page shows the first ``html_lines`` voucher lines (0: all) and says where the rest are.
+    """
+    every = [f for f in read.facts if period is None or f.period == period]
+    superseded = sum(1 for f in every if f.status == SUPERSEDED)
+    chosen = sorted((f for f in every if f.status != SUPERSEDED), key=_order)
+    del every
     # a record's history across every period: its current amount against what is posted for it
-    by_key = chains(i for i in all_items if i.status != SUPERSEDED)
-    touched = [by_key[k] for k in dict.fromkeys(i.voucher.key.removesuffix(REVERSAL_SUFFIX) for i in chosen)]
-    scope = (chosen, touched, period)
+    by_key = chains(f for f in read.facts if f.status != SUPERSEDED)
+    scope = Scope(chosen, by_key, period)
     q_items = list(quarantined)
     label = period or "全部 all"
     # control totals first: a reader checks that the period ties out, then drills down
@@ -433,25 +579,26 @@ def voucher_report(
             ("by_day", "按日控制合计", "Control totals by day"),
             Column("day", "日期", "Day"),
             scope,
-            lambda v: v.date.isoformat(),
+            lambda f: f.date.isoformat(),
         ),
         _tieout(
             ("by_group", "按凭证字控制合计", "Control totals by voucher group"),
             Column("group", "凭证字", "Voucher group"),
             scope,
-            lambda v: v.group,
+            lambda f: f.group,
         ),
-        _account_table(chosen),
-        _differences_table(differences(touched, period), link_template),
+        _account_table(read.account_sums(period)),
+        _differences_table(differences(scope.touched(), period), link_template),
         _failures_table(chosen, q_items, link_template),
         Table(
             "vouchers",
             "凭证",
             "Vouchers",
             _V_COLUMNS,
-            tuple(_voucher_rows(chosen, by_key, link_template)),
+            VoucherLines(source, chosen, by_key, link_template),
             note_zh=f"期间 {label}：每张凭证的每一行及其来源记录",
             note_en=f"period {label}: every voucher line with its source",
+            html_limit=html_lines,
         ),
     )
     by_status: dict[str, int] = defaultdict(int)

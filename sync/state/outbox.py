@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -349,6 +349,27 @@ class OutboxTable(SealedColumns):
             sql += " LIMIT ?"
             params.append(limit)
         return [self._outbox_row(r) for r in self._all(sql, params)]
+
+    def outbox_pages(self, batch: int = 1000) -> Iterator[list[OutboxRow]]:
+        """Every outbox row in outbox order, a page at a time (reports that must not hold them all)."""
+        after = 0
+        while True:
+            rows = self._all(
+                f"SELECT {_OUTBOX_COLS} FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)
+            )
+            if not rows:
+                return
+            page = [self._outbox_row(r) for r in rows]
+            after = page[-1].seq
+            yield page
+
+    def vouchers_by_seq(self, seqs: Sequence[int]) -> dict[int, OutboxRow]:
+        """The outbox rows numbered ``seqs`` (at most a few hundred at a time)."""
+        if not seqs:
+            return {}
+        marks = ", ".join("?" for _ in seqs)
+        rows = self._all(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE seq IN ({marks})", tuple(seqs))
+        return {int(r["seq"]): self._outbox_row(r) for r in rows}
 
     def count_status(self, status: Status) -> int:
         row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE status = ?", (Status(status).value,))

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TextIO
 
 from sync.tables.cells import plain
 from sync.tables.model import Lang, Table
 
-__all__ = ["to_csv"]
+__all__ = ["to_csv", "write_csv"]
 
 
 def to_csv(table: Table, lang: Lang = "zh", *, line_end: str = "\r\n") -> str:
-    """Header row, data rows, then the totals row (if any). Money as plain text with cents."""
     out = io.StringIO()
+    write_csv(table, out, lang, line_end=line_end)
+    return out.getvalue()
+
+
+def write_csv(table: Table, out: TextIO, lang: Lang = "zh", *, line_end: str = "\r\n") -> None:
+    """Header row, data rows, then the totals row (if any), row by row to ``out``. Money as
+    plain text with cents."""
     writer = csv.writer(out, lineterminator=line_end)
     writer.writerow([c.title(lang) for c in table.columns])
-    for row in (*table.rows, *((table.totals,) if table.totals else ())):
+    for row in table.all_rows():
         writer.writerow([_safe(plain(v, c.kind)) for v, c in zip(row, table.columns, strict=True)])
-    return out.getvalue()
 
 
 def _safe(text: str) -> str:

@@ -5,12 +5,15 @@ they are http(s), so a CRM value can never become script."""
 from __future__ import annotations
 
 import html
+import io
 import re
+from itertools import islice
+from typing import TextIO
 
 from sync.tables.cells import pretty
 from sync.tables.model import Cell, Column, Kind, Lang, Report, Table
 
-__all__ = ["to_html"]
+__all__ = ["to_html", "write_html"]
 
 _SAFE_LINK = re.compile(r"^https?://", re.IGNORECASE)
 _NARROW = 6
@@ -39,6 +42,7 @@ tr:nth-child(even) td { background: #fbfcfd; }
 td.status-posted, td.status-reversed { color: var(--ok); }
 td.status-failed, td.status-quarantined { color: var(--bad); }
 .empty { color: var(--muted); font-style: italic; }
+p.cut { background: #fff8e6; border-left: 4px solid #d69e2e; padding: 6px 10px; margin: 6px 0; }
 main { display: flex; flex-wrap: wrap; gap: 0 36px; align-items: flex-start; }
 main > section.wide { flex-basis: 100%; }
 @media print { body { margin: 0; } th { position: static; } }
@@ -70,28 +74,48 @@ def _cell(value: Cell, column: Column) -> str:
     return f"<td{attr}>{_e(text)}</td>"
 
 
-def _table(table: Table, lang: Lang) -> str:
+def _write_table(table: Table, lang: Lang, out: TextIO) -> None:
     # narrow tables (control totals) sit side by side on a wide screen; wide ones take a row
     width = "narrow" if len(table.columns) <= _NARROW else "wide"
-    parts = [f'<section id="{_e(table.name)}" class="{width}"><h2>{_e(table.title(lang))}</h2>']
+    out.write(f'<section id="{_e(table.name)}" class="{width}"><h2>{_e(table.title(lang))}</h2>')
     if table.note(lang):
-        parts.append(f'<p class="note">{_e(table.note(lang))}</p>')
-    if not table.rows:
-        parts.append(f'<p class="empty">{"无" if lang == "zh" else "none"}</p></section>')
-        return "".join(parts)
-    parts.append("<table><thead><tr>")
-    parts.extend(f"<th>{_e(c.title(lang))}</th>" for c in table.columns)
-    parts.append("</tr></thead><tbody>")
-    for row in table.rows:
-        parts.append("<tr>" + "".join(_cell(v, c) for v, c in zip(row, table.columns, strict=True)) + "</tr>")
+        out.write(f'<p class="note">{_e(table.note(lang))}</p>')
+    count = len(table.rows)
+    if not count:
+        out.write(f'<p class="empty">{"无" if lang == "zh" else "none"}</p></section>')
+        return
+    shown = min(count, table.html_limit) if table.html_limit else count
+    if shown < count:
+        out.write(f'<p class="cut">{_e(_cut_note(shown, count, lang))}</p>')
+    out.write("<table><thead><tr>")
+    out.write("".join(f"<th>{_e(c.title(lang))}</th>" for c in table.columns))
+    out.write("</tr></thead><tbody>")
+    for row in islice(table.rows, shown):
+        out.write("<tr>" + "".join(_cell(v, c) for v, c in zip(row, table.columns, strict=True)) + "</tr>")
     if table.totals:
         cells = "".join(_cell(v, c) for v, c in zip(table.totals, table.columns, strict=True))
-        parts.append(f'<tr class="total">{cells}</tr>')
-    parts.append("</tbody></table></section>")
-    return "".join(parts)
+        out.write(f'<tr class="total">{cells}</tr>')
+    out.write("</tbody></table>")
+    if shown < count:
+        out.write(f'<p class="cut">{_e(_cut_note(shown, count, lang))}</p>')
+    out.write("</section>")
 
 
-def to_html(report: Report, lang: Lang = "zh") -> str:
+def _cut_note(shown: int, count: int, lang: Lang) -> str:
+    if lang == "zh":
+        return (
+            f"本页仅显示前 {shown:,} 行，共 {count:,} 行。全部行见同一报表的 xlsx 或 csv"
+            "（crmsync report … --format xlsx 或 --format csv）。"
+        )
+    return (
+        f"This page shows the first {shown:,} of {count:,} rows. The xlsx or csv of the same "
+        "report holds them all (crmsync report … --format xlsx or --format csv)."
+    )
+
+
+def write_html(report: Report, out: TextIO, lang: Lang = "zh") -> None:
+    """The page, a table at a time: summary and totals first, then each table (cut at its
+    ``html_limit`` with a note)."""
     title = report.title(lang)
     generated = "生成时间" if lang == "zh" else "Generated"
     facts = "".join(
@@ -99,11 +123,18 @@ def to_html(report: Report, lang: Lang = "zh") -> str:
     )
     facts += f"<dt>{generated}</dt><dd>{_e(report.generated_at.isoformat(timespec='seconds'))}</dd>"
     nav = "".join(f'<a href="#{_e(t.name)}">{_e(t.title(lang))}</a>' for t in report.tables)
-    body = "".join(_table(t, lang) for t in report.tables)
-    return (
+    out.write(
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav>'
-        f"<main>{body}</main></body></html>\n"
+        f'<h1>{_e(title)}</h1><dl class="facts">{facts}</dl><nav>{nav}</nav><main>'
     )
+    for table in report.tables:
+        _write_table(table, lang, out)
+    out.write("</main></body></html>\n")
+
+
+def to_html(report: Report, lang: Lang = "zh") -> str:
+    out = io.StringIO()
+    write_html(report, out, lang)
+    return out.getvalue()

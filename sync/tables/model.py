@@ -9,7 +9,7 @@ the Chinese ones, auditors abroad the English ones.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -55,14 +55,19 @@ class Table:
     zh: str
     en: str
     columns: tuple[Column, ...]
-    rows: tuple[tuple[Cell, ...], ...] = ()
+    #: a tuple, or rows made while they are written (a month of voucher lines): renderers iterate
+    #: them once per pass and never keep them
+    rows: Sequence[tuple[Cell, ...]] = ()
     totals: tuple[Cell, ...] | None = None
     note_zh: str = ""
     note_en: str = ""
+    #: the most rows an html page shows (0: all); the page says where the others are
+    html_limit: int = 0
 
     def __post_init__(self) -> None:
         width = len(self.columns)
-        for number, row in enumerate((*self.rows, *((self.totals,) if self.totals else ())), 1):
+        made = self.rows if isinstance(self.rows, tuple) else ()  # rows made later are ours, not checked
+        for number, row in enumerate((*made, *((self.totals,) if self.totals else ())), 1):
             if len(row) != width:
                 raise ValueError(f"table {self.name}: row {number} has {len(row)} cells, expected {width}")
 
@@ -81,6 +86,12 @@ class Table:
 
     def records(self) -> list[dict[str, Cell]]:
         return [dict(zip((c.key for c in self.columns), row, strict=True)) for row in self.rows]
+
+    def all_rows(self) -> Iterator[tuple[Cell, ...]]:
+        """The rows, then the totals row (if any)."""
+        yield from self.rows
+        if self.totals:
+            yield self.totals
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,14 @@ sheet to seconds instead of minutes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import os
 import re
 from decimal import Decimal
-from typing import Any
+from itertools import islice
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -22,7 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from sync.tables.model import Cell, Column, Kind, Lang, Report, Table
 
-__all__ = ["DATE_FORMAT", "MONEY_FORMAT", "sheet_title", "to_xlsx"]
+__all__ = ["DATE_FORMAT", "MONEY_FORMAT", "sheet_title", "to_xlsx", "write_xlsx"]
 
 MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -41,13 +44,33 @@ def sheet_title(table: Table, lang: Lang) -> str:
 
 
 def to_xlsx(report: Report, lang: Lang = "zh") -> bytes:
-    book = Workbook(write_only=True)
-    _summary(book.create_sheet("概要" if lang == "zh" else "Summary"), report, lang)
-    for table in report.tables:
-        _sheet(book.create_sheet(sheet_title(table, lang)), table, lang)
     out = io.BytesIO()
-    book.save(out)
+    write_xlsx(report, out, lang)
     return out.getvalue()
+
+
+def write_xlsx(report: Report, out: BinaryIO, lang: Lang = "zh") -> None:
+    """The workbook, each sheet streamed row by row to a temporary file until it is saved."""
+    book = Workbook(write_only=True)
+    try:
+        _summary(book.create_sheet("概要" if lang == "zh" else "Summary"), report, lang)
+        for table in report.tables:
+            _sheet(book.create_sheet(sheet_title(table, lang)), table, lang)
+    except BaseException:
+        _discard(book)
+        raise
+    book.save(out)
+
+
+def _discard(book: Workbook) -> None:
+    """Close the sheets of a workbook that will not be saved and remove their temporary files."""
+    for ws in book.worksheets:
+        writer = getattr(ws, "_writer", None)
+        with contextlib.suppress(Exception):
+            ws.close()
+        if writer is not None and isinstance(writer.out, str):
+            with contextlib.suppress(OSError):
+                os.remove(writer.out)
 
 
 def _summary(ws: Any, report: Report, lang: Lang) -> None:
@@ -76,10 +99,12 @@ def _summary(ws: Any, report: Report, lang: Lang) -> None:
 def _sheet(ws: Any, table: Table, lang: Lang) -> None:
     # write-only sheets take layout before the first row
     ws.freeze_panes = "A2"
-    if table.rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
+    count = len(table.rows)
+    if count:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{count + 1}"
+    head = list(islice(table.rows, 200))
     for index, column in enumerate(table.columns, 1):
-        ws.column_dimensions[get_column_letter(index)].width = _width(column, table)
+        ws.column_dimensions[get_column_letter(index)].width = _width(column, index - 1, head)
     header = []
     for column in table.columns:
         cell = WriteOnlyCell(ws, value=column.title(lang))
@@ -126,9 +151,9 @@ def _value(value: Cell) -> object:
     return str(value)
 
 
-def _width(column: Column, table: Table) -> float:
-    index = table.column(column.key)
-    longest = max([len(str(r[index] or "")) for r in table.rows[:200]] + [6])
+def _width(column: Column, index: int, head: list[tuple[Cell, ...]]) -> float:
+    """From the first rows (rows made while written are made again for the sheet)."""
+    longest = max([len(str(r[index] or "")) for r in head] + [6])
     if column.kind is Kind.MONEY:
         longest = max(longest + 4, 14)
     return float(min(max(longest, len(column.title("zh")) * 2 + 2) + 2, 60))
