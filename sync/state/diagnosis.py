@@ -17,8 +17,9 @@ import sqlite3
 from pathlib import Path
 
 from sync.errors import StateError
+from sync.secrets import redact
 
-__all__ = ["sqlite_failure"]
+__all__ = ["postgres_failure", "sqlite_failure"]
 
 _NOTHING_LOST = "nothing was lost: the unfinished transaction was rolled back and the next run redoes it"
 
@@ -90,3 +91,78 @@ def _read_only_mount(folder: Path) -> bool:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+def postgres_failure(where: str, exc: BaseException, *, opening: bool = False) -> StateError:  # noqa: PLR0911
+    """The StateError (exit 2) that names what is wrong with the PostgreSQL state store.
+
+    ``where`` is the store's URL without its password; ``exc`` a psycopg error, whose text is
+    redacted (a server may echo the connection string)."""
+    text = redact(str(exc)).strip().replace("\n", " ")
+    low = text.lower()
+    state = getattr(exc, "sqlstate", None) or ""
+    lost = (
+        "server closed the connection" in low
+        or "terminating connection" in low
+        or "connection is lost" in low
+        or "the connection is closed" in low
+        or "consuming input failed" in low
+        or state in ("57P01", "57P02", "57P03", "08006", "08003")
+    )
+    if lost and not opening:
+        return StateError(
+            f"state store {where}: the connection to PostgreSQL was lost ({text})",
+            hint="check that the server is up and reachable (a restart, a failover or an idle timeout "
+            f"ends connections), then run the command again; {_NOTHING_LOST}",
+        )
+    if "connection refused" in low:
+        return StateError(
+            f"state store {where}: PostgreSQL refused the connection ({text})",
+            hint="start the server or fix the host and port in state.url (`pg_isready -h HOST -p PORT`)",
+        )
+    if "could not translate host name" in low or "name or service not known" in low:
+        return StateError(
+            f"state store {where}: the host name in state.url does not resolve ({text})",
+            hint="fix the host in state.url or the DNS of this machine",
+        )
+    if "timeout expired" in low or "timed out" in low:
+        return StateError(
+            f"state store {where}: PostgreSQL did not answer in time ({text})",
+            hint="check the network path and firewall to the server, and that it is not overloaded",
+        )
+    if "password authentication failed" in low or state in {"28P01", "28000"}:
+        return StateError(
+            f"state store {where}: PostgreSQL refused the user's credentials ({text})",
+            hint="check the user and password in state.url (write the password as ${ENV}) and pg_hba.conf",
+        )
+    if state == "3D000" or ("database" in low and "does not exist" in low):
+        return StateError(
+            f"state store {where}: the database does not exist ({text})",
+            hint="create it (`createdb NAME`) or fix the database name in state.url",
+        )
+    if state == "53100" or "no space left" in low or "could not extend file" in low:
+        return StateError(
+            f"state store {where}: the PostgreSQL server's disk is full ({text})",
+            hint=f"free space on the server's data directory, then run the command again; {_NOTHING_LOST}",
+        )
+    if state == "25006" or "read-only transaction" in low:
+        return StateError(
+            f"state store {where}: the server accepts only reads (a standby, or "
+            f"default_transaction_read_only) ({text})",
+            hint="point state.url at the primary; commands that only read (status, vouchers, failures, "
+            "report) work on a standby",
+        )
+    if state == "42501" or "permission denied" in low:
+        return StateError(
+            f"state store {where}: the PostgreSQL user lacks a right it needs ({text})",
+            hint="grant it USAGE and CREATE on the schema and rights on its tables, or use the owner's role",
+        )
+    if opening:
+        return StateError(
+            f"state store {where} cannot be used: {text}",
+            hint="check state.url, that PostgreSQL is running, and the user's rights",
+        )
+    return StateError(
+        f"state store {where}: {text}",
+        hint=f"check that PostgreSQL is running and reachable; {_NOTHING_LOST}",
+    )

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sync.errors import LockHeld, StateError
-from sync.secrets import redact
+from sync.state.diagnosis import postgres_failure
 from sync.state.keyring import KeySpec
 from sync.state.store import StateStore, now_iso
 
@@ -78,10 +78,7 @@ class PostgresStore(StateStore):
                 self._migrate()
             self._init_sealing(key or KeySpec())
         except psycopg.Error as exc:
-            raise StateError(
-                f"state store {self.where} cannot be used: {redact(str(exc)).strip()}",
-                hint="check state.url, that PostgreSQL is running, and the user's rights",
-            ) from None
+            raise postgres_failure(self.where, exc, opening=True) from None
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         import psycopg
@@ -91,10 +88,7 @@ class PostgresStore(StateStore):
         except psycopg.errors.IntegrityError:
             raise
         except psycopg.Error as exc:
-            raise StateError(
-                f"state store {self.where}: {redact(str(exc)).strip()}",
-                hint="check that PostgreSQL is running and reachable",
-            ) from exc
+            raise postgres_failure(self.where, exc) from exc
 
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         import psycopg
@@ -106,10 +100,7 @@ class PostgresStore(StateStore):
         except psycopg.errors.IntegrityError:
             raise
         except psycopg.Error as exc:
-            raise StateError(
-                f"state store {self.where}: {redact(str(exc)).strip()}",
-                hint="check that PostgreSQL is running and reachable",
-            ) from exc
+            raise postgres_failure(self.where, exc) from exc
 
     @contextmanager
     def _outermost_transaction(self) -> Iterator[None]:
@@ -121,10 +112,7 @@ class PostgresStore(StateStore):
         except psycopg.errors.IntegrityError:
             raise
         except psycopg.Error as exc:  # COMMIT/ROLLBACK on a lost server: not a traceback
-            raise StateError(
-                f"state store {self.where}: {redact(str(exc)).strip()}",
-                hint="check that PostgreSQL is running and reachable; the next run resumes",
-            ) from exc
+            raise postgres_failure(self.where, exc) from exc
 
     def _migrate(self) -> None:
         # already inside a transaction (see __init__): the nested call joins it
