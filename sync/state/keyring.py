@@ -12,6 +12,7 @@ key, is refused with exit 2 before anything is read or written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from dataclasses import dataclass
@@ -49,12 +50,21 @@ def next_key_file(key_file: Path) -> Path:
 
 
 def write_key_file(path: Path, text: str) -> None:
-    """Write a key file readable by this user only (0600), never over an existing one."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write a key file readable by this user only (0600), never over an existing one.
+
+    The key is written whole to a private temporary file first and then linked into place, so
+    a second run starting at the same moment sees no file or the whole key, never half of it
+    (``FileExistsError`` when it got there first)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(text + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def key_file_problem(path: Path) -> str:
@@ -120,7 +130,8 @@ def resolve_sealer(
                 f"{KEY_ENV}); nothing was changed",
             )
         elif may_create:
-            write_key_file(path, new_key_text())
+            with contextlib.suppress(FileExistsError):  # a run starting at the same moment made it
+                write_key_file(path, new_key_text())
             primary = _read_key_file(path)
     elif postgres and (registered or may_create):
         raise ConfigurationError(
