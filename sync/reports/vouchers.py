@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
-from typing import overload
+from typing import TypedDict, overload
 from urllib.parse import quote
+
+from typing_extensions import Unpack
 
 from sync.dates import now_in_china
 from sync.errors import StateError
@@ -523,28 +525,25 @@ def _failures_table(
     )
 
 
+class ReportOptions(TypedDict, total=False):
+    """``outbox_report``'s options after ``period``, for the callers that pass them on."""
+
+    link_template: str | Mapping[str, str] | None
+    period_note: str
+    now: dt.datetime | None
+    html_lines: int
+
+
 def voucher_report(
     items: Iterable[VoucherItem],
     quarantined: Iterable[QuarantinedItem],
     *,
     period: str | None,
-    link_template: str | Mapping[str, str] | None = None,
-    period_note: str = "",
-    now: dt.datetime | None = None,
-    html_lines: int = HTML_VOUCHER_LINES,
+    **options: Unpack[ReportOptions],
 ) -> Report:
     """The report of one period (``None`` = every period) of vouchers held in memory."""
     source = ListedOutbox(list(items))
-    return outbox_report(
-        source,
-        read_outbox(source),
-        quarantined,
-        period=period,
-        link_template=link_template,
-        period_note=period_note,
-        now=now,
-        html_lines=html_lines,
-    )
+    return outbox_report(source, read_outbox(source), quarantined, period=period, **options)
 
 
 def outbox_report(
