@@ -10,7 +10,10 @@ and finds their vouchers already there); an unknown outcome is looked up before 
 
 What cannot be committed blocks every later STATE, never a record: a voucher the ERP refuses
 or a record the mappings cannot map ends the sync with an error that names it and the ERP's
-own message; after the fix, the platform re-sends from the last acknowledged state.
+own message; after the fix, the platform re-sends from the last acknowledged state. Nothing
+is dropped silently either: a source or stream no mapping reads, a RECORD outside the
+catalog and a line that is not an Airbyte message stop the write before any later STATE,
+and every skipped or voided record is counted and logged.
 
 Config (one JSON object)::
 
@@ -19,12 +22,13 @@ Config (one JSON object)::
 
 Limits (documented in README): summarised mappings (many records -> one voucher) and
 reversals of voided or edited records need the state store of ``crmsync sync``; here a
-summarised mapping is refused at ``check`` and a voided record is logged and skipped.
+summarised mapping is refused at ``check`` and a voided record is counted, logged and skipped.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sync.backoff import Backoff
 from sync.connector import SWEEP_FIELD
 from sync.destination import Destination, Outcome
-from sync.errors import ConfigurationError, CrmsyncError
+from sync.errors import ConfigurationError, CrmsyncError, PermanentError, TransientError
 from sync.model import Voucher
 from sync.secrets import redact
 
@@ -207,8 +211,51 @@ class Session:
         )
         return cls(type_name, config, destination, mappings)
 
+    def require_streams(self, streams: Iterable[str] = ()) -> None:
+        """The source and every stream must be ones the mappings read, or nothing would be posted."""
+        known = self.mappings.streams()
+        source = self.config.source
+        if source not in known:
+            raise ConfigurationError(
+                f"source {source!r}: no mapping reads it; the mappings read "
+                + ", ".join(f"{name!r}" for name in sorted(known)),
+                hint="set `source` to the name in the mappings' `source:` key",
+            )
+        unknown = sorted(set(streams) - known[source])
+        if unknown:
+            raise ConfigurationError(
+                f"stream(s) {', '.join(unknown)}: no mapping reads {source}/<stream>; the mappings read "
+                + ", ".join(sorted(known[source])),
+                hint="remove the stream from the connection or add a mapping for it",
+            )
+
     def summarised(self) -> list[str]:
         return [m.name for m in self.mappings.mappings if getattr(m, "summarised", False)]
+
+
+class MalformedInput(CrmsyncError):
+    """A line on stdin is not an Airbyte message (truncated, not JSON): nothing after it may pass."""
+
+
+@dataclass
+class WriteCounts:
+    """Every record read ends up in exactly one of these; the summary line adds them up."""
+
+    records: int = 0
+    vouchers: int = 0  # vouchers made (one record may make several, or none)
+    committed: int = 0
+    skipped: int = 0  # excluded by a mapping's `when:` rule
+    voided: int = 0  # voided at the source; the reversal needs `crmsync sync`
+    markers: int = 0  # a source's end-of-input marker, not a record
+    problems: int = 0  # unmappable records, refused or still-open vouchers
+
+    def summary(self) -> str:
+        return (
+            f"read {self.records} record(s) and {self.markers} end-of-input marker(s): "
+            f"{self.vouchers} voucher(s) made, {self.committed} committed, {self.skipped} skipped by a "
+            f"mapping rule, {self.voided} voided at the source (not reversed here), "
+            f"{self.problems} problem(s)"
+        )
 
 
 @dataclass
@@ -220,44 +267,70 @@ class Writer:
     flush_at: int = 200
     buffer: dict[str, Voucher] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    committed: int = 0
+    #: problems the platform cannot cure by retrying (refused, unmappable); the rest are open
+    permanent: int = 0
+    counts: WriteCounts = field(default_factory=WriteCounts)
 
     def record(self, stream: str, data: Mapping[str, Any]) -> None:
-        if SWEEP_FIELD in data:  # a source's end-of-input marker, not a record
+        if SWEEP_FIELD in data:
+            self.counts.markers += 1
             return
-        for result in self.session.mappings.map_record(self.session.config.source, stream, data):
+        self.counts.records += 1
+        results = self.session.mappings.map_record(self.session.config.source, stream, data)
+        if not results:  # the catalog check makes this impossible for a catalog stream
+            raise ConfigurationError(
+                f"a record of stream {stream!r} arrived but no mapping reads "
+                f"{self.session.config.source}/{stream}",
+                hint="add a mapping for the stream or remove it from the connection",
+            )
+        for result in results:
             if result.error is not None:
-                self.problems.append(f"{stream} record {result.record_id}: {result.error.render()}")
+                self._problem(f"{stream} record {result.record_id}: {result.error.render()}")
             elif result.contributions:
-                self.problems.append(
+                self._problem(
                     f"{stream} record {result.record_id}: mapping {result.mapping} summarises "
                     "records; run it with `crmsync sync` (needs the state store)"
                 )
             elif result.voided:
+                self.counts.voided += 1
                 log.warning(
                     "%s record %s is voided at the source; its reversal needs `crmsync sync`",
                     stream,
                     result.record_id,
                 )
+            elif result.skipped:
+                self.counts.skipped += 1
+                log.info(
+                    "%s record %s skipped by mapping %s: %s",
+                    stream,
+                    result.record_id,
+                    result.mapping,
+                    result.skip_reason or "its `when:` rule",
+                )
             for voucher in result.vouchers:
+                self.counts.vouchers += 1
                 self.buffer[voucher.external_ref] = voucher
         if len(self.buffer) >= self.flush_at:
             self.flush()
+
+    def _problem(self, text: str, *, permanent: bool = True) -> None:
+        self.problems.append(text)
+        self.counts.problems += 1
+        self.permanent += permanent
 
     def flush(self) -> None:
         if not self.buffer:
             return
         report = self.committer.commit(list(self.buffer.values()))
-        self.committed += len(report.committed)
-        self.problems.extend(
-            f"voucher {ref} refused by {self.session.type_name}: {msg}"
-            for ref, msg in sorted(report.refused.items())
-        )
-        self.problems.extend(
-            f"voucher {ref} could not be committed yet (transient errors); "
-            "it is looked up and sent again on the next sync"
-            for ref in report.open
-        )
+        self.counts.committed += len(report.committed)
+        for ref, msg in sorted(report.refused.items()):
+            self._problem(f"voucher {ref} refused by {self.session.type_name}: {msg}")
+        for ref in report.open:
+            self._problem(
+                f"voucher {ref} could not be committed yet (transient errors); "
+                "it is looked up and sent again on the next sync",
+                permanent=False,
+            )
         self.buffer.clear()
 
     def state_may_pass(self) -> bool:
@@ -265,29 +338,89 @@ class Writer:
         return not self.problems
 
 
-def run_write(session: Session, messages: Iterable[Any], committer: Committer | None = None) -> Iterator[Any]:
-    """Yield the STATE messages that may be acknowledged; raise at the end when something is open."""
+def run_write(
+    session: Session,
+    messages: Iterable[Any],
+    committer: Committer | None = None,
+    *,
+    streams: Iterable[str] | None = None,
+) -> Iterator[Any]:
+    """Yield the STATE messages that may be acknowledged; raise at the end when something is open.
+
+    ``streams`` are the configured catalog's: each must be one the mappings read, and a RECORD
+    of any other stream stops the write. A refused voucher or an unmappable record raises
+    :class:`PermanentError` (retrying cannot help); only vouchers still open after every
+    attempt raise :class:`TransientError`.
+    """
     from airbyte_cdk.models import Type
 
+    catalog = set(streams) if streams is not None else None
+    if catalog is not None:
+        session.require_streams(catalog)
     writer = Writer(session, committer or Committer(session.destination))
     held = 0
-    for message in messages:
-        if message.type == Type.RECORD and message.record is not None:
-            writer.record(message.record.stream, message.record.data)
-        elif message.type == Type.STATE:
-            if writer.state_may_pass():
-                yield message
-            else:
-                held += 1
-    writer.flush()
+    try:
+        for message in messages:
+            if message.type == Type.RECORD and message.record is not None:
+                stream = message.record.stream
+                if catalog is not None and stream not in catalog:
+                    raise ConfigurationError(
+                        f"a record of stream {stream!r} arrived, which is not in the configured catalog "
+                        f"({', '.join(sorted(catalog))}); no later state is acknowledged",
+                        hint="the source and the connection disagree: refresh the connection's schema",
+                    )
+                writer.record(stream, message.record.data)
+            elif message.type == Type.STATE:
+                if writer.state_may_pass():
+                    yield message
+                else:
+                    held += 1
+        writer.flush()
+    finally:
+        log.info("%s; %d state message(s) held back", writer.counts.summary(), held)
     if writer.problems:
         listed = "\n".join(f"- {p}" for p in writer.problems[:50])
         more = f"\n… and {len(writer.problems) - 50} more" if len(writer.problems) > 50 else ""
-        raise CrmsyncError(
+        text = (
             f"{len(writer.problems)} item(s) could not be committed; {held} state message(s) held back, "
-            f"so the next sync re-sends those records (nothing is posted twice):\n{listed}{more}",
-            hint="fix the mapping or the ERP base data, then run the sync again",
+            f"so the next sync re-sends those records (nothing is posted twice):\n{listed}{more}"
         )
+        if writer.permanent:
+            raise PermanentError(text, hint="fix the mapping or the ERP base data, then run the sync again")
+        raise TransientError(text, hint="the ERP did not answer in time; the next sync sends them again")
+
+
+def parse_messages(lines: Iterable[str]) -> Iterator[Any]:
+    """Airbyte messages from stdin; a line that is not one raises instead of being skipped.
+
+    The CDK logs and skips such a line, so the next STATE would acknowledge records that were
+    never read. Only its number and length are told: its content may be customer data.
+    """
+    from airbyte_cdk.models import AirbyteMessageSerializer
+
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            message = AirbyteMessageSerializer.load(json.loads(line))
+        except Exception as exc:  # orjson and the serializer raise various types
+            ending = "" if line.endswith("\n") else " and has no line end (truncated input?)"
+            raise MalformedInput(
+                f"input line {number} ({len(line.rstrip())} characters) is not an Airbyte message"
+                f"{ending}: {type(exc).__name__}; nothing after it is acknowledged",
+                hint="the platform re-sends from the last acknowledged state; if it repeats, "
+                "check the source connector's output",
+            ) from None
+        yield message
+
+
+def failure_type_of(exc: CrmsyncError) -> str:
+    """The Airbyte failure type: config_error is never retried, transient_error always is."""
+    if isinstance(exc, TransientError):
+        return "transient_error"
+    if isinstance(exc, MalformedInput):
+        return "system_error"
+    return "config_error"  # configuration, a refused voucher, an unmappable record
 
 
 def main(type_name: str, argv: Sequence[str]) -> None:
@@ -314,6 +447,7 @@ def main(type_name: str, argv: Sequence[str]) -> None:
             try:
                 session = Session.open(type_name, config, Path.cwd())
                 try:
+                    session.require_streams()
                     summarised = session.summarised()
                     report = session.destination.check(())
                 finally:
@@ -330,18 +464,26 @@ def main(type_name: str, argv: Sequence[str]) -> None:
         def write(
             self, config: Mapping[str, Any], configured_catalog: Any, input_messages: Iterable[Any]
         ) -> Any:
+            streams = [s.stream.name for s in configured_catalog.streams]
             try:
                 session = Session.open(type_name, config, Path.cwd())
             except CrmsyncError as exc:
-                raise AirbyteTracedException(
-                    message=redact(exc.render()), internal_message=None, failure_type=FailureType.config_error
-                ) from None
+                raise _traced(exc) from None
             try:
-                yield from run_write(session, input_messages)
+                yield from run_write(session, input_messages, streams=streams)
             except CrmsyncError as exc:
-                failure = FailureType.config_error if exc.exit_code == 2 else FailureType.transient_error
-                raise AirbyteTracedException(message=redact(exc.render()), failure_type=failure) from None
+                raise _traced(exc) from None
             finally:
                 session.destination.close()
 
+        def _parse_input_stream(self, input_stream: Any) -> Iterable[Any]:
+            return parse_messages(input_stream)
+
+    def _traced(exc: CrmsyncError) -> AirbyteTracedException:
+        message = redact(exc.render())
+        return AirbyteTracedException(
+            message=message, internal_message=message, failure_type=FailureType(failure_type_of(exc))
+        )
+
+    log.setLevel(logging.INFO)  # the platform shows INFO; every skipped record is told there
     _Adapter().run(list(argv))
