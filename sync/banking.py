@@ -169,7 +169,7 @@ _OPT_STR = {"type": ["null", "string"]}
 RECORD_SCHEMA: Final[dict[str, Any]] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
-    "additionalProperties": False,
+    "additionalProperties": True,  # a newer parser may add a field; old readers keep working
     "required": ["id", "account", "direction", "amount", "currency", "booking_date"],
     "properties": {
         "id": _STR,

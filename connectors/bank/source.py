@@ -25,15 +25,22 @@ class BankSource(AbstractSource):
     """Bank statements (camt.053/054, MT940, CMB) and platforms (Stripe, Alipay, WeChat Pay)."""
 
     @property
+    def raise_exception_on_missing_stream(self) -> bool:
+        return True  # a catalog stream this source lacks is a config_error, never skipped
+
+    @property
     def name(self) -> str:
         return "crmsync-bank"
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         from connectors.bank.config import Config
+        from sync.platform_spec import documentation_url, platform_spec
 
         return ConnectorSpecification(
-            documentationUrl="https://example.invalid/crmsync#bank-and-payment-platform-sources",
-            connectionSpecification=Config.model_json_schema(),
+            documentationUrl=documentation_url("source-crmsync-bank"),
+            connectionSpecification=platform_spec(
+                Config.model_json_schema(), title="crmsync bank and payment-platform source"
+            ),
         )
 
     def _config(self, config: Mapping[str, Any]) -> Any:

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Final
 
-from airbyte_cdk.models import ConnectorSpecification, SyncMode
+from airbyte_cdk.models import ConnectorSpecification, FailureType, SyncMode
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.sources.streams.core import CheckpointMixin
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors.files.reader import FilePosition, JsonlFile
 from connectors.files.schemas import schema_for
@@ -31,7 +32,7 @@ SPEC: Final[dict[str, Any]] = {
     "title": "crmsync file source",
     "type": "object",
     "required": ["path"],
-    "additionalProperties": False,
+    "additionalProperties": True,
     "properties": {
         "path": {
             "type": "string",
@@ -127,7 +128,13 @@ class SourceFiles(AbstractSource):
     """A folder of Fxiaoke-shaped JSON Lines exports."""
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
-        return ConnectorSpecification(connectionSpecification=SPEC, supportsIncremental=True)
+        from sync.platform_spec import documentation_url
+
+        return ConnectorSpecification(
+            documentationUrl=documentation_url("source-crmsync-files"),
+            connectionSpecification=SPEC,
+            supportsIncremental=True,
+        )
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, Any]:
         folder = Path(config["path"])
@@ -151,7 +158,16 @@ class SourceFiles(AbstractSource):
             return False, f"{folder}: {listed} not found; export them or remove them from streams"
         return True, None
 
+    @property
+    def raise_exception_on_missing_stream(self) -> bool:
+        return True  # a catalog stream this folder lacks is a config_error, never skipped with exit 0
+
     def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         folder = Path(config["path"])
+        if not folder.is_dir():  # zero records with exit 0 would look like a quiet day
+            raise AirbyteTracedException(
+                message=f"folder {folder} does not exist; set path to the folder of *.jsonl exports",
+                failure_type=FailureType.config_error,
+            )
         interval = int(config.get("checkpoint_interval") or DEFAULT_CHECKPOINT_INTERVAL)
         return [JsonlStream(folder, name, interval) for name in stream_names(config)]

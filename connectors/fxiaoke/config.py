@@ -132,23 +132,13 @@ def start_ms(value: str) -> int:
 
 def airbyte_spec() -> dict[str, Any]:
     """The Airbyte connectionSpecification, generated from ``Config`` so the two never drift."""
-    schema = Config.model_json_schema()
-    properties = {k: v for k, v in schema["properties"].items() if k != "type" and k not in ENGINE_ONLY}
-    for name, prop in list(properties.items()):  # inline nested models (transport): no $defs in a spec
-        ref = prop.pop("$ref", None)
-        if ref:
-            inner = dict(schema.get("$defs", {})[ref.rsplit("/", 1)[-1]])
-            inner.pop("title", None)
-            for sub in inner.get("properties", {}).values():
-                sub.pop("title", None)
-            properties[name] = {**inner, **prop}
+    from sync.platform_spec import platform_spec
+
+    schema = platform_spec(Config.model_json_schema(), drop=("type", *ENGINE_ONLY))
+    properties = schema["properties"]
     for order, prop in enumerate(properties.values()):
         prop.pop("title", None)
         prop["order"] = order
-        if prop.get("format") == "password":
-            prop.pop("format")
-            prop.pop("writeOnly", None)
-            prop["airbyte_secret"] = True
     properties["start_date"]["examples"] = ["2026-01-01", "2026-01-01T00:00:00+08:00"]
     properties["streams"]["default"] = list(PRESET_STREAMS)
     return {
@@ -156,6 +146,6 @@ def airbyte_spec() -> dict[str, Any]:
         "title": "Fxiaoke (纷享销客) CRM",
         "type": "object",
         "required": ["app_id", "app_secret", "permanent_code", "open_user_id", "start_date"],
-        "additionalProperties": False,
+        "additionalProperties": True,
         "properties": properties,
     }

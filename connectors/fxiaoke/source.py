@@ -17,6 +17,7 @@ from connectors.fxiaoke.config import Config, airbyte_spec, start_ms
 from connectors.fxiaoke.streams import FxiaokeStream
 from sync.backoff import Backoff
 from sync.errors import CrmsyncError
+from sync.platform_spec import documentation_url
 
 __all__ = ["SourceFxiaoke"]
 
@@ -33,9 +34,13 @@ class SourceFxiaoke(AbstractSource):
         self._retry = retry
         self._timeout = timeout
 
+    @property
+    def raise_exception_on_missing_stream(self) -> bool:
+        return True  # a catalog stream not configured here is a config_error, never skipped
+
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return ConnectorSpecification(
-            documentationUrl="https://github.com/crmsync/crmsync#fxiaoke-纷享销客-source",
+            documentationUrl=documentation_url("source-fxiaoke"),
             connectionSpecification=airbyte_spec(),
             supportsIncremental=True,
         )

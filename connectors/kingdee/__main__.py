@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 
 
-def _main() -> None:
+def main() -> None:
     from sync.airbyte.destination import main
 
     main("kingdee", sys.argv[1:])
 
 
 if __name__ == "__main__":
-    _main()
+    main()

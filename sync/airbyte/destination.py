@@ -152,21 +152,17 @@ def _factory(type_name: str) -> Any:
     return resolve("destination", type_name)
 
 
-def _secret_fields(schema: dict[str, Any]) -> dict[str, Any]:
-    """Mark SecretStr fields ``airbyte_secret`` so the platform masks them."""
-    for prop in schema.get("properties", {}).values():
-        if prop.get("format") == "password" or prop.get("writeOnly"):
-            prop["airbyte_secret"] = True
-    return schema
-
-
 def connection_specification(type_name: str) -> dict[str, Any]:
+    """The destination's own keys under ``destination``, flattened as the platform wants them."""
+    from sync.platform_spec import platform_spec
+
     module = _factory(type_name)
-    dest_schema = _secret_fields(module.Config.model_json_schema())
     spec = AirbyteModeConfig.model_json_schema()
-    spec["properties"]["destination"] = dest_schema
-    spec["title"] = f"crmsync {type_name} destination"
-    return spec
+    spec["properties"]["destination"] = platform_spec(
+        module.Config.model_json_schema(), drop=("type",), title=f"{type_name} settings"
+    )
+    spec["properties"]["destination"].pop("$schema", None)
+    return platform_spec(spec, title=f"crmsync {type_name} destination")
 
 
 def _mapping_files(patterns: Sequence[str]) -> list[Path]:
@@ -435,10 +431,12 @@ def main(type_name: str, argv: Sequence[str]) -> None:
     )
     from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+    from sync.platform_spec import documentation_url
+
     class _Adapter(CdkDestination):
         def spec(self, logger: logging.Logger) -> ConnectorSpecification:
             return ConnectorSpecification(
-                documentationUrl="https://github.com/crmsync/crmsync#connectors",
+                documentationUrl=documentation_url(f"destination-crmsync-{type_name}"),
                 connectionSpecification=connection_specification(type_name),
                 supported_destination_sync_modes=[DestinationSyncMode.append],
             )

@@ -241,3 +241,30 @@ def test_every_sample_record_conforms_to_the_schema_discover_announces(tmp_path:
     validators = {name: jsonschema.Draft7Validator(schema) for name, schema in schemas.items()}
     for msg in recs(out):
         validators[msg.record.stream].validate(msg.record.data)
+
+
+def test_reading_a_folder_that_does_not_exist_is_a_config_error_not_an_empty_read(tmp_path: Path) -> None:
+    out = read(
+        SourceFiles(),
+        {"path": str(tmp_path / "导出-2026-11")},
+        catalog("SalesOrderObj"),
+        expecting_exception=True,
+    )
+    assert recs(out) == [] and out.state_messages == []
+    [error] = out.errors
+    assert error.trace.error.failure_type.value == "config_error"
+    assert "导出-2026-11 does not exist" in error.trace.error.message
+
+
+def test_a_catalog_stream_the_folder_lacks_is_a_config_error(tmp_path: Path) -> None:
+    write_orders(tmp_path, [order(1)])
+    out = read(
+        SourceFiles(),
+        {"path": str(tmp_path)},
+        catalog("SalesOrderObj", "PaymentObj"),
+        expecting_exception=True,
+    )
+    assert len(recs(out)) == 1  # the stream that exists is read; the sync still fails
+    errors = [e.trace.error for e in out.errors]
+    assert errors and all(e.failure_type.value == "config_error" for e in errors)
+    assert any("'PaymentObj'" in str(e.internal_message) for e in errors)
