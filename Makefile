@@ -36,8 +36,9 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# image_tests: the CDK standard suites' image builds; images come from `make images`, not here
 test: lint typecheck imports
-	$(BIN)/pytest -m "not torture"
+	$(BIN)/pytest -m "not torture and not image_tests"
 
 # the torture suite (tests/torture/, minutes): size with TORTURE_RECORDS, TORTURE_KILLS, TORTURE_SEED
 torture: $(STAMP)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+#: the CDK's standard tests (tests/connectors/*/test_standard.py) parametrize `scenario` here
+pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
 PG_URL = os.environ.get("CRMSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 _pg_problem: list[str] = []

@@ -45,7 +45,7 @@ from sync.errors import ConfigurationError, CrmsyncError, PermanentError, Transi
 from sync.model import Voucher
 from sync.secrets import redact
 
-__all__ = ["AirbyteModeConfig", "CommitReport", "Committer", "main"]
+__all__ = ["AirbyteModeConfig", "CommitReport", "Committer", "airbyte_destination", "main"]
 
 log = logging.getLogger("crmsync.airbyte.destination")
 
@@ -420,7 +420,13 @@ def failure_type_of(exc: CrmsyncError) -> str:
 
 
 def main(type_name: str, argv: Sequence[str]) -> None:
-    """Entry point for ``python -m connectors.<system>``."""
+    """Entry point for ``python -m connectors.<system>`` and ``destination-crmsync-<system>``."""
+    log.setLevel(logging.INFO)  # the platform shows INFO; every skipped record is told there
+    airbyte_destination(type_name).run(list(argv))
+
+
+def airbyte_destination(type_name: str) -> Any:
+    """The airbyte-cdk ``Destination`` for a crmsync destination type (what the CDK's tests run)."""
     from airbyte_cdk.destinations import Destination as CdkDestination
     from airbyte_cdk.models import (
         AirbyteConnectionStatus,
@@ -483,5 +489,4 @@ def main(type_name: str, argv: Sequence[str]) -> None:
             message=message, internal_message=message, failure_type=FailureType(failure_type_of(exc))
         )
 
-    log.setLevel(logging.INFO)  # the platform shows INFO; every skipped record is told there
-    _Adapter().run(list(argv))
+    return _Adapter()
