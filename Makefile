@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.example.yaml
 
-.PHONY: run test lint typecheck imports torture bench clean
+.PHONY: pyairbyte run test lint typecheck imports torture bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
@@ -36,9 +36,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-# image_tests: the CDK standard suites' image builds; images come from `make images`, not here
 test: lint typecheck imports
-	$(BIN)/pytest -m "not torture and not image_tests"
+	$(BIN)/pytest -m "not torture and not pyairbyte"
+
+# PyAirbyte installs every connector from pip_url into venvs of its own and reads / writes (minutes)
+pyairbyte: $(STAMP)
+	$(BIN)/pytest tests/pyairbyte -m pyairbyte
 
 # the torture suite (tests/torture/, minutes): size with TORTURE_RECORDS, TORTURE_KILLS, TORTURE_SEED
 torture: $(STAMP)

@@ -10,7 +10,7 @@ from connectors.files.source import SourceFiles
 
 
 def main() -> None:
-    launch(SourceFiles(), sys.argv[1:])
+    launch(SourceFiles(sweep_markers=False), sys.argv[1:])  # no crmsync-only rows downstream
 
 
 if __name__ == "__main__":

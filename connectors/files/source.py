@@ -21,6 +21,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from connectors.files.reader import FilePosition, JsonlFile
 from connectors.files.schemas import schema_for
+from sync.connector import SWEEP_FIELD
 
 __all__ = ["DEFAULT_CHECKPOINT_INTERVAL", "SPEC", "JsonlStream", "SourceFiles", "stream_names"]
 
@@ -75,11 +76,17 @@ class JsonlStream(Stream, CheckpointMixin):
     primary_key = "_id"
 
     def __init__(
-        self, folder: Path, name: str, checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL
+        self,
+        folder: Path,
+        name: str,
+        checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
+        *,
+        sweep_markers: bool = True,
     ) -> None:
         super().__init__()
         self._folder = folder
         self._name = name
+        self._sweep_markers = sweep_markers
         self._interval: int = checkpoint_interval
         self._file = JsonlFile(folder / f"{name}.jsonl", None, self._warn)
 
@@ -118,14 +125,25 @@ class JsonlStream(Stream, CheckpointMixin):
     ) -> Iterable[Mapping[str, Any]]:
         if sync_mode == SyncMode.full_refresh:
             self._file = JsonlFile(self._folder / f"{self._name}.jsonl", None, self._warn)
-        yield from self._file.records()
+        for record in self._file.records():
+            if self._sweep_markers or SWEEP_FIELD not in record:
+                yield record
 
     def _warn(self, message: str) -> None:
         self.logger.warning(message)
 
 
 class SourceFiles(AbstractSource):
-    """A folder of Fxiaoke-shaped JSON Lines exports."""
+    """A folder of Fxiaoke-shaped JSON Lines exports.
+
+    ``sweep_markers``: emit the end-of-file marker that lets ``crmsync sync`` resolve fixed
+    problem lines (``sync.connector.SWEEP_FIELD``). The standalone connector turns it off:
+    any other destination would store the marker as a row.
+    """
+
+    def __init__(self, *, sweep_markers: bool = True) -> None:
+        super().__init__()
+        self.sweep_markers = sweep_markers
 
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         from sync.platform_spec import documentation_url
@@ -170,4 +188,7 @@ class SourceFiles(AbstractSource):
                 failure_type=FailureType.config_error,
             )
         interval = int(config.get("checkpoint_interval") or DEFAULT_CHECKPOINT_INTERVAL)
-        return [JsonlStream(folder, name, interval) for name in stream_names(config)]
+        return [
+            JsonlStream(folder, name, interval, sweep_markers=self.sweep_markers)
+            for name in stream_names(config)
+        ]

@@ -268,3 +268,9 @@ def test_a_catalog_stream_the_folder_lacks_is_a_config_error(tmp_path: Path) -> 
     errors = [e.trace.error for e in out.errors]
     assert errors and all(e.failure_type.value == "config_error" for e in errors)
     assert any("'PaymentObj'" in str(e.internal_message) for e in errors)
+
+
+def test_the_standalone_connector_emits_no_crmsync_marker_rows(tmp_path: Path) -> None:
+    write_orders(tmp_path, [order(1), order(2)])
+    out = read(SourceFiles(sweep_markers=False), {"path": str(tmp_path)}, catalog("SalesOrderObj"))
+    assert [m.record.data["_id"] for m in out.records] == [order(1)["_id"], order(2)["_id"]]

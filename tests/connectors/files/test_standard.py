@@ -8,8 +8,12 @@ from connectors.files.source import SourceFiles
 from tests.connectors.standard_suite import CrmsyncConnectorSuite
 
 
+def _standalone() -> SourceFiles:
+    return SourceFiles(sweep_markers=False)  # as the console script runs it
+
+
 class TestSourceCrmsyncFiles(CrmsyncConnectorSuite, SourceTestSuiteBase):
     folder = "files"
     connector_name = "source-crmsync-files"
-    connector = SourceFiles
+    connector = _standalone
     path_keys = ("path",)
