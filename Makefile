@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config.example.yaml
 
-.PHONY: pyairbyte run test lint typecheck imports torture bench clean
+.PHONY: images image-test pyairbyte run test lint typecheck imports torture bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
@@ -37,7 +37,15 @@ imports: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint typecheck imports
-	$(BIN)/pytest -m "not torture and not pyairbyte"
+	$(BIN)/pytest -m "not torture and not pyairbyte and not images"
+
+# connector images for the Airbyte platform (needs a Docker daemon and debootstrap; images/)
+images: $(STAMP)
+	bash images/build.sh
+
+# runs each image's spec, check, discover, read / write through `docker run` (skips without images)
+image-test: $(STAMP)
+	$(BIN)/pytest tests/images -m images
 
 # PyAirbyte installs every connector from pip_url into venvs of its own and reads / writes (minutes)
 pyairbyte: $(STAMP)
