@@ -20,8 +20,9 @@ from airbyte_cdk.test.models.scenario import ConnectorTestScenario
 REPO = Path(__file__).resolve().parents[2]
 
 IMAGE_BYPASS = (
-    "the standard suites' image tests build from a base image pulled from a registry, and no "
-    "registry is reachable here; set CRMSYNC_IMAGE_TESTS=1 where one is"
+    "the standard suites' image tests build with the CDK's own Dockerfile on Airbyte's "
+    "python-connector-base image, which only a registry serves (none is reachable here); our "
+    "images are built by `make images` and run by tests/images; CRMSYNC_IMAGE_TESTS=1 runs these"
 )
 
 
