@@ -17,6 +17,7 @@ from typing import Any
 
 from sync.config import AppConfig
 from sync.config.sections import load_section
+from sync.connector import SourceHandle
 from sync.destination import Destination
 from sync.engine.build import build_sources, load_mappings, mapping_files, open_store
 from sync.engine.identity import open_destination
@@ -37,21 +38,25 @@ def sync_once(
     progress: Progress | None = None,
     post: bool = True,
     destination_factory: Callable[[AppConfig], Destination] | None = None,
+    sources: dict[str, SourceHandle] | None = None,
 ) -> RunSummary:
-    """Load everything, take the run lock (waiting ``state.lock_timeout_seconds``), run once."""
+    """Load everything, take the run lock (waiting ``state.lock_timeout_seconds``), run once.
+
+    ``sources`` replaces the configured sources (the Airbyte destination's input stream).
+    """
     mappings = load_mappings(config)
     plans = _plan_hooks(config)
     audit_cfg = load_section(audit.AuditConfig, config.audit, "audit", config.config_path)
 
     def run(store: StateStore) -> RunSummary:
         _note_config(store, config)
-        sources = build_sources(config, set(mappings.streams()))
+        handles = sources if sources is not None else build_sources(config, set(mappings.streams()))
         if destination_factory is not None:
             dest = destination_factory(config) if post else None
         else:
             dest = open_destination(config, store) if post else None
         try:
-            summary = Engine(store, mappings, sources, dest, progress=progress, plans=plans).run(post=post)
+            summary = Engine(store, mappings, handles, dest, progress=progress, plans=plans).run(post=post)
             stale = staleness(store, mappings)
             summary.stale_mappings = [s.public_dict() for s in stale]
             summary.stale_advice = list(advice(stale))

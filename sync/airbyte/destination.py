@@ -18,11 +18,13 @@ and every skipped or voided record is counted and logged.
 Config (one JSON object)::
 
     {"destination": {...the destination's own keys, as in config.yaml...},
-     "mappings": ["/etc/crmsync/mappings/*.yaml"], "source": "crm", "lookups_dir": null}
+     "mappings": ["/etc/crmsync/mappings/*.yaml"], "source": "crm", "lookups_dir": null,
+     "state": null}
 
-Limits (documented in README): summarised mappings (many records -> one voucher) and
-reversals of voided or edited records need the state store of ``crmsync sync``; here a
-summarised mapping is refused at ``check`` and a voided record is counted, logged and skipped.
+With ``state`` in the config, ``write`` runs crmsync's engine instead (``engine_mode``):
+summarised mappings and reversals of voided or edited records need its state store; without
+it a summarised mapping is refused at ``check`` and a voided record is counted, logged and
+skipped.
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ class AirbyteModeConfig(BaseModel):
     source: str = Field("crm", description="the source name the mappings read (`source:` in each mapping)")
     lookups_dir: str | None = Field(
         None, description="folder of CSV lookups overriding those beside the mappings"
+    )
+    state: dict[str, Any] | None = Field(
+        None,
+        description='crmsync\'s state store, as `state:` in config.yaml (e.g. {"url": '
+        '"postgresql://crmsync@db:5432/crmsync"}): runs the full engine (summarised mappings, '
+        "reversals on edit and void, approval); without it, exactly-once rests on ERP lookups",
     )
 
 
@@ -470,6 +478,13 @@ def airbyte_destination(type_name: str) -> Any:
         ) -> Any:
             streams = [s.stream.name for s in configured_catalog.streams]
             try:
+                typed = AirbyteModeConfig.model_validate(dict(config))
+            except ValidationError as exc:
+                raise _traced(ConfigurationError(f"invalid config: {redact(str(exc))}")) from None
+            if typed.state is not None:
+                yield from _engine_write(typed, input_messages, streams)
+                return
+            try:
                 session = Session.open(type_name, config, Path.cwd())
             except CrmsyncError as exc:
                 raise _traced(exc) from None
@@ -482,6 +497,14 @@ def airbyte_destination(type_name: str) -> Any:
 
         def _parse_input_stream(self, input_stream: Any) -> Iterable[Any]:
             return parse_messages(input_stream)
+
+    def _engine_write(typed: AirbyteModeConfig, messages: Iterable[Any], streams: list[str]) -> Iterator[Any]:
+        from sync.airbyte.engine_mode import run_engine_write
+
+        try:
+            yield from run_engine_write(type_name, typed, messages, streams, Path.cwd() / ".crmsync")
+        except CrmsyncError as exc:
+            raise _traced(exc) from None
 
     def _traced(exc: CrmsyncError) -> AirbyteTracedException:
         message = redact(exc.render())

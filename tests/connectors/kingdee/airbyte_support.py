@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -123,16 +124,18 @@ def run_destination(
     *,
     streams: Sequence[str] = ("SalesOrderObj", "PaymentObj"),
     stdin: str = "",
+    cwd: Path = REPO,
 ) -> tuple[int, list[dict[str, Any]], str]:
     """``python -m connectors.kingdee COMMAND`` as the platform runs it: exit code, messages, stderr."""
     config_path, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
     config_path.write_text(json.dumps(config_data), encoding="utf-8")
     catalog_path.write_text(json.dumps(catalog(streams)), encoding="utf-8")
     argv = [sys.executable, "-m", "connectors.kingdee", command, "--config", str(config_path)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     if command == "write":
         argv += ["--catalog", str(catalog_path)]
     out = subprocess.run(
-        argv, input=stdin, capture_output=True, text=True, cwd=REPO, timeout=120, check=False
+        argv, input=stdin, capture_output=True, text=True, cwd=cwd, env=env, timeout=120, check=False
     )
     messages = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     return out.returncode, messages, out.stderr
