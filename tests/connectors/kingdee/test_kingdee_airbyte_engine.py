@@ -7,12 +7,16 @@ is reversed in Kingdee, and the store can be read with the ``crmsync`` commands.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,6 +35,8 @@ from tests.connectors.kingdee.airbyte_support import (
     wire,
 )
 from tests.fakes.kingdee import FakeKingdee
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -116,3 +122,35 @@ def test_an_unmappable_record_is_quarantined_and_the_write_fails_without_retry(
     assert positions(messages) == [1]  # the record is kept in the store's quarantine, not lost
     [error] = trace_errors(messages)
     assert error["failure_type"] == "config_error" and "1 record(s) quarantined" in error["message"]
+
+
+def _summarising_mappings(tmp_path: Path) -> str:
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "mappings/fxiaoke-kingdee", folder)
+    for name in ("invoice_issued", "refund_paid", "sales_order_confirmed"):
+        (folder / f"{name}.yaml").unlink()
+    text = (folder / "payment_received.yaml").read_text(encoding="utf-8")
+    (folder / "payment_received.yaml").write_text(
+        text + 'summarise:\n  by: {day: date(payment_time)}\n  summary: "回款汇总 {{ day }}"\n',
+        encoding="utf-8",
+    )
+    return str(folder / "*.yaml")
+
+
+def test_a_summarised_mapping_posts_one_voucher_per_group(fake: FakeKingdee, tmp_path: Path) -> None:
+    payments = sample_records("PaymentObj", 4)
+    config = {
+        **_engine_config(fake, f"sqlite:///{tmp_path / 'state.db'}"),
+        "mappings": [_summarising_mappings(tmp_path)],
+    }
+    _, checked, _ = run_destination(tmp_path, "check", config, cwd=tmp_path)
+    assert checked[-1]["connectionStatus"]["status"] == "SUCCEEDED", checked
+    messages_in = [*(record_message("PaymentObj", p) for p in payments), state_message("PaymentObj", 4)]
+    code, messages, _ = run_destination(
+        tmp_path, "write", config, streams=("PaymentObj",), stdin=wire(messages_in), cwd=tmp_path
+    )
+    assert code == 0, messages[-3:]
+    days = {dt.datetime.fromtimestamp(p["payment_time"] / 1000, CHINA).date() for p in payments}
+    assert len(fake.vouchers) == len(days) < len(payments)
+    total = sum(Decimal(p["payment_amount"]) for p in payments)
+    assert sum(e.debit for v in fake.vouchers for e in v.entries) == total
