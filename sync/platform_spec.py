@@ -100,6 +100,10 @@ def _inline(node: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
     return _inline({**target, **rest}, defs)
 
 
+#: keywords of a union member that a ``type`` list keeps: ``dict | str`` is ``["object", "string"]``
+_SIMPLE = frozenset({"type", "format", "const", "enum", "additionalProperties"})
+
+
 def _nullable(node: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
     """``anyOf: [X, {"type": "null"}]`` becomes X with ``type: [T, "null"]``."""
     variants = node.get("anyOf")
@@ -110,9 +114,7 @@ def _nullable(node: dict[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
     has_null = len(concrete) < len(variants)
     if len(concrete) == 1:
         merged = {**concrete[0], **{k: v for k, v in node.items() if k != "anyOf"}}
-    elif all(
-        set(v) <= {"type", "format", "const", "enum"} and isinstance(v.get("type"), str) for v in concrete
-    ):
+    elif all(set(v) <= _SIMPLE and isinstance(v.get("type"), str) for v in concrete):
         merged = {k: v for k, v in node.items() if k != "anyOf"}
         merged["type"] = list(dict.fromkeys(v["type"] for v in concrete))
         values = _enumerate(concrete)

@@ -21,6 +21,9 @@ Config (one JSON object)::
      "mappings": ["/etc/crmsync/mappings/*.yaml"], "source": "crm", "lookups_dir": null,
      "state": null}
 
+A pod that has no mapping folder gets the mappings in the config itself: ``inline_mappings``
+(objects or YAML text) and ``inline_lookups`` (CSV text keyed by the path the mappings give).
+
 With ``state`` in the config, ``write`` runs crmsync's engine instead (``engine_mode``):
 summarised mappings and reversals of voided or edited records need its state store; without
 it a summarised mapping is refused at ``check`` and a voided record is counted, logged and
@@ -38,8 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sync.airbyte.inline import materialise
 from sync.backoff import Backoff
 from sync.connector import SWEEP_FIELD
 from sync.destination import Destination, Outcome
@@ -58,7 +62,9 @@ class AirbyteModeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     destination: dict[str, Any] = Field(description="the destination's keys, exactly as in config.yaml")
-    mappings: list[str] = Field(min_length=1, description="globs of mapping YAML files")
+    mappings: list[str] = Field(
+        default_factory=list, description="globs of mapping YAML files (or none, with inline_mappings)"
+    )
     source: str = Field("crm", description="the source name the mappings read (`source:` in each mapping)")
     lookups_dir: str | None = Field(
         None, description="folder of CSV lookups overriding those beside the mappings"
@@ -69,6 +75,29 @@ class AirbyteModeConfig(BaseModel):
         '"postgresql://crmsync@db:5432/crmsync"}): runs the full engine (summarised mappings, '
         "reversals on edit and void, approval); without it, exactly-once rests on ERP lookups",
     )
+    inline_mappings: list[dict[str, Any] | str] = Field(
+        default_factory=list,
+        description="mappings carried in the config, for pods without a mapping folder: each a "
+        "mapping document as an object, or its YAML/JSON text",
+    )
+    inline_lookups: dict[str, str] = Field(
+        default_factory=dict,
+        description="CSV lookups carried in the config, keyed by the path the mappings give "
+        '(e.g. {"lookups/customers.csv": "crm_name,erp_code\\n..."}); they take the place of lookups_dir',
+    )
+
+    @model_validator(mode="after")
+    def _some_mappings(self) -> AirbyteModeConfig:
+        if not self.mappings and not self.inline_mappings:
+            raise ValueError("give `mappings` (globs of mapping files) or `inline_mappings`")
+        if self.lookups_dir and self.inline_lookups:
+            raise ValueError("give `lookups_dir` or `inline_lookups`, not both")
+        return self
+
+    def mapping_files(self, work: Path) -> tuple[list[str], str | None]:
+        """Globs and lookups folder to load, the inline documents written under ``work`` first."""
+        inline = materialise(self.inline_mappings, self.inline_lookups, work)
+        return [*self.mappings, *inline.mapping_globs], inline.lookups_dir or self.lookups_dir
 
 
 @dataclass
@@ -206,9 +235,12 @@ class Session:
             typed = module.Config.model_validate({"type": type_name, **config.destination})
         except ValidationError as exc:
             raise ConfigurationError(f"invalid config: {redact(str(exc))}") from None
-        lookups = Path(config.lookups_dir) if config.lookups_dir else None
+        globs, lookups_dir = config.mapping_files(base_dir / ".crmsync")
         mappings = MappingSet.load(
-            _mapping_files(config.mappings), base_dir=base_dir, profile=type_name, lookups_dir=lookups
+            _mapping_files(globs),
+            base_dir=base_dir,
+            profile=type_name,
+            lookups_dir=Path(lookups_dir) if lookups_dir else None,
         )
         destination = module.build(
             typed, BuildContext(name="destination", base_dir=base_dir, work_dir=base_dir / ".crmsync")

@@ -116,16 +116,17 @@ def engine_config(type_name: str, airbyte_config: Any, work: Path) -> Path:
     Relative paths in the connector config are relative to the connector's working folder,
     as in check; they are written absolute, since the file lives elsewhere.
     """
-    data = {
+    data: dict[str, Any] = {
         "state": _state_section(airbyte_config.state),
         # the records arrive on stdin; `type: airbyte` is never built, only named
         "sources": {airbyte_config.source: {"type": "airbyte"}},
         "destination": {"type": type_name, **airbyte_config.destination},
-        "mappings": [_absolute(g) for g in airbyte_config.mappings],
     }
-    if airbyte_config.lookups_dir:
-        data["lookups_dir"] = _absolute(airbyte_config.lookups_dir)
     work.mkdir(parents=True, exist_ok=True)
+    globs, lookups_dir = airbyte_config.mapping_files(work)
+    data["mappings"] = [_absolute(g) for g in globs]
+    if lookups_dir:
+        data["lookups_dir"] = _absolute(lookups_dir)
     path = work / "airbyte-destination.yaml"
     path.write_text(
         "# written by the Airbyte destination on every write; the state store it names is the one\n"

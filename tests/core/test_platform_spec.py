@@ -55,6 +55,16 @@ def test_nested_models_are_inlined_so_no_ref_points_at_nothing() -> None:
     jsonschema.validate(config, spec)  # the PointerToNowhere of a $ref to a moved $defs
 
 
+def test_an_object_or_text_union_becomes_a_type_list() -> None:
+    class _Inline(BaseModel):
+        inline_mappings: list[dict[str, Any] | str] = []
+
+    spec = platform_spec(_Inline.model_json_schema())
+    assert spec["properties"]["inline_mappings"]["items"]["type"] == ["object", "string"]
+    assert "anyOf" not in json.dumps(spec)
+    jsonschema.validate({"inline_mappings": [{"name": "payment_received"}, "name: refund_paid"]}, spec)
+
+
 def test_optional_fields_are_typed_with_null_instead_of_any_of() -> None:
     spec = platform_spec(_Section.model_json_schema())
     assert "anyOf" not in json.dumps(spec)
