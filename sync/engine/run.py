@@ -250,7 +250,8 @@ class Engine:
         summary.already_posted += (
             outcomes.get(Status.SUPERSEDED, 0) + outcomes.get(Status.REVERSED, 0) + adopted
         )
-        summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE)
+        summary.awaiting_approval = outcomes.get(Status.AWAITING_APPROVAL, 0)
+        summary.failed = sum(n for s, n in outcomes.items() if s in NOT_DONE) - summary.awaiting_approval
         summary.mapped = summary.read - summary.skipped - summary.quarantined
         # every record read is posted, already there, skipped, quarantined or failed; an
         # aborted run rolled back the records of its last transaction (they are read again)

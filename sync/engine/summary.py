@@ -7,10 +7,13 @@ Every record read is counted exactly once, in the first of these that applies:
   source (whatever was posted for it earlier is reversed: see ``reversed``);
 - ``already_posted``: its voucher (or its group's voucher) is unchanged and already posted;
 - ``posted``: its voucher was posted in this run;
+- ``awaiting_approval``: its voucher waits for ``crmsync approve`` (a mapping with
+  ``approval: required``): held on purpose, so not a failure and not a reason to exit 1;
 - ``failed``: its voucher is not posted at the end of this run: refused by the ERP (``failed``,
   see ``crmsync failures``) or still waiting after transient errors (posted by the next run).
 
-So ``read = posted + already_posted + skipped + quarantined + failed``, always. A record
+So ``read = posted + already_posted + skipped + quarantined + awaiting_approval + failed``,
+always. A record
 with several vouchers is counted by its first. ``mapped`` = read - skipped - quarantined;
 ``reversed`` counts reversal vouchers posted in this run; ``vouchers_posted`` counts every
 voucher posted (including reversals and vouchers left from earlier runs); ``vouchers_adopted``
@@ -28,7 +31,7 @@ __all__ = ["RunSummary"]
 
 @dataclass
 class RunSummary:
-    """What one run did, in counts that add up (read = posted + already + skipped + quarantined + failed)."""
+    """What one run did, in counts that add up (see the module docstring)."""
 
     run_id: int = 0
     read: int = 0
@@ -39,6 +42,7 @@ class RunSummary:
     skipped: int = 0
     quarantined: int = 0
     failed: int = 0
+    awaiting_approval: int = 0
     vouchers_posted: int = 0
     vouchers_failed: int = 0
     vouchers_pending: int = 0
@@ -57,7 +61,8 @@ class RunSummary:
 
     @property
     def adds_up(self) -> bool:
-        return self.read == self.posted + self.already_posted + self.skipped + self.quarantined + self.failed
+        done = self.posted + self.already_posted + self.skipped + self.quarantined
+        return self.read == done + self.awaiting_approval + self.failed
 
     @property
     def exit_code(self) -> int:
@@ -74,7 +79,8 @@ class RunSummary:
             f"read {self.read}, mapped {self.mapped}, posted {self.posted}, already posted "
             f"{self.already_posted}, "
             f"reversed {self.reversed}, skipped by rule {self.skipped}, quarantined {self.quarantined}, "
-            f"failed {self.failed}",
+            f"failed {self.failed}"
+            + (f", awaiting approval {self.awaiting_approval}" if self.awaiting_approval else ""),
             f"vouchers posted in this run {self.vouchers_posted} (failed {self.vouchers_failed}, "
             f"waiting for the next run {self.vouchers_pending}); {self.seconds:.1f} s",
         ]
@@ -85,6 +91,11 @@ class RunSummary:
             )
         if self.read == 0 and self.vouchers_posted == 0 and self.vouchers_adopted == 0:
             out.append("nothing new: every source is up to date and nothing is waiting to be posted")
+        if self.awaiting_approval:
+            out.append(
+                f"{self.awaiting_approval} record(s) wait for approval: `crmsync approve --period P "
+                "--mapping NAME` releases their vouchers for the next run"
+            )
         if self.paused:
             out.append("posting is paused (crmsync resume); vouchers wait in the outbox")
         out += self.stale_advice

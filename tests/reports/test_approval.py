@@ -31,6 +31,15 @@ mappings: ["mappings/*.yaml"]
     return config
 
 
+def test_a_run_whose_vouchers_await_approval_counts_them_apart_and_exits_0(tmp_path: Path) -> None:
+    config = _tenant(tmp_path)
+    result = CliRunner().invoke(cli, ["sync", "-c", str(config), "--format", "json"])
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert result.exit_code == 0, result.output
+    assert summary["failed"] == 0 and summary["awaiting_approval"] == summary["read"] > 0
+    assert "see `crmsync failures`" not in result.output  # nothing failed: nothing to look up
+
+
 def test_vouchers_wait_for_approval_then_post(tmp_path: Path) -> None:
     config = _tenant(tmp_path)
     runner = CliRunner()

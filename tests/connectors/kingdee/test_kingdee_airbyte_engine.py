@@ -34,6 +34,7 @@ from tests.connectors.kingdee.airbyte_support import (
     trace_errors,
     wire,
 )
+from tests.e2e.support import approval_mappings
 from tests.fakes.kingdee import FakeKingdee
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -154,3 +155,36 @@ def test_a_summarised_mapping_posts_one_voucher_per_group(fake: FakeKingdee, tmp
     assert len(fake.vouchers) == len(days) < len(payments)
     total = sum(Decimal(p["payment_amount"]) for p in payments)
     assert sum(e.debit for v in fake.vouchers for e in v.entries) == total
+
+
+def test_vouchers_awaiting_approval_post_on_the_next_write_once_approved(
+    fake: FakeKingdee, tmp_path: Path
+) -> None:
+    config = {
+        **_engine_config(fake, f"sqlite:///{tmp_path / 'state.db'}"),
+        "mappings": [str(approval_mappings(tmp_path) / "*.yaml")],
+    }
+    payments = [record_message("PaymentObj", p) for p in sample_records("PaymentObj", 4)]
+
+    def write(messages: list[Any]) -> tuple[int, list[dict[str, Any]]]:
+        code, out, _ = run_destination(
+            tmp_path, "write", config, streams=("PaymentObj",), stdin=wire(messages), cwd=tmp_path
+        )
+        return code, out
+
+    code, messages = write([*payments, state_message("PaymentObj", 4)])
+    assert code == 0 and positions(messages) == [4]  # kept in the store, awaiting approval
+    assert fake.vouchers == []
+    written = str(tmp_path / ".crmsync/airbyte-destination.yaml")
+    approve = subprocess.run(
+        [sys.executable, "-m", "sync.cli", "approve", "-c", written, "--all", "--by", "王会计"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert approve.returncode == 0, approve.stderr[-2000:]
+    code, messages = write([state_message("PaymentObj", 4)])  # the next sync: nothing new
+    assert code == 0 and positions(messages) == [4]
+    assert len(fake.vouchers) == 4 and max(fake.refs().values()) == 1
