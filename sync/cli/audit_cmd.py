@@ -23,6 +23,7 @@ _CSV_COLUMNS = (
     "run_id",
     "prev_hash",
     "hash",
+    "item",
 )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sync.destination import Destination, ErpRef, Outcome, PostResult
 from sync.engine.retry import RetryPolicy, TryAgain
@@ -293,7 +294,7 @@ class Poster:
             self.store.mark_posted(
                 [(row.external_ref, ref.erp_id, ref.number or "", adopted) for row, ref in posted]
             )
-            entries = []
+            entries: dict[str, list[tuple[str, dict[str, Any]]]] = {}
             for row, ref in posted:
                 if adopted:
                     action = audit.Action.ADOPT
@@ -308,9 +309,11 @@ class Poster:
                     "reversal_of": row.reversal_of,
                     **({"kind": row.kind, "erp_total": _text(ref.total)} if adopted else {}),
                 }
-                entries.append((str(action), row.external_ref, detail))
-            # audit hook (sync.state.audit): same transaction as the status change
-            audit.record_many(self.store, entries, run_id=self.summary.run_id or None)
+                entries.setdefault(str(action), []).append((row.external_ref, detail))
+            # audit hook (sync.state.audit): same transaction as the status change, one entry
+            # per batch and action whose hash covers each voucher
+            for action_name, items in entries.items():
+                audit.record_batch(self.store, action_name, items, run_id=self.summary.run_id or None)
             for row, _ in posted:
                 if row.kind == "reversal" and row.reversal_of:
                     self.store.transition(row.reversal_of, Status.REVERSED, expected={Status.POSTED})

@@ -61,7 +61,8 @@ def _verify(setup: Setup) -> Any:
 
 @pytest.fixture
 def synced(tmp_path: Path, state_url: str) -> tuple[Setup, str]:
-    setup = make_setup(tmp_path, state_url, payments(5))
+    """Five payments posted one per batch: six stored entries to tamper with."""
+    setup = make_setup(tmp_path, state_url, payments(5), batch_size=1)
     assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
     return setup, state_url
 
@@ -76,7 +77,7 @@ def _entries(setup: Setup) -> list[dict[str, Any]]:
 def test_a_sync_records_the_config_and_every_post_with_who_and_what(synced: tuple[Setup, str]) -> None:
     setup, _ = synced
     rows = _entries(setup)
-    assert [r["seq"] for r in rows] == list(range(1, 7))
+    assert [r["seq"] for r in rows] == list(range(1, 7)) and {r["item"] for r in rows} == {None}
     assert rows[0]["action"] == "config_changed" and rows[0]["detail"]["first"] is True
     files = rows[0]["detail"]["files"]
     assert "config" in files and any(k.endswith("payment_received.yaml") for k in files)
@@ -92,6 +93,29 @@ def test_a_sync_records_the_config_and_every_post_with_who_and_what(synced: tupl
         "first_bad_entry": None,
         "problem": None,
     }
+
+
+def test_a_batch_is_one_entry_exported_as_one_line_per_voucher(tmp_path: Path, state_url: str) -> None:
+    setup = make_setup(tmp_path, state_url, payments(5), batch_size=10)
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
+    rows = _entries(setup)
+    assert [(r["seq"], r["item"]) for r in rows] == [(1, None), *((2, i) for i in range(1, 6))]
+    posts = rows[1:]
+    assert sorted(r["subject"] for r in posts) == sorted(str(r[0]) for r in _sql(state_url, _POSTED_REFS))
+    assert all(r["action"] == "post" and r["detail"]["erp_number"].startswith("收-") for r in posts)
+    assert len({r["hash"] for r in posts}) == 1
+    assert _verify(setup).summary["entries"] == 2
+
+
+def test_an_edited_voucher_inside_a_batch_entry_is_found(tmp_path: Path, state_url: str) -> None:
+    setup = make_setup(tmp_path, state_url, payments(5), batch_size=10)
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
+    _tamper(state_url, 'UPDATE audit_log SET detail = REPLACE(detail, \'收-3\', \'收-9\') WHERE seq = 2')
+    res = _verify(setup)
+    assert res.exit_code == 1 and res.summary["first_bad_entry"] == 2 and "edited" in res.summary["problem"]
+
+
+_POSTED_REFS = "SELECT external_ref FROM outbox WHERE status = 'posted'"
 
 
 def test_an_unchanged_config_is_not_recorded_again_and_an_edit_is(synced: tuple[Setup, str]) -> None:
