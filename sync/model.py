@@ -159,7 +159,7 @@ class Voucher(_Frozen):
         """A voucher from the JSON the outbox keeps (``model_dump_json`` of a validated voucher).
 
         Balance, period and revision were checked when it was made; parsing the outbox for
-        posting or reversing does not repeat them (a payload is covered by its ``payload_hash``).
+        posting or reversing does not repeat them (the outbox's seal authenticates the payload).
         """
         return cls.model_validate_json(payload, context=STORED)
 

@@ -7,7 +7,6 @@ decisions, audit) so that each of those holds only its own table's queries.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -17,7 +16,7 @@ from typing import Any, Self
 from sync.errors import StateError
 from sync.state.schema import LATEST, MIGRATIONS
 
-__all__ = ["LockHolder", "StoreBase", "now_iso", "payload_hash"]
+__all__ = ["LockHolder", "StoreBase", "now_iso"]
 
 #: seconds between two notes that a run is alive (``runs.seen``)
 TOUCH_EVERY = 5.0
@@ -36,10 +35,6 @@ class LockHolder:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def payload_hash(payload: str) -> str:
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 class StoreBase:
@@ -194,7 +189,8 @@ class StoreBase:
                     continue
                 for statement in MIGRATIONS[version]:
                     if isinstance(statement, dict):  # differs per backend; used verbatim
-                        self._execute(statement[self.dialect])
+                        if self.dialect in statement:  # a backend it does not name skips it
+                            self._execute(statement[self.dialect])
                         continue
                     self._execute(
                         statement.format(serial=self.serial_sql, bigint=self.bigint_sql, blob=self.blob_sql)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.secrets import redact
-from sync.state.base import now_iso, payload_hash
+from sync.state.base import now_iso
 from sync.state.sealed import SealedColumns
 from sync.state.status import Status, TransitionRefused, sources_of
 
@@ -31,7 +31,6 @@ class OutboxRow:
     source_id: str
     status: Status
     payload: str
-    payload_hash: str
     total: str
     voucher_date: str
     erp_id: str | None
@@ -95,7 +94,7 @@ class OutboxRow:
 
 _OUTBOX_COLS = (
     "seq, key, revision, external_ref, mapping, kind, record_ids, source_system, source_stream, source_id, "
-    "status, payload, payload_hash, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
+    "status, payload, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
     "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted, sealed"
 )
 
@@ -148,7 +147,9 @@ class OutboxTable(SealedColumns):
                 source[2],
                 Status(status).value,
                 self._seal(payload, "outbox"),
-                payload_hash(payload),
+                # '' since sealing: the seal's GCM tag authenticates the payload, and a plain
+                # SHA-256 of the voucher beside its ciphertext would tell equal vouchers apart
+                "",
                 total,
                 voucher_date,
                 now,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sync.state.base import now_iso
 from sync.state.sealed import SealedColumns
@@ -65,7 +66,7 @@ class RecordsTable(SealedColumns):
             part = wanted[i : i + chunk]
             marks = ", ".join("?" for _ in part)
             for r in self._all(f"SELECT key, revision, content FROM heads WHERE key IN ({marks})", part):
-                heads[r["key"]] = Head(r["key"], r["revision"], r["content"])
+                heads[r["key"]] = _head(r)
         index: dict[tuple[str, str, str, str], IndexRow | None] = dict.fromkeys(index_keys)
         by_stream: dict[tuple[str, str, str], list[str]] = {}
         for mapping, source, stream, rid in set(index_keys):
@@ -80,8 +81,11 @@ class RecordsTable(SealedColumns):
                     f"AND source = ? AND stream = ? AND record_id IN ({marks})",
                     (mapping, source, stream, *part),
                 ):
-                    index[(mapping, source, stream, r["record_id"])] = IndexRow(
-                        json.loads(r["voucher_keys"]), json.loads(r["group_keys"]), str(r["version"])
+                    rid = str(r["record_id"])
+                    index[(mapping, source, stream, rid)] = IndexRow(
+                        _keys_from(r["voucher_keys"], (mapping, stream, rid)),
+                        json.loads(r["group_keys"]),
+                        str(r["version"]),
                     )
         self._ahead_heads, self._ahead_index = heads, index
 
@@ -93,7 +97,7 @@ class RecordsTable(SealedColumns):
         if ahead is not None and key in ahead:
             return ahead[key]
         row = self._one("SELECT key, revision, content FROM heads WHERE key = ?", (key,))
-        return None if row is None else Head(row["key"], row["revision"], row["content"])
+        return None if row is None else _head(row)
 
     def set_head(self, key: str, revision: str, content: str) -> None:
         if self._ahead_heads is not None:
@@ -101,7 +105,7 @@ class RecordsTable(SealedColumns):
         self._execute(
             "INSERT INTO heads (key, revision, content) VALUES (?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET revision = excluded.revision, content = excluded.content",
-            (key, revision, content),
+            (key, revision, "" if content == revision else content),  # not the same text twice
         )
 
     def live_heads(self, prefix: str) -> list[tuple[str, str]]:
@@ -136,7 +140,11 @@ class RecordsTable(SealedColumns):
         )
         if row is None:
             return None
-        return IndexRow(json.loads(row["voucher_keys"]), json.loads(row["group_keys"]), str(row["version"]))
+        return IndexRow(
+            _keys_from(row["voucher_keys"], (mapping, stream, record_id)),
+            json.loads(row["group_keys"]),
+            str(row["version"]),
+        )
 
     def put_record(  # noqa: PLR0917 - the record's identity is four positional parts
         self,
@@ -163,7 +171,7 @@ class RecordsTable(SealedColumns):
                 source,
                 stream,
                 record_id,
-                json.dumps(voucher_keys, ensure_ascii=False),
+                _keys_text(voucher_keys, (mapping, stream, record_id)),
                 json.dumps(group_keys, ensure_ascii=False),
                 now_iso(),
                 version,
@@ -223,3 +231,23 @@ class RecordsTable(SealedColumns):
 
     def clear_dirty_group(self, mapping: str, group_key: str) -> None:
         self._execute("DELETE FROM groups_dirty WHERE mapping = ? AND group_key = ?", (mapping, group_key))
+
+
+# -- compact columns: what the row's own key already says is not stored again ---------------
+
+
+def _head(row: dict[str, Any]) -> Head:
+    """A heads row; ``content`` '' means the same as the revision (the common case)."""
+    revision = str(row["revision"])
+    return Head(str(row["key"]), revision, str(row["content"]) or revision)
+
+
+def _keys_text(keys: Sequence[str], where: tuple[str, str, str]) -> str:
+    """The voucher keys as JSON, the record's own default key (mapping:stream:id) written ''."""
+    own = ":".join(where)
+    return json.dumps(["" if k == own else k for k in keys], ensure_ascii=False)
+
+
+def _keys_from(text: str, where: tuple[str, str, str]) -> list[str]:
+    own = ":".join(where)
+    return [k or own for k in json.loads(text)]

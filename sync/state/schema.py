@@ -205,6 +205,41 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         "ALTER TABLE quarantine ADD COLUMN sealed {blob}",
         "ALTER TABLE contributions ADD COLUMN sealed {blob}",
     ),
+    # 9: a smaller store on SQLite. The key tables become WITHOUT ROWID: a table keyed by text
+    # kept its primary key twice (the rows by rowid, and an index by key); now the rows are
+    # the index. PostgreSQL has no rowid: nothing to do there.
+    9: (
+        *(
+            {"sqlite": statement}
+            for statement in (
+                """CREATE TABLE heads_v9 (
+                    key TEXT PRIMARY KEY,
+                    revision TEXT NOT NULL,
+                    content TEXT NOT NULL
+                ) WITHOUT ROWID""",
+                "INSERT INTO heads_v9 (key, revision, content) SELECT key, revision, content FROM heads",
+                "DROP TABLE heads",
+                "ALTER TABLE heads_v9 RENAME TO heads",
+                """CREATE TABLE record_index_v9 (
+                    mapping TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    stream TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    voucher_keys TEXT NOT NULL,
+                    group_keys TEXT NOT NULL,
+                    updated TEXT NOT NULL,
+                    version TEXT NOT NULL DEFAULT '',
+                    PRIMARY KEY (mapping, source, stream, record_id)
+                ) WITHOUT ROWID""",
+                "INSERT INTO record_index_v9 (mapping, source, stream, record_id, voucher_keys, group_keys, "
+                "updated, version) SELECT mapping, source, stream, record_id, voucher_keys, group_keys, "
+                "updated, version FROM record_index",
+                "DROP TABLE record_index",
+                "ALTER TABLE record_index_v9 RENAME TO record_index",
+                "CREATE INDEX record_index_version ON record_index (mapping, source, stream, version)",
+            )
+        ),
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)

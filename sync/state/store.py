@@ -12,7 +12,7 @@ No module outside sync/state/ issues SQL.
 
 from __future__ import annotations
 
-from sync.state.base import now_iso, payload_hash
+from sync.state.base import now_iso
 from sync.state.control import ControlTable
 from sync.state.cursors import CursorsTable
 from sync.state.decisions import DecisionsTable
@@ -23,7 +23,7 @@ from sync.state.runs import RunsTable
 from sync.state.sealed import SealedColumns
 from sync.state.source_records import SourceRecordsTable
 
-__all__ = ["OutboxRow", "StateStore", "now_iso", "payload_hash"]
+__all__ = ["OutboxRow", "StateStore", "now_iso"]
 
 
 class StateStore(

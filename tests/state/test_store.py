@@ -91,7 +91,7 @@ def test_outbox_moves_through_the_statuses_and_keeps_the_erp_reference(state_url
         put(store, v, run_id=7, run_records=1)
         row = store.get_voucher(v.key, v.revision)
         assert row is not None and row.status == Status.PENDING and row.external_ref == v.external_ref
-        assert row.payload_hash and Voucher.model_validate_json(row.payload) == v
+        assert Voucher.model_validate_json(row.payload) == v
         with store.transaction():
             store.transition(v.external_ref, Status.SENDING, attempt=True)
             store.transition(v.external_ref, Status.POSTED, erp_id="100042", erp_number="收-12", error="")
