@@ -120,9 +120,20 @@ def load_book(records: Iterable[tuple[str, Mapping[str, Any]]], fields: CrmField
         f.payment_stream: _read_payment,
         ALLOCATION_STREAM: _read_allocation,
     }
+    tables: dict[str, dict[str, Any]] = {
+        ACCOUNT_STREAM: book.accounts,
+        f.order_stream: book.orders,
+        f.payment_stream: book.payments,
+        ALLOCATION_STREAM: book.allocations,
+    }
     for stream, record in records:
         reader = readers.get(stream)
-        if reader is None or not f.counts(record):
+        if reader is None or f.held(record):
+            continue  # a change awaiting approval: the version that counted stands
+        if not f.counts(record):
+            # a newer version that no longer counts (void, delete) takes out the one before
+            id_field = f.id if stream in (f.order_stream, f.payment_stream) else "_id"
+            tables[stream].pop(str(record.get(id_field, "")), None)
             continue
         try:
             reader(book, record, f)

@@ -4,8 +4,15 @@ Tenants rename and add fields (``__c``), so every field name is configurable; th
 are Fxiaoke's API names. One counting rule serves every feature that reads the CRM outside
 a sync (reports, reminders, credit, reconciliation, write-back) and matches the shipped
 mappings (``when: life_status == 'normal'``): a record counts when it is not deleted and its
-``life_status`` is one of ``statuses``. A payment under review (审核中) or under change
-(变更中) is neither booked by the mappings nor reported nor matched against bank money.
+``life_status`` is one of ``statuses``.
+
+Records arrive as versions (an edit, a void, a delete is a newer copy of the same ``_id``);
+the latest version read decides, as it does for the vouchers: a version that no longer counts
+(作废 invalid, deleted, 未生效) takes the record out of every report, and one whose status is
+in ``held_statuses`` (变更中 in_change: a change of an approved record waits for approval)
+leaves the last version that counted as it was, exactly as the shipped mappings'
+``hold_when`` leaves its posted voucher alone. A record under review (审核中) that never
+counted does not count yet.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ class CrmFields:
     credit_limit: str = ""
     status_field: str = "life_status"
     statuses: tuple[str, ...] = ("normal",)
+    #: statuses whose version leaves the last counted version in place (a change awaiting approval)
+    held_statuses: tuple[str, ...] = ("in_change",)
     #: values of ``excluded_field`` that never count, whatever the status (reconcile's
     #: older ``voided_field``/``voided_values`` keys)
     excluded_field: str = ""
@@ -60,3 +69,10 @@ class CrmFields:
         if self.excluded_field and str(record.get(self.excluded_field, "")) in self.excluded_values:
             return False
         return str(record.get(self.status_field, "normal")) in self.statuses
+
+    def held(self, record: Mapping[str, Any]) -> bool:
+        """Whether this version waits for approval: the last version that counted still stands."""
+        if record.get("is_deleted") is True:
+            return False
+        status = str(record.get(self.status_field, "normal"))
+        return status in self.held_statuses and status not in self.statuses

@@ -78,6 +78,8 @@ class RecordWriter:
         self, source: str, stream: str, r: RecordResult, budget: list[int]
     ) -> RecordOutcome | None:
         """One mapping's result; returns the record's outcome when this result took its count."""
+        if r.held:  # awaiting approval at the source: the record's vouchers stand as they are
+            return None
         store, planner = self.store, self.planner
         prev = store.get_index(r.mapping, source, stream, r.record_id)
         prev_keys, prev_groups = (prev.voucher_keys, prev.group_keys) if prev else ([], [])

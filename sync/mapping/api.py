@@ -46,8 +46,10 @@ class RecordResult:
     record_id: str
     vouchers: tuple[Voucher, ...] = ()
     contributions: tuple[Contribution, ...] = ()
-    skipped: bool = False  # excluded by the mapping's `when:` rule
+    skipped: bool = False  # excluded by the mapping's `when:` rule (or held)
     skip_reason: str = ""
+    #: held by ``hold_when:`` (also ``skipped``): what was posted for the record stands untouched
+    held: bool = False
     #: the record is voided/deleted at the source: reverse whatever this mapping posted for it
     voided: bool = False
     error: MappingError | None = None

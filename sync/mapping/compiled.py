@@ -101,6 +101,8 @@ class CompiledMapping:
     when: Evaluator | None
     when_text: str
     void_when: Evaluator
+    hold_when: Evaluator | None
+    hold_text: str
     lets: tuple[tuple[str, Evaluator], ...]
     book: Evaluator
     date: Evaluator
@@ -165,6 +167,15 @@ class CompiledMapping:
         try:
             if self.void_when(scope):
                 return RecordResult(self.name, rid, voided=True, reversal_style=self.spec.reversal)
+            if self.hold_when is not None and self.hold_when(scope):
+                return RecordResult(
+                    self.name,
+                    rid,
+                    skipped=True,
+                    held=True,
+                    skip_reason=f"hold_when: {self.hold_text}",
+                    reversal_style=self.spec.reversal,
+                )
             if self.when is not None and not self.when(scope):
                 return RecordResult(
                     self.name,

@@ -166,6 +166,8 @@ def _compile_spec(
         when=None if spec.when is None else b.expr(spec.when, ("when",)),
         when_text=spec.when or "",
         void_when=b.expr(spec.void_when, ("void_when",)),
+        hold_when=None if spec.hold_when is None else b.expr(spec.hold_when, ("hold_when",)),
+        hold_text=spec.hold_when or "",
         lets=tuple(lets),
         book=b.template(h.book, ("voucher", "book"), known),
         date=b.expr(h.date, ("voucher", "date"), known),

@@ -235,6 +235,12 @@ class MappingSpec(_Spec):
         "get('life_status') == 'invalid' or get('is_deleted') == true",
         description="the record is voided at the source: reverse what was posted for it",
     )
+    hold_when: Expr | None = Field(
+        None,
+        description="this version waits for approval at the source (e.g. life_status == 'in_change', "
+        "变更中): what was posted for the record stands as it is and nothing new is posted until a "
+        "version no longer held arrives; counted as skipped",
+    )
     revision_fields: list[str] = Field(
         default_factory=list,
         description="source fields that also make a new revision when they change (besides voucher content)",

@@ -52,6 +52,11 @@ class ReportsConfig(BaseModel):
     statuses: list[str] = Field(
         default_factory=lambda: ["normal"], min_length=1, description="life_status values that count"
     )
+    held_statuses: list[str] = Field(
+        default_factory=lambda: ["in_change"],
+        description="life_status values of a change awaiting approval (变更中): the version that "
+        "counted before stands, as the shipped mappings' hold_when",
+    )
 
     def fields(self) -> CrmFields:
         return CrmFields(
@@ -62,6 +67,7 @@ class ReportsConfig(BaseModel):
             payment_method=self.payment_method_field,
             credit_limit=self.credit_limit_field,
             statuses=tuple(self.statuses),
+            held_statuses=tuple(self.held_statuses),
             method_labels=tuple(sorted(self.payment_methods.items())),
             employee_names=tuple(sorted(self.employees.items())),
         )
