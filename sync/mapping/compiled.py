@@ -165,30 +165,29 @@ class CompiledMapping:
                 ),
             )
         try:
-            if self.void_when(scope):
-                return RecordResult(self.name, rid, voided=True, reversal_style=self.spec.reversal)
-            if self.hold_when is not None and self.hold_when(scope):
-                return RecordResult(
-                    self.name,
-                    rid,
-                    skipped=True,
-                    held=True,
-                    skip_reason=f"hold_when: {self.hold_text}",
-                    reversal_style=self.spec.reversal,
-                )
-            if self.when is not None and not self.when(scope):
-                return RecordResult(
-                    self.name,
-                    rid,
-                    skipped=True,
-                    skip_reason=f"when: {self.when_text}",
-                    reversal_style=self.spec.reversal,
-                )
+            excluded = self._excluded(scope, rid)
+            if excluded is not None:
+                return excluded
             for name, fn in self.lets:
                 scope.vars[name] = fn(scope)
             return self._produce(scope, rid)
         except _Fail as fail:
             return self._failed(rid, fail)
+
+    def _excluded(self, scope: Scope, rid: str) -> RecordResult | None:
+        """The record-level rules, in order: voided, held (awaiting approval), skipped by ``when``."""
+        style = self.spec.reversal
+        if self.void_when(scope):
+            return RecordResult(self.name, rid, voided=True, reversal_style=style)
+        if self.hold_when is not None and self.hold_when(scope):
+            reason = f"hold_when: {self.hold_text}"
+            return RecordResult(
+                self.name, rid, skipped=True, held=True, skip_reason=reason, reversal_style=style
+            )
+        if self.when is not None and not self.when(scope):
+            reason = f"when: {self.when_text}"
+            return RecordResult(self.name, rid, skipped=True, skip_reason=reason, reversal_style=style)
+        return None
 
     def _failed(self, rid: str, fail: _Fail) -> RecordResult:
         error = MappingError(
