@@ -110,7 +110,7 @@ def test_a_batch_is_one_entry_exported_as_one_line_per_voucher(tmp_path: Path, s
 def test_an_edited_voucher_inside_a_batch_entry_is_found(tmp_path: Path, state_url: str) -> None:
     setup = make_setup(tmp_path, state_url, payments(5), batch_size=10)
     assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
-    _tamper(state_url, 'UPDATE audit_log SET detail = REPLACE(detail, \'收-3\', \'收-9\') WHERE seq = 2')
+    _tamper(state_url, "UPDATE audit_log SET detail = REPLACE(detail, '收-3', '收-9') WHERE seq = 2")
     res = _verify(setup)
     assert res.exit_code == 1 and res.summary["first_bad_entry"] == 2 and "edited" in res.summary["problem"]
 
