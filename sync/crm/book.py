@@ -24,11 +24,13 @@ __all__ = [
     "ALLOCATION_STREAM",
     "ORDER_STREAM",
     "PAYMENT_STREAM",
+    "REFUND_STREAM",
     "Account",
     "Allocation",
     "CrmBook",
     "Order",
     "Payment",
+    "Refund",
     "load_book",
 ]
 
@@ -36,6 +38,7 @@ ORDER_STREAM = "SalesOrderObj"
 PAYMENT_STREAM = "PaymentObj"
 ALLOCATION_STREAM = "OrderPaymentObj"
 ACCOUNT_STREAM = "AccountObj"
+REFUND_STREAM = "RefundObj"
 
 #: dates the CRM sends as epoch milliseconds; an export may carry YYYY-MM-DD instead
 _EPOCH_DIGITS = 10
@@ -84,6 +87,21 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class Refund:
+    """A 退款 that counts: money paid back to a customer, which puts it back on the receivable
+    (the shipped ``refund_paid`` mapping: Dr 1122 / Cr bank)."""
+
+    id: str
+    name: str
+    account_id: str
+    account_name: str
+    date: dt.date
+    amount: Decimal
+    method: str
+    order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Allocation:
     """One OrderPaymentObj row: part of a payment applied to one order."""
 
@@ -102,6 +120,7 @@ class CrmBook:
     orders: dict[str, Order] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
+    refunds: dict[str, Refund] = field(default_factory=dict)
     #: records that could not be read, with the reason (shown, never silently dropped)
     problems: list[str] = field(default_factory=list)
 
@@ -119,12 +138,14 @@ def load_book(records: Iterable[tuple[str, Mapping[str, Any]]], fields: CrmField
         f.order_stream: _read_order,
         f.payment_stream: _read_payment,
         ALLOCATION_STREAM: _read_allocation,
+        f.refund_stream: _read_refund,
     }
     tables: dict[str, dict[str, Any]] = {
         ACCOUNT_STREAM: book.accounts,
         f.order_stream: book.orders,
         f.payment_stream: book.payments,
         ALLOCATION_STREAM: book.allocations,
+        f.refund_stream: book.refunds,
     }
     for stream, record in records:
         reader = readers.get(stream)
@@ -132,7 +153,7 @@ def load_book(records: Iterable[tuple[str, Mapping[str, Any]]], fields: CrmField
             continue  # a change awaiting approval: the version that counted stands
         if not f.counts(record):
             # a newer version that no longer counts (void, delete) takes out the one before
-            id_field = f.id if stream in (f.order_stream, f.payment_stream) else "_id"
+            id_field = f.id if stream in (f.order_stream, f.payment_stream, f.refund_stream) else "_id"
             tables[stream].pop(str(record.get(id_field, "")), None)
             continue
         try:
@@ -144,6 +165,8 @@ def load_book(records: Iterable[tuple[str, Mapping[str, Any]]], fields: CrmField
         book.orders[oid] = replace(order, account_name=_name(book, order.account_id, order.account_name))
     for pid, pay in book.payments.items():
         book.payments[pid] = replace(pay, account_name=_name(book, pay.account_id, pay.account_name))
+    for rid, refund in book.refunds.items():
+        book.refunds[rid] = replace(refund, account_name=_name(book, refund.account_id, refund.account_name))
     return book
 
 
@@ -229,6 +252,21 @@ def _read_payment(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> Non
         order_id=_text(record, f.payment_order_id),
         order_number=_text(record, f.payment_order_number),
         payer_account=_text(record, f.payer_account) if f.payer_account else "",
+    )
+
+
+def _read_refund(book: CrmBook, record: Mapping[str, Any], f: CrmFields) -> None:
+    rid = str(_required(record, f.id))
+    raw = _text(record, f.refund_method)
+    book.refunds[rid] = Refund(
+        id=rid,
+        name=_text(record, f.refund_number) or rid,
+        account_id=_text(record, "account_id"),
+        account_name=_text(record, f.refund_customer),
+        date=_day(record, f.refund_date),
+        amount=parse_amount(_required(record, f.refund_amount), field=f.refund_amount),
+        method=dict(f.method_labels).get(raw) or _text(record, f"{f.refund_method}__r") or raw or "-",
+        order_id=_text(record, f.refund_order_id),
     )
 
 

@@ -45,6 +45,13 @@ class CrmFields:
     payment_customer: str = "account_id__r"
     payment_order_id: str = "order_id"
     payment_order_number: str = "order_id__r"
+    refund_stream: str = "RefundObj"
+    refund_number: str = "name"
+    refund_amount: str = "refunded_amount"
+    refund_date: str = "refunded_time"
+    refund_method: str = "refunded_method"
+    refund_customer: str = "account_id__r"
+    refund_order_id: str = "order_id"
     #: a payment field with the payer's bank account, if the tenant has one
     payer_account: str = ""
     #: AccountObj field with the credit limit (e.g. ``credit_limit__c``); empty = none in CRM

@@ -2,9 +2,10 @@
 owner and order.
 
 A payment counts on its 回款日期 (``payment_time`` in China time) when it falls inside
-``[start, end]``. Against orders, a payment is split by its 回款明细 rows, or given whole to
-its ``order_id``; what no order takes is shown as unapplied, so every view sums to the same
-total received.
+``[start, end]``, a refund (退款) on its 退款日期: the summary shows money received (gross),
+refunded and net per period, and the refunds sheet lists each refund. Against orders, a
+payment is split by its 回款明细 rows, or given whole to its ``order_id``; what no order takes
+is shown as unapplied, so every view of payments sums to the same total received.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from sync.crm import CrmBook, Payment
+from sync.crm import CrmBook, Payment, Refund
 from sync.money import ZERO, total
 from sync.reports.receivables import receivables
 from sync.tables.model import Cell, Column, Kind, Table
@@ -39,6 +40,12 @@ def bucket(day: dt.date, granularity: Granularity) -> str:
 def payments_between(book: CrmBook, start: dt.date, end: dt.date) -> list[Payment]:
     return sorted(
         (p for p in book.payments.values() if start <= p.date <= end), key=lambda p: (p.date, p.name)
+    )
+
+
+def refunds_between(book: CrmBook, start: dt.date, end: dt.date) -> list[Refund]:
+    return sorted(
+        (r for r in book.refunds.values() if start <= r.date <= end), key=lambda r: (r.date, r.name)
     )
 
 
@@ -161,11 +168,26 @@ def collection_tables(
 ) -> tuple[Table, ...]:
     """Received by period, then by customer, method, owner and order; every table sums alike."""
     payments = payments_between(book, start, end)
+    refunds = refunds_between(book, start, end)
     scope = f"{start.isoformat()} – {end.isoformat()}"
-    by_period: dict[str, tuple[int, Decimal]] = {}
+    received: dict[str, list[Decimal]] = defaultdict(list)
+    refunded: dict[str, list[Decimal]] = defaultdict(list)
     for p in payments:
-        n, amount = by_period.get(bucket(p.date, granularity), (0, ZERO))
-        by_period[bucket(p.date, granularity)] = (n + 1, amount + p.amount)
+        received[bucket(p.date, granularity)].append(p.amount)
+    for r in refunds:
+        refunded[bucket(r.date, granularity)].append(r.amount)
+    rows = tuple(
+        (
+            k,
+            len(received[k]),
+            total(received[k]),
+            len(refunded[k]),
+            total(refunded[k]),
+            total(received[k]) - total(refunded[k]),
+        )
+        for k in sorted(set(received) | set(refunded))
+    )
+    gross, back = total(p.amount for p in payments), total(r.amount for r in refunds)
     summary = Table(
         "received",
         "回款汇总",
@@ -174,9 +196,12 @@ def collection_tables(
             Column("period", "期间", "Period"),
             Column("count", "笔数", "Payments", Kind.INT),
             Column("amount", "回款金额", "Received", Kind.MONEY),
+            Column("refund_count", "退款笔数", "Refunds", Kind.INT),
+            Column("refunded", "退款金额", "Refunded", Kind.MONEY),
+            Column("net", "净回款", "Net received", Kind.MONEY),
         ),
-        tuple((k, n, a) for k, (n, a) in sorted(by_period.items())),
-        ("合计 / Total", len(payments), total(p.amount for p in payments)),
+        rows,
+        ("合计 / Total", len(payments), gross, len(refunds), back, gross - back),
         note_zh=scope,
         note_en=scope,
     )
@@ -184,4 +209,30 @@ def collection_tables(
         summary,
         *(_dimension_table(d, payments, granularity, scope) for d in DIMENSIONS),
         _orders_table(book, payments, granularity, scope, end),
+        _refunds_table(book, refunds, scope),
     )
+
+
+def _refunds_table(book: CrmBook, refunds: list[Refund], scope: str) -> Table:
+    """Every refund of the period, with the order it was paid back on."""
+    columns = (
+        Column("date", "退款日期", "Refund date", Kind.DATE),
+        Column("refund", "退款编号", "Refund"),
+        Column("customer", "客户", "Customer"),
+        Column("order", "订单编号", "Order"),
+        Column("method", "退款方式", "Method"),
+        Column("amount", "退款金额", "Refunded", Kind.MONEY),
+    )
+    rows = tuple(
+        (
+            r.date,
+            r.name,
+            r.account_name,
+            book.orders[r.order_id].name if r.order_id in book.orders else "",
+            r.method,
+            r.amount,
+        )
+        for r in refunds
+    )
+    totals = ("合计 / Total", None, None, None, None, total(r.amount for r in refunds))
+    return Table("refunds", "退款", "Refunds", columns, rows, totals, note_zh=scope, note_en=scope)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sync.config import AppConfig
 from sync.config.sections import load_section
 from sync.crm import CrmBook, read_book
-from sync.crm.book import ACCOUNT_STREAM, ALLOCATION_STREAM, ORDER_STREAM, PAYMENT_STREAM
+from sync.crm.book import ACCOUNT_STREAM, ALLOCATION_STREAM, ORDER_STREAM, PAYMENT_STREAM, REFUND_STREAM
 from sync.crm.source import crm_source_name as shared_crm_source_name
 from sync.dates import CHINA
 from sync.errors import ConfigurationError
@@ -29,7 +29,7 @@ from sync.state.quarantine import QuarantineEntry
 __all__ = ["StoredOutbox", "crm_book", "open_outbox", "reminders_log_path", "reports_config"]
 
 log = logging.getLogger("crmsync.reports")
-CRM_STREAMS = (ACCOUNT_STREAM, ORDER_STREAM, PAYMENT_STREAM, ALLOCATION_STREAM)
+CRM_STREAMS = (ACCOUNT_STREAM, ORDER_STREAM, PAYMENT_STREAM, ALLOCATION_STREAM, REFUND_STREAM)
 
 
 def reports_config(config: AppConfig) -> ReportsConfig:

@@ -9,6 +9,11 @@ depend on them:
 - a payment without rows but with ``order_id`` is applied to that order in full;
 - a payment with neither (or applied to an order that does not count) is unapplied cash;
 - an order paid beyond its amount is settled, and the excess is unapplied cash;
+- a refund (退款) paid on or before ``as_of`` gives money back: with an ``order_id`` of an
+  order that counts it takes that much off what was applied to the order (which is open
+  again by it), else off the customer's unapplied cash (which may go below zero: money
+  refunded beyond the customer's credit is owed back). So a customer's net receivable is
+  orders − payments + refunds, the movement the shipped mappings post on 1122;
 - a customer's exposure is open order amounts minus unapplied cash.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -70,23 +76,14 @@ def receivables(book: CrmBook, as_of: dt.date) -> Receivables:
     orders = {oid: o for oid, o in book.orders.items() if o.date <= as_of}
     applied: dict[str, Decimal] = defaultdict(lambda: ZERO)
     unapplied: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    rows_by_payment: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    for row in book.allocations.values():
-        rows_by_payment[row.payment_id].append((row.order_id, row.amount))
-
-    for payment in book.payments.values():
-        if payment.date > as_of:
+    _apply_payments(book, as_of, orders, applied, unapplied)
+    for refund in book.refunds.values():
+        if refund.date > as_of:
             continue
-        rows = rows_by_payment.get(payment.id)
-        if not rows and payment.order_id:
-            rows = [(payment.order_id, payment.amount)]
-        left = payment.amount
-        for order_id, amount in rows or ():
-            if order_id in orders:
-                applied[order_id] += amount
-                left -= amount
-        if left:
-            unapplied[payment.account_id] += left
+        if refund.order_id in orders:
+            applied[refund.order_id] -= refund.amount
+        else:
+            unapplied[refund.account_id] -= refund.amount
 
     result = Receivables(as_of)
     for order in sorted(orders.values(), key=lambda o: (o.date, o.name, o.id)):
@@ -101,3 +98,29 @@ def receivables(book: CrmBook, as_of: dt.date) -> Receivables:
             )
     result.unapplied = {k: v for k, v in unapplied.items() if v}
     return result
+
+
+def _apply_payments(
+    book: CrmBook,
+    as_of: dt.date,
+    orders: Mapping[str, Order],
+    applied: dict[str, Decimal],
+    unapplied: dict[str, Decimal],
+) -> None:
+    """Each payment up to ``as_of`` onto its orders (by 回款明细 rows, else ``order_id``)."""
+    rows_by_payment: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    for row in book.allocations.values():
+        rows_by_payment[row.payment_id].append((row.order_id, row.amount))
+    for payment in book.payments.values():
+        if payment.date > as_of:
+            continue
+        rows = rows_by_payment.get(payment.id)
+        if not rows and payment.order_id:
+            rows = [(payment.order_id, payment.amount)]
+        left = payment.amount
+        for order_id, amount in rows or ():
+            if order_id in orders:
+                applied[order_id] += amount
+                left -= amount
+        if left:
+            unapplied[payment.account_id] += left

@@ -70,7 +70,7 @@ def test_read_equals_mapped_plus_skipped_plus_failed_and_failures_are_listed(tmp
     assert len(out.splitlines()) == 2
     failed = [json.loads(line)["failed"] for line in err.splitlines() if line.startswith('{"failed"')]
     assert [f["record_id"] for f in failed] == ["65a1f0c2e4b0a1000001aaa7"]
-    assert failed[0]["where"].endswith("sales_order_confirmed.yaml:22:3")
+    assert failed[0]["where"].endswith("sales_order_confirmed.yaml:24:3")
     assert (
         "field 'order_amount' is missing" in failed[0]["reason"]
         and failed[0]["mapping"] == "sales_order_confirmed"

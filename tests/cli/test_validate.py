@@ -106,7 +106,7 @@ def test_every_problem_is_reported_at_once_with_its_location(tmp_path: Path) -> 
     code, _out, err = run("validate", "-c", str(config))
     assert code == 2
     assert f"{config}:3:" in err and "unknown key 'pth'" in err and "did you mean 'path'?" in err
-    assert f"{sales}:35:5:" in err and "unknown key 'credt'" in err and "did you mean 'credit'?" in err
+    assert f"{sales}:37:5:" in err and "unknown key 'credt'" in err and "did you mean 'credit'?" in err
     assert f"{pay}:" in err and "voucher.date: invalid expression" in err
     assert "Traceback" not in err
 
@@ -121,7 +121,7 @@ def test_unknown_account_in_the_configured_chart_is_a_located_error(tmp_path: Pa
     config = make_tenant(tmp_path, [ORDER], extra="chart_of_accounts: chart.csv\n")
     code, _out, err = run("validate", "-c", str(config))
     assert code == 2
-    assert "sales_order_confirmed.yaml:36:5:" in err and "unknown account '2221.01.05'" in err
+    assert "sales_order_confirmed.yaml:38:5:" in err and "unknown account '2221.01.05'" in err
     assert "invoice_issued.yaml:" in err
 
 
@@ -131,7 +131,7 @@ def test_a_record_that_fails_is_listed_with_id_mapping_line_and_fix(tmp_path: Pa
     code, out, _err = run("validate", "-c", str(config))
     assert code == 1
     assert "record 8908aff81f23ffaba79875e6 (crm/SalesOrderObj):" in out
-    assert "sales_order_confirmed.yaml:22:" in out and "is not a decimal amount" in out
+    assert "sales_order_confirmed.yaml:24:" in out and "is not a decimal amount" in out
     assert "records: read 2: mapped 1, skipped by rule 0, failed 1" in out
 
 
@@ -154,7 +154,7 @@ def test_malformed_config_yaml_is_located(tmp_path: Path) -> None:
 def test_json_format_lists_problems(tmp_path: Path) -> None:
     config = make_tenant(tmp_path, [ORDER])
     sales = tmp_path / "mappings" / "sales_order_confirmed.yaml"
-    sales.write_text(sales.read_text(encoding="utf-8").replace("when:", "wen:"), encoding="utf-8")
+    sales.write_text(sales.read_text(encoding="utf-8").replace("\nwhen:", "\nwen:"), encoding="utf-8")
     code, out, _ = run("validate", "-c", str(config), "--format", "json")
     assert code == 2
     report = json.loads(out)

@@ -57,18 +57,28 @@ class TruthPayment:
 
 
 @dataclass
+class TruthRefund:
+    id: str
+    account: str
+    date: dt.date
+    amount: Decimal
+    order: str  # "" = paid back on account
+
+
+@dataclass
 class Generated:
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     orders: list[TruthOrder] = field(default_factory=list)
     payments: list[TruthPayment] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    refunds: list[TruthRefund] = field(default_factory=list)
 
 
 def cents(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(rng.randint(low * 100, high * 100)) / 100
 
 
-def generate(seed: int, n_orders: int = 30) -> Generated:
+def generate(seed: int, n_orders: int = 30, *, refunds: bool = False) -> Generated:
     rng = random.Random(seed)
     g = Generated()
     accounts = [oid("a", i + 1) for i in range(len(CUSTOMERS))]
@@ -149,8 +159,50 @@ def generate(seed: int, n_orders: int = 30) -> Generated:
             },
         )
     )
+    if refunds:
+        _refunds(g, rng)
     rng.shuffle(g.records)
     return g
+
+
+def _refunds(g: Generated, rng: random.Random) -> None:
+    """退款: part of some payments paid back on their order, some on account, one voided."""
+    applied = [(p, order_id, part) for p in g.payments for order_id, part in p.parts if order_id]
+    chosen = rng.sample(applied, k=min(len(applied), rng.randint(0, 5)))
+    on_account = [
+        (p, "", p.amount) for p in rng.sample(g.payments, k=min(len(g.payments), rng.randint(0, 2)))
+    ]
+    for n, (payment, order_id, part) in enumerate(chosen + on_account, start=1):
+        amount = min(part, cents(random.Random(n), 1, 3000))
+        day = payment.date + dt.timedelta(days=rng.randint(0, 40))
+        rid = oid("d", n)
+        record: dict[str, Any] = {
+            "_id": rid,
+            "name": f"TK-{day:%Y%m%d}-{n:04d}",
+            "account_id": payment.account,
+            "refunded_time": ms(day, rng.randint(0, 23)),
+            "refunded_amount": f"{amount:.2f}",
+            "refunded_method": "1",
+            "life_status": "normal",
+            "is_deleted": False,
+        }
+        if order_id:
+            record["order_id"] = order_id
+        g.records.append(("RefundObj", record))
+        g.refunds.append(TruthRefund(rid, payment.account, day, amount, order_id))
+    g.records.append(
+        (
+            "RefundObj",
+            {
+                "_id": oid("d", 99),
+                "name": "TK-作废",
+                "account_id": g.orders[0].account,
+                "refunded_time": ms(START),
+                "refunded_amount": "777.77",
+                "life_status": "invalid",
+            },
+        )
+    )
 
 
 def _payment(

@@ -27,6 +27,9 @@ def expected_open(g: Generated, as_of: dt.date) -> dict[str, Decimal]:
             for order_id, part in p.parts:
                 if order_id:
                     paid[order_id] += part
+    for r in g.refunds:  # money paid back on an order is owed on it again
+        if r.order and r.date <= as_of:
+            paid[r.order] -= r.amount
     return {o.id: o.amount - paid[o.id] for o in g.orders if o.date <= as_of and o.amount - paid[o.id] > 0}
 
 
@@ -43,7 +46,7 @@ def expected_bucket(days: int) -> str:
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), offset=st.integers(0, 260))
 def test_aging_buckets_equal_the_independent_computation(seed: int, offset: int) -> None:
-    g = generate(seed)
+    g = generate(seed, refunds=True)
     as_of = START + dt.timedelta(days=offset)
     table = aging_table(load_book(g.records), as_of)
     want: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -63,8 +66,8 @@ def test_aging_buckets_equal_the_independent_computation(seed: int, offset: int)
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), offset=st.integers(0, 260))
-def test_exposure_is_orders_minus_payments_per_customer(seed: int, offset: int) -> None:
-    g = generate(seed)
+def test_exposure_is_orders_minus_payments_plus_refunds_per_customer(seed: int, offset: int) -> None:
+    g = generate(seed, refunds=True)
     as_of = START + dt.timedelta(days=offset)
     credit, _ = credit_tables(load_book(g.records), as_of)
     want: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -74,6 +77,9 @@ def test_exposure_is_orders_minus_payments_per_customer(seed: int, offset: int) 
     for p in g.payments:
         if p.date <= as_of:
             want[p.account] -= p.amount
+    for r in g.refunds:
+        if r.date <= as_of:
+            want[r.account] += r.amount
     got = {str(r["account_id"]): r["exposure"] for r in credit.records()}
     assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
 
@@ -81,14 +87,28 @@ def test_exposure_is_orders_minus_payments_per_customer(seed: int, offset: int) 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6))
 def test_collections_by_month_customer_method_owner_and_order(seed: int) -> None:
-    g = generate(seed)
+    g = generate(seed, refunds=True)
     start, end = dt.date(2026, 7, 1), dt.date(2026, 12, 31)
     tables = {t.name: t for t in collection_tables(load_book(g.records), start, end, "month")}
     inside = [p for p in g.payments if start <= p.date <= end]
     total = sum((p.amount for p in inside), ZERO)
     for t in tables.values():
         assert t.totals is not None
-        assert t.totals[t.column("amount")] == total, t.name
+        if t.name != "refunds":
+            assert t.totals[t.column("amount")] == total, t.name
+    refunded = sum((r.amount for r in g.refunds if start <= r.date <= end), ZERO)
+    received = tables["received"]
+    assert received.totals is not None and tables["refunds"].totals is not None
+    assert tables["refunds"].totals[tables["refunds"].column("amount")] == refunded
+    assert received.totals[received.column("refunded")] == refunded
+    assert received.totals[received.column("net")] == total - refunded
+    by_month: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in inside:
+        by_month[f"{p.date:%Y-%m}"] += p.amount
+    for r in g.refunds:
+        if start <= r.date <= end:
+            by_month[f"{r.date:%Y-%m}"] -= r.amount
+    assert {str(r["period"]): r["net"] for r in received.records()} == dict(by_month)
     want_customer: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     want_method: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     want_owner: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
@@ -107,6 +127,9 @@ def test_collections_by_month_customer_method_owner_and_order(seed: int) -> None
         for order_id, part in p.parts:
             if order_id in owed and p.date <= end:
                 owed[order_id] -= part
+    for rf in g.refunds:
+        if rf.order in owed and rf.date <= end:
+            owed[rf.order] += rf.amount
     names = {r[1]["name"]: r[1]["_id"] for r in g.records if r[0] == "SalesOrderObj"}
     for row in tables["by_order"].records():
         if row["customer"] and row["open"] is not None:
