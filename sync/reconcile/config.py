@@ -120,6 +120,12 @@ class ReconcileConfig(BaseModel):
         description="words in the bank payer name that mark a platform settlement",
     )
 
+    related_payers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="payer as the bank names it -> the customers it may pay for (a parent company, "
+        "a group treasury): its receipts may settle their payments and orders",
+    )
+
     post_vouchers: bool = Field(
         False,
         description="book the vouchers into the outbox on every `crmsync sync` (and `reconcile --post`)",

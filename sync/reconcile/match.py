@@ -152,6 +152,11 @@ class _Run:
                 self.manual.append(d)
         self.settlements: list[SettlementResult] = []
         self._ref_cache: dict[str, list[str]] = {}
+        #: payer key -> customer keys it may pay for (reconcile.related_payers)
+        self.related = {
+            customer_key(payer): {customer_key(c) for c in customers}
+            for payer, customers in cfg.related_payers.items()
+        }
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -388,6 +393,15 @@ class _Run:
         if len(orders) != 1:
             return
         order = orders[0]
+        payer = self._customer(res.txn)
+        if payer and not self._pays_for(payer, customer_key(order.customer)):
+            # the payment path refuses another customer's payment; an order is no different
+            res.note = (
+                f"references order {order.number} of {order.customer}, but the payer is "
+                f"{res.txn.payer_name}: left open (list the payer under reconcile.related_payers if it "
+                "pays for that customer)"
+            )
+            return
         open_amount = order.amount - self.book.order_taken[order.id]
         if res.txn.amount <= open_amount:
             self.book.order_taken[order.id] += res.txn.amount
@@ -403,7 +417,11 @@ class _Run:
     def _same_payer(self, res: BankResult, prs: list[PaymentResult]) -> bool:
         """Without a payer name nothing contradicts; with one, it must be the payments' customer."""
         payer = self._customer(res.txn)
-        return not payer or all(customer_key(pr.payment.customer) == payer for pr in prs)
+        return not payer or all(self._pays_for(payer, customer_key(pr.payment.customer)) for pr in prs)
+
+    def _pays_for(self, payer: str, customer: str) -> bool:
+        """The payer is the customer, or pays for it (``reconcile.related_payers``)."""
+        return payer == customer or customer in self.related.get(payer, ())
 
     def _fuzzy_hits(self, res: BankResult) -> dict[str, PaymentResult]:
         """Open payments of this payer (any, when the bank names none) with exactly this amount whose

@@ -180,6 +180,41 @@ def test_receipt_naming_an_order_without_payment() -> None:
     )
 
 
+def test_a_receipt_from_another_customer_naming_an_order_without_payment_is_left_open() -> None:
+    line = bank("8800.00", "杭州西溪茶业有限公司", "订单 SO-20261110-0007")
+    order = CrmOrder("o7", "SO-20261110-0007", Decimal("8800.00"), D, "成都锦城建材有限公司")
+    r = reconcile([line], [], [order]).by_bank_id()[line.id]
+    assert r.status != "matched" and r.allocations == []
+    assert "成都锦城建材有限公司" in r.note and "related_payers" in r.note
+
+
+def test_the_order_owners_own_receipt_still_takes_the_order_after_a_strangers_one() -> None:
+    stranger = bank("8800.00", "杭州西溪茶业有限公司", "订单 SO-20261110-0007")
+    owner = bank("8800.00", "成都锦城建材有限公司", "SO-20261110-0007 货款", day=D + dt.timedelta(days=1))
+    order = CrmOrder("o7", "SO-20261110-0007", Decimal("8800.00"), D, "成都锦城建材有限公司")
+    results = reconcile([stranger, owner], [], [order]).by_bank_id()
+    assert results[owner.id].rule == "reference_order_no_payment"  # not sent to suspense
+    assert results[stranger.id].allocations == []
+
+
+def test_a_related_payer_may_pay_for_the_customers_order() -> None:
+    line = bank("8800.00", "锦城集团财务有限公司", "订单 SO-20261110-0007")
+    order = CrmOrder("o7", "SO-20261110-0007", Decimal("8800.00"), D, "成都锦城建材有限公司")
+    cfg = ReconcileConfig(related_payers={"锦城集团财务有限公司": ["成都锦城建材有限公司"]})
+    r = reconcile([line], [], [order], cfg=cfg).by_bank_id()[line.id]
+    assert (r.status, r.rule) == ("matched", "reference_order_no_payment")
+
+
+def test_a_related_payer_may_settle_the_customers_payment_by_its_number_short_of_its_amount() -> None:
+    payment = pay("p000031", "5000.00", "成都锦城建材有限公司")
+    line = bank("4000.00", "锦城集团财务有限公司", f"回款 {payment.number}")
+    alone = reconcile([line], [payment]).by_bank_id()[line.id]
+    assert alone.status != "matched" and "another customer" in alone.note
+    cfg = ReconcileConfig(related_payers={"锦城集团财务有限公司": ["成都锦城建材有限公司"]})
+    related = reconcile([line], [payment], cfg=cfg).by_bank_id()[line.id]
+    assert (related.status, related.rule) == ("matched", "reference_partial")
+
+
 def test_reversal_pairs_with_the_credit_it_undoes() -> None:
     credit = bank("8800.00", "误汇款人", "误汇")
     reversal = bank("8800.00", "", "冲正", day=D + dt.timedelta(days=1), direction=DEBIT, reversal=True)
