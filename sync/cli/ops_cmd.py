@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -157,22 +158,41 @@ def failures(ctx: click.Context, config_path: str, show_all: bool, fmt: str) -> 
     """
     if ctx.invoked_subcommand is not None:
         return
-    with _store(config_path, read_only=True) as (_, store):
+    from sync.writeback.run import writeback_standing
+
+    with _store(config_path, read_only=True) as (config, store):
         quarantined = store.open_quarantine()
         dismissed = store.quarantine_entries(("dismissed",)) if show_all else []
         failed = store.list_vouchers(status=Status.FAILED)
+        _, unwritten = writeback_standing(config)
     if fmt == "json":
         out: dict[str, Any] = {
             "quarantined": [_quarantine_dict(q) for q in quarantined],
             "failed": [r.public_dict() for r in failed],
+            "writeback": [asdict(e) for e in unwritten],
         }
         if show_all:
             out["dismissed"] = [_quarantine_dict(q) for q in dismissed]
         echo_json(out)
     else:
         _print_failures(quarantined, dismissed, failed)
-    if quarantined or failed:
+        _print_unwritten(unwritten)
+    if quarantined or failed or unwritten:
         sys.exit(1)
+
+
+def _print_unwritten(unwritten: Sequence[Any]) -> None:
+    if not unwritten:
+        return
+    _table(
+        f"ERP numbers not yet written back to the CRM ({len(unwritten)})",
+        ["record", "state", "attempts", "CRM's message", "since"],
+        [[f"{e.stream}/{e.record_id}", e.state, e.attempts, e.last_error, e.updated] for e in unwritten],
+    )
+    click.echo(
+        "retry: tried again by every sync; refused: until writeback.max_attempts; gave_up: "
+        "`crmsync retry --all` (or the record ids) queues it again"
+    )
 
 
 def _print_failures(
@@ -299,6 +319,9 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
                     dest.close()
     finally:
         store.close()
+    from sync.writeback.run import requeue_writeback
+
+    result["writeback_requeued"] = requeue_writeback(config, list(keys) if not all_ else None)
     if fmt == "json":
         echo_json(result)
     else:
@@ -307,6 +330,8 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
             f"re-mapped {result['records_remapped']} quarantined records "
             f"({result['still_quarantined']} still quarantined)"
         )
+        if result["writeback_requeued"]:
+            click.echo(f"re-queued {result['writeback_requeued']} write-backs; the next sync writes them")
         if result.get("summary"):
             click.echo(
                 f"posted {result['summary']['vouchers_posted']} vouchers now "
@@ -338,6 +363,9 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         where = store.where
         stale, stale_note = _staleness(config, store)
         destination = stored_identity(store)
+    from sync.writeback.run import writeback_standing
+
+    writeback, _ = writeback_standing(config)
     if fmt == "json":
         echo_json(
             {
@@ -349,6 +377,8 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
                 "vouchers": counts,
                 "quarantined": quarantined,
                 "stale_mappings": [s.public_dict() for s in stale],
+                # records per write-back state (done, retry, refused, gave_up); null: not configured
+                "writeback": writeback,
             }
         )
         return
@@ -400,6 +430,12 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none")
         + f"; quarantined records: {quarantined}"
     )
+    if writeback is not None:
+        click.echo(
+            "write-back to the CRM: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(writeback.items())) or "nothing written yet")
+            + ("   (see `crmsync failures`)" if any(k != "done" for k in writeback) else "")
+        )
     from sync.engine.staleness import advice
 
     for line in [*advice(stale), *stale_note]:

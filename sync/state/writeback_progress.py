@@ -4,13 +4,16 @@ A SQLite file of its own (``writeback.db`` beside the SQLite state store, or in
 ``.crmsync/`` for PostgreSQL state): write-back is advisory and must never share a
 transaction, a lock or a migration with posting.
 
-States: ``done`` (the CRM took these values), ``retry`` (a transient failure; tried again
-next run), ``refused`` (the CRM said no, e.g. the record is locked; tried again next run
-until ``max_attempts``), ``gave_up`` (reported; tried again only when the values change).
+States: ``done`` (the CRM took these values), ``retry`` (a transient failure: the CRM was
+down or throttling; tried again by every run, however long the outage), ``refused`` (the CRM
+said no, e.g. the record is locked; tried again next run until ``max_attempts``), ``gave_up``
+(refused ``max_attempts`` times: shown by ``crmsync status`` and ``crmsync failures``, tried
+again when the values change or ``crmsync retry`` re-queues it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +98,26 @@ class Progress:
             "WHERE state IN ('refused', 'retry') ORDER BY updated"
         ).fetchall()
         return [Entry(*r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Records per state (done, retry, refused, gave_up)."""
+        rows = self._conn.execute("SELECT state, COUNT(*) FROM writeback GROUP BY state").fetchall()
+        return {str(state): int(n) for state, n in rows}
+
+    def requeue(self, record_ids: Sequence[str] | None = None) -> int:
+        """Given-up values (all, or of these records) are due again, their attempts counted anew."""
+        where = "state = 'gave_up'"
+        params: tuple[str, ...] = ()
+        if record_ids is not None:
+            if not record_ids:
+                return 0
+            where += f" AND record_id IN ({', '.join('?' for _ in record_ids)})"
+            params = tuple(record_ids)
+        cursor = self._conn.execute(
+            f"UPDATE writeback SET state = 'refused', attempts = 0, updated = ? WHERE {where}",
+            (now_iso(), *params),
+        )
+        return int(cursor.rowcount)
 
     def get_meta(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM writeback_meta WHERE name = ?", (name,)).fetchone()

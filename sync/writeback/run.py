@@ -3,10 +3,12 @@ send the differences, bounded per run, each failure recorded against its record.
 
 Retries: the client retries a transient failure briefly (a few seconds at most); when it
 still fails the CRM is down or throttling, so the pass stops and everything left is tried on
-the next run (each value up to ``max_attempts`` times). A refusal (e.g.
-数据已锁定, the record is locked by an approval) is reported and tried again on the next runs
-up to ``max_attempts``, then left alone until the values change. Quota and permission
-problems stop the pass: every further call would fail the same way.
+the next run, and the one after, for as long as the outage lasts: an outage is not the
+record's fault and never uses up its attempts. A refusal (e.g. 数据已锁定, the record is
+locked by an approval) is reported and tried again on the next runs up to ``max_attempts``,
+then given up: shown by ``crmsync status`` and ``crmsync failures`` until ``crmsync retry``
+re-queues it or its values change. Quota and permission problems stop the pass: every
+further call would fail the same way.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ from typing import Any
 
 from sync.config import AppConfig
 from sync.errors import ConfigurationError, CrmsyncError, PermanentError, TransientError
-from sync.state.writeback_progress import Progress
+from sync.state.writeback_progress import Entry, Progress
 from sync.writeback.config import WritebackConfig
 from sync.writeback.plan import Desired, changed_rows, desired_values, from_entry
 
-__all__ = ["Updater", "WritebackResult", "after_posting", "progress_path", "write_back"]
+__all__ = [
+    "Updater",
+    "WritebackResult",
+    "after_posting",
+    "open_progress",
+    "progress_path",
+    "requeue_writeback",
+    "write_back",
+    "writeback_standing",
+]
 
 log = logging.getLogger("crmsync.writeback")
 
@@ -78,10 +89,9 @@ def write_back(
         try:
             update(want.stream, want.record_id, fields)
         except TransientError as exc:
-            state = "retry" if attempts < config.max_attempts else "gave_up"
-            progress.put(want.stream, want.record_id, want.digest, blob, state, attempts, exc.message)
-            result.retry += state == "retry"
-            result.gave_up += state == "gave_up"
+            # never given up: the CRM being down says nothing about this record
+            progress.put(want.stream, want.record_id, want.digest, blob, "retry", attempts, exc.message)
+            result.retry += 1
             # the client already retried: the CRM is down or throttling; the rest waits for the next run
             result.stopped = exc.message
             result.deferred = len(desired) - result.written - result.unchanged - result.retry - result.gave_up
@@ -121,6 +131,37 @@ def _pass(
     if rows and not result.stopped and not result.deferred:
         progress.set_meta(_WATERMARK, max(str(r.updated) for r in rows))
     return result
+
+
+def open_progress(config: AppConfig) -> Progress | None:
+    """The write-back progress file when write-back is configured and has run (never created here)."""
+    if not config.writeback:
+        return None
+    path = progress_path(config, load_writeback_config(config).state_file)
+    return Progress(path) if path.exists() else None
+
+
+def writeback_standing(config: AppConfig) -> tuple[dict[str, int] | None, list[Entry]]:
+    """(records per state, those not written: retry, refused, given up); (None, []) without
+    write-back. For ``status`` and ``failures``, which only read."""
+    progress = open_progress(config)
+    if progress is None:
+        return (None if not config.writeback else {}), []
+    try:
+        return progress.counts(), progress.problems()
+    finally:
+        progress.close()
+
+
+def requeue_writeback(config: AppConfig, record_ids: list[str] | None) -> int:
+    """``crmsync retry``: given-up write-backs (all, or of these records) are due on the next run."""
+    progress = open_progress(config)
+    if progress is None:
+        return 0
+    try:
+        return progress.requeue(record_ids)
+    finally:
+        progress.close()
 
 
 def progress_path(config: AppConfig, configured: str | None) -> Path:

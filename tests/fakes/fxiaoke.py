@@ -792,6 +792,13 @@ class FakeFxiaoke:
             record["lock_status"] = "1"
             self._tables[api].put(record)
 
+    def unlock(self, api: str, record_id: str) -> None:
+        """The approval that locked the record has ended: updates are taken again."""
+        with self._lock:
+            record = dict(self._tables[api].rows[record_id])
+            record["lock_status"] = "0"
+            self._tables[api].put(record)
+
     def load_jsonl(self, folder: str | Path) -> None:
         """Serve the records of ``<folder>/<ApiName>.jsonl`` files (e.g. examples/crm) as the tenant."""
         for path in sorted(Path(folder).glob("*.jsonl")):

@@ -149,3 +149,46 @@ def test_only_what_changed_since_the_last_pass_is_read(tenant: tuple[FakeFxiaoke
     finally:
         store.close()
     assert watermark == newest
+
+
+def test_five_runs_with_the_crm_down_give_up_nothing_and_every_record_is_written_once_after(
+    tenant: tuple[FakeFxiaoke, Path],
+) -> None:
+    from tests.fakes.fxiaoke import UPDATE_PATH
+
+    fake, path = tenant
+    outage = fake.inject("http_503", path=UPDATE_PATH, times=10_000)
+    _sync(path)
+    for _ in range(5):  # max_attempts is 2: an outage must not use them up
+        down = _writeback(path)
+        assert down.written == 0 and down.gave_up == 0 and down.stopped
+    outage.times = 0
+    back = _writeback(path)
+    assert back.gave_up == 0 and back.stopped == "" and back.retry == 0
+    accepted = [(u["object"], u["id"]) for u in fake.updates if u["accepted"]]
+    ledger = list_vouchers(path.parent / ".crmsync" / "ledger.db")
+    assert len(accepted) == len(set(accepted)) == len(ledger) > 0  # each record once
+
+
+def test_a_given_up_write_back_is_shown_and_retry_queues_it_again(tenant: tuple[FakeFxiaoke, Path]) -> None:
+    fake, path = tenant
+    locked = fake.ids("PaymentObj")[0]
+    fake.lock("PaymentObj", locked)
+    _sync(path)
+    _writeback(path)  # attempt 2 of 2: given up
+    runner = CliRunner()
+    status = json.loads(runner.invoke(cli, ["status", "-c", str(path), "--format", "json"]).stdout)
+    assert status["writeback"]["gave_up"] == 1 and status["writeback"]["done"] > 0
+    failures = runner.invoke(cli, ["failures", "-c", str(path), "--format", "json"])
+    assert failures.exit_code == 1
+    (entry,) = json.loads(failures.stdout)["writeback"]
+    assert (entry["record_id"], entry["state"], entry["attempts"]) == (locked, "gave_up", 2)
+    assert "32000" in entry["last_error"]
+
+    fake.unlock("PaymentObj", locked)
+    retried = runner.invoke(cli, ["retry", "-c", str(path), "--all", "--no-post", "--format", "json"])
+    assert json.loads(retried.stdout)["writeback_requeued"] == 1
+    assert _writeback(path).written == 1
+    assert [u["accepted"] for u in fake.updates if u["id"] == locked][-1] is True
+    after = runner.invoke(cli, ["failures", "-c", str(path), "--format", "json"])
+    assert json.loads(after.stdout)["writeback"] == [] and after.exit_code == 0
