@@ -215,11 +215,12 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     channel within `reminders.interval_hours`. Exit code 1 when a channel failed.
     """
     from sync.config.sections import load_section
+    from sync.engine.build import open_store
     from sync.reports.inputs import crm_book, reminders_log_path, reports_config
     from sync.reports.reminders.config import RemindersConfig
     from sync.reports.reminders.message import build_reminders
     from sync.reports.reminders.run import run_reminders
-    from sync.state.reminder_log import SentLog
+    from sync.state.reminder_log import SentReminders
 
     setup_logging()
     config = load_config(config_path)
@@ -238,14 +239,16 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
         click.echo(f"warning: {error}", err=True)
     reminders = build_reminders(book, day, min_overdue_days=cfg.min_overdue_days, min_amount=cfg.min_amount)
     click.echo(f"{len(reminders)} customer(s) with overdue orders as of {day}")
-    log_path = reminders_log_path(config, cfg.sent_log)
-    # a dry run reads the log (to show what would be skipped) but never creates it
-    log = SentLog(log_path) if not dry_run or log_path.exists() else None
+    store = open_store(config, read_only=dry_run)  # a dry run reads the log, writes nothing
     try:
+        log = SentReminders(store)
+        if not dry_run:
+            moved = log.take_over(reminders_log_path(config, cfg.sent_log))
+            if moved:
+                click.echo(f"took over {moved} entries of the earlier sent-reminder log into the state store")
         outcomes = run_reminders(reminders, cfg, log, dry_run=dry_run)
     finally:
-        if log is not None:
-            log.close()
+        store.close()
     for o in outcomes:
         click.echo(
             f"[{o.status}] {o.channel}: {o.reminder.account_name} {o.reminder.total:,.2f} — {o.detail}"
@@ -259,6 +262,6 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
                 click.echo(f"  {r.account_name}: {r.total:,.2f} in {len(r.items)} order(s)")
         click.echo("dry run: nothing sent, nothing recorded")
     else:
-        click.echo(f"sent-reminder log: {log_path}")
+        click.echo(f"sent-reminder log: the state store ({store.where})")
     if any(o.status == "failed" for o in outcomes):
         sys.exit(1)

@@ -240,6 +240,20 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
             )
         ),
     ),
+    # 10: the reminders' sent log moves into the store (sync.state.reminders_sent), so runs on
+    # two machines over one PostgreSQL store share it; a reminder is claimed before it is sent
+    10: (
+        """CREATE TABLE reminders_sent (
+            channel TEXT NOT NULL,
+            reminder_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            host TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (channel, reminder_id)
+        )""",
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)

@@ -5,8 +5,9 @@ the record index (which voucher a record produced, so edits and voids know what 
 reverse), summarisation contributions, the quarantine, control flags, reconciliation
 decisions, the audit trail and the run lock. Each table's queries live in its own module
 (``runs``, ``cursors``, ``outbox``, ``records``, ``source_records``, ``quarantine``, ``control``,
-``decisions``, ``audit``); backends (SQLite, PostgreSQL) supply the connection, the write transaction, the
-run lock and the few dialect differences (``for_update_sql``), so both behave identically.
+``decisions``, ``reminders_sent``, ``audit``); backends (SQLite, PostgreSQL) supply the
+connection, the write transaction, the run lock and the few dialect differences
+(``for_update_sql``), so both behave identically.
 No module outside sync/state/ issues SQL.
 """
 
@@ -19,6 +20,7 @@ from sync.state.decisions import DecisionsTable
 from sync.state.outbox import OutboxRow, OutboxTable
 from sync.state.quarantine import QuarantineTable
 from sync.state.records import RecordsTable
+from sync.state.reminders_sent import RemindersSentTable
 from sync.state.runs import RunsTable
 from sync.state.sealed import SealedColumns
 from sync.state.source_records import SourceRecordsTable
@@ -35,6 +37,7 @@ class StateStore(
     QuarantineTable,
     ControlTable,
     DecisionsTable,
+    RemindersSentTable,
     SealedColumns,
 ):
     """Every table of the state store behind one object; a backend subclasses it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Hook:
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     status: int = 200
     answer: dict[str, Any] = field(default_factory=lambda: {"errcode": 0, "errmsg": "ok"})
+    #: seconds each answer takes (a slow robot: two runs' sends overlap)
+    delay: float = 0.0
 
 
 @contextmanager
@@ -66,6 +69,7 @@ def http_receiver() -> Iterator[tuple[Hook, str]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             hook.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            time.sleep(hook.delay)
             data = json.dumps(hook.answer).encode()
             self.send_response(hook.status)
             self.send_header("Content-Type", "application/json")

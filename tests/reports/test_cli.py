@@ -190,7 +190,9 @@ def test_remind_dry_run_without_channels_lists_the_overdue(synced: Path) -> None
     assert not (synced / ".crmsync" / "reminders.db").exists()
 
 
-def test_remind_sends_through_a_webhook_once_and_logs_beside_the_state(synced: Path, tmp_path: Path) -> None:
+def test_remind_sends_through_a_webhook_once_and_logs_in_the_state_store(
+    synced: Path, tmp_path: Path
+) -> None:
     from tests.reports.receivers import http_receiver
 
     with http_receiver() as (hook, url):
@@ -215,7 +217,8 @@ reminders:
         assert first.exit_code == 0, first.output
         sent = len(hook.requests)
         assert sent > 0 and first.output.count("[sent] robot") == sent
-        assert (tmp_path / ".crmsync" / "reminders.db").exists()
+        assert "sent-reminder log: the state store" in first.output
+        assert not (tmp_path / ".crmsync" / "reminders.db").exists()
         assert "robot-key-5f1e2d" not in first.output
         second = CliRunner().invoke(cli, args)
         assert second.exit_code == 0 and len(hook.requests) == sent

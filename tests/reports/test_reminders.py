@@ -18,13 +18,19 @@ from sync.errors import ConfigurationError
 from sync.reports.reminders.config import RemindersConfig
 from sync.reports.reminders.message import build_reminders
 from sync.reports.reminders.run import run_reminders
-from sync.state.reminder_log import SentLog
+from sync.state import open_state
+from sync.state.reminder_log import SentReminders
 from tests.reports.gen import ms, oid
 from tests.reports.receivers import http_receiver, smtp_server
 
 AS_OF = dt.date(2026, 12, 20)
 NOW = dt.datetime(2026, 12, 20, 1, 0, tzinfo=dt.UTC)
 SECRET = "whsec-9f3a7c1e5b2d4a6f8e0c"
+
+
+def sent_log(folder: Path) -> SentReminders:
+    """The sent log of the state store in ``folder`` (one store however often it is opened)."""
+    return SentReminders(open_state(f"sqlite:///{folder / 'state.db'}"))
 
 
 def book():  # type: ignore[no-untyped-def]
@@ -105,7 +111,7 @@ def test_a_customer_whose_advance_covers_the_overdue_orders_is_not_chased() -> N
 
 
 def test_email_is_sent_once_and_not_again_within_the_interval(tmp_path: Path) -> None:
-    log = SentLog(tmp_path / "reminders.db")
+    log = sent_log(tmp_path)
     with smtp_server() as (box, port):
         cfg = config(
             type="email",
@@ -147,12 +153,12 @@ def test_english_template(tmp_path: Path) -> None:
             to=["auditor@example.com"],
             language="en",
         )
-        run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        run_reminders(build_reminders(book(), AS_OF)[:1], cfg, sent_log(tmp_path), now=NOW)
         assert box.messages[0]["Subject"].startswith("[Overdue] 上海明远贸易有限公司 owes 10,000.00 CNY")
 
 
 def test_a_part_payment_makes_a_new_reminder_within_the_interval(tmp_path: Path) -> None:
-    log = SentLog(tmp_path / "reminders.db")
+    log = sent_log(tmp_path)
     with http_receiver() as (hook, url):
         cfg = config(type="webhook", name="hook", url=url + "/hook")
         run_reminders(build_reminders(book(), AS_OF), cfg, log, now=NOW)
@@ -178,7 +184,7 @@ def test_a_part_payment_makes_a_new_reminder_within_the_interval(tmp_path: Path)
 def test_signed_webhook_verifies(tmp_path: Path) -> None:
     with http_receiver() as (hook, url):
         cfg = config(type="webhook", name="signed", url=url + "/in", secret=SECRET)
-        run_reminders(build_reminders(book(), AS_OF), cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        run_reminders(build_reminders(book(), AS_OF), cfg, sent_log(tmp_path), now=NOW)
         _path, headers, body = hook.requests[0]
         stamp = headers["x-crmsync-timestamp"]
         expected = (
@@ -205,7 +211,7 @@ def test_dingtalk_style_signs_the_url_and_checks_errcode(tmp_path: Path) -> None
             secret=SECRET,
         )
         hook.answer = {"errcode": 310000, "errmsg": "sign not match"}
-        outcome = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        outcome = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, sent_log(tmp_path), now=NOW)
         assert outcome[0].status == "failed" and "robot refused" in outcome[0].detail
         assert "abcdef123456" not in outcome[0].detail
         path = hook.requests[0][0]
@@ -213,12 +219,12 @@ def test_dingtalk_style_signs_the_url_and_checks_errcode(tmp_path: Path) -> None
         assert json.loads(hook.requests[0][2])["msgtype"] == "text"
         # a failed send is not logged: the next run tries again
         hook.answer = {"errcode": 0, "errmsg": "ok"}
-        again = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, SentLog(tmp_path / "r.db"), now=NOW)
+        again = run_reminders(build_reminders(book(), AS_OF)[:1], cfg, sent_log(tmp_path), now=NOW)
         assert again[0].status == "sent"
 
 
 def test_dry_run_sends_and_logs_nothing(tmp_path: Path) -> None:
-    log = SentLog(tmp_path / "reminders.db")
+    log = sent_log(tmp_path)
     with smtp_server() as (box, port), http_receiver() as (hook, url):
         cfg = RemindersConfig.model_validate(
             {
@@ -256,7 +262,7 @@ def test_unreachable_smtp_is_a_failure_not_a_crash(tmp_path: Path) -> None:
         to=["x@example.cn"],
         timeout_seconds=2,
     )
-    outcome = run_reminders(build_reminders(book(), AS_OF), cfg, SentLog(tmp_path / "r.db"), now=NOW)
+    outcome = run_reminders(build_reminders(book(), AS_OF), cfg, sent_log(tmp_path), now=NOW)
     assert {o.status for o in outcome} == {"failed"}
 
 

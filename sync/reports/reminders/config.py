@@ -120,7 +120,9 @@ class RemindersConfig(BaseModel):
     min_amount: Amount = Decimal("0.01")
     channels: list[Channel] = Field(default_factory=list)
     sent_log: str | None = Field(
-        None, description="SQLite file of sent reminders (default: beside the state db)"
+        None,
+        description="the sent-reminder file of releases before the log moved into the state store "
+        "(default: reminders.db beside the state db); its entries are taken over once",
     )
 
     @field_validator("channels")

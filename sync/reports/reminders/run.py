@@ -1,7 +1,9 @@
-"""One reminder run: for every reminder and channel, skip it if recently sent, else send and log.
+"""One reminder run: for every reminder and channel, claim it (unless sent within the interval),
+send it, and confirm or release the claim.
 
-A failing channel does not stop the others; its reminders stay unsent (and unlogged) so
-the next run tries again. A dry run renders everything and sends and logs nothing.
+A failing channel does not stop the others; its reminders are released so the next run
+tries again. Two runs at once (or on two machines over one PostgreSQL store) claim each
+reminder once, so each is sent once. A dry run renders everything and claims nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sync.errors import PermanentError, TransientError
 from sync.reports.reminders.channels import send_email, send_webhook
 from sync.reports.reminders.config import EmailChannel, RemindersConfig
 from sync.reports.reminders.message import Reminder, render_text
-from sync.state.reminder_log import SentLog
+from sync.state.reminder_log import SentReminders
 
 __all__ = ["Outcome", "run_reminders"]
 
@@ -33,7 +35,7 @@ class Outcome:
 def run_reminders(
     reminders: list[Reminder],
     config: RemindersConfig,
-    log: SentLog | None,
+    log: SentReminders | None,
     *,
     dry_run: bool = False,
     now: dt.datetime | None = None,
@@ -44,19 +46,16 @@ def run_reminders(
     for channel in config.channels:
         for reminder in reminders:
             subject, body = render_text(reminder, channel.language, channel.subject, channel.body)
-            if log is not None and log.recently_sent(channel.name, reminder.id, moment, interval):
-                last = log.last_sent(channel.name, reminder.id)
-                outcomes.append(
-                    Outcome(
-                        channel.name,
-                        reminder,
-                        "skipped",
-                        f"already sent {last:%Y-%m-%d %H:%M} UTC" if last else "already sent",
-                    )
-                )
-                continue
             if dry_run:
-                outcomes.append(Outcome(channel.name, reminder, "dry-run", "would send", subject, body))
+                if log is not None and log.recently_sent(channel.name, reminder.id, moment, interval):
+                    outcomes.append(_skipped(channel.name, reminder, log))
+                else:
+                    outcomes.append(Outcome(channel.name, reminder, "dry-run", "would send", subject, body))
+                continue
+            if log is not None and not log.claim(
+                channel.name, reminder.id, reminder.account_id, moment, interval
+            ):
+                outcomes.append(_skipped(channel.name, reminder, log))
                 continue
             try:
                 if isinstance(channel, EmailChannel):
@@ -64,9 +63,17 @@ def run_reminders(
                 else:
                     detail = send_webhook(channel, reminder)
             except (TransientError, PermanentError) as exc:
+                if log is not None:
+                    log.release(channel.name, reminder.id, exc.message)
                 outcomes.append(Outcome(channel.name, reminder, "failed", exc.message, subject, body))
                 continue
             if log is not None:
-                log.record(channel.name, reminder.id, reminder.account_id, moment, detail)
+                log.confirm(channel.name, reminder.id, detail)
             outcomes.append(Outcome(channel.name, reminder, "sent", detail, subject, body))
     return outcomes
+
+
+def _skipped(channel: str, reminder: Reminder, log: SentReminders) -> Outcome:
+    last = log.last_sent(channel, reminder.id)
+    when = f"already sent {last:%Y-%m-%d %H:%M} UTC" if last else "already sent"
+    return Outcome(channel, reminder, "skipped", when)
