@@ -111,7 +111,7 @@ def collections_report(config: AppConfig, first: dt.date, last: dt.date, granula
 def aging_report(config: AppConfig, day: dt.date, basis: str | None) -> BuiltReport:
     """Receivables aging as of ``day``, the overdue list and credit exposure."""
     from sync.reports.aging import aging_table, overdue_table
-    from sync.reports.credit import credit_tables, read_limits_csv
+    from sync.reports.credit import credit_tables, read_limits_csv, unmatched_limits
 
     rc = reports_config(config)
     book, source, errors = crm_book(config, rc)
@@ -126,26 +126,28 @@ def aging_report(config: AppConfig, day: dt.date, basis: str | None) -> BuiltRep
         f"aging-{day.isoformat()}",
         f"应收账龄 截至 {day}",
         f"Receivables aging as of {day}",
-        (*tables, *problem_tables(book.problems + errors)),
+        (*tables, *problem_tables(book.problems + errors + unmatched_limits(book, limits))),
         now_in_china(),
         (("来源", "Source", source), ("截至", "As of", day.isoformat())),
     )
-    return BuiltReport(report)
+    return BuiltReport(report, warnings=unmatched_limits(book, limits))
 
 
 def credit_report(config: AppConfig, day: dt.date, limits: Path | None) -> BuiltReport:
     """Credit exposure as of ``day`` against the limits (``limits`` CSV, else reports.credit_limits_csv)."""
-    from sync.reports.credit import credit_tables, read_limits_csv
+    from sync.reports.credit import credit_tables, read_limits_csv, unmatched_limits
 
     rc = reports_config(config)
     csv_path = limits or (config.resolve_path(rc.credit_limits_csv) if rc.credit_limits_csv else None)
     book, source, errors = crm_book(config, rc)
-    every, over = credit_tables(book, day, read_limits_csv(csv_path) if csv_path else None)
+    table = read_limits_csv(csv_path) if csv_path else None
+    every, over = credit_tables(book, day, table)
+    unknown = unmatched_limits(book, table)
     report = Report(
         f"credit-{day.isoformat()}",
         f"信用额度占用 截至 {day}",
         f"Credit exposure as of {day}",
-        (every, over, *problem_tables(book.problems + errors)),
+        (every, over, *problem_tables(book.problems + errors + unknown)),
         now_in_china(),
         (
             ("来源", "Source", source),
@@ -154,7 +156,7 @@ def credit_report(config: AppConfig, day: dt.date, limits: Path | None) -> Built
         ),
     )
     warnings = [f"{len(over.rows)} customer(s) over their credit limit"] if over.rows else []
-    return BuiltReport(report, warnings=warnings)
+    return BuiltReport(report, warnings=warnings + unknown)
 
 
 def problem_tables(problems: list[str]) -> tuple[Table, ...]:

@@ -146,7 +146,8 @@ def _orders_table(
             rows.append((period, UNAPPLIED, "", None, amount, None, None))
         else:
             paid = to_date.get(order.id)
-            owed = None if paid is None else order.amount - paid
+            # paid beyond its amount: settled (the excess is the customer's unapplied cash in the aging)
+            owed = None if paid is None else max(order.amount - paid, ZERO)
             rows.append((period, order.name, order.account_name, order.amount, amount, paid, owed))
     columns = (
         Column("period", "期间", "Period"),

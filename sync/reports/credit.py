@@ -21,7 +21,7 @@ from sync.money import ZERO, MoneyError, parse_amount, total
 from sync.reports.receivables import receivables
 from sync.tables.model import Column, Kind, Table
 
-__all__ = ["Exposure", "credit_tables", "exposures", "read_limits_csv"]
+__all__ = ["Exposure", "credit_tables", "exposures", "read_limits_csv", "unmatched_limits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,18 @@ def read_limits_csv(path: Path) -> dict[str, Decimal]:
             return limits
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read credit limits: {exc.strerror}") from None
+
+
+def unmatched_limits(book: CrmBook, limits: dict[str, Decimal] | None) -> list[str]:
+    """Limits whose key is no customer of the CRM (neither an account id nor a name): said, not dropped."""
+    names = {account.name for account in book.accounts.values()}
+    names |= {o.account_name for o in book.orders.values()} | {p.account_name for p in book.payments.values()}
+    return [
+        f"credit limit {limit:,.2f} for {key!r}: no customer of that id or name in the CRM; the limit is not "
+        "applied (check the spelling against the customer list, or use account_id)"
+        for key, limit in (limits or {}).items()
+        if key not in book.accounts and key not in names
+    ]
 
 
 def exposures(book: CrmBook, as_of: dt.date, limits: dict[str, Decimal] | None = None) -> list[Exposure]:

@@ -133,7 +133,7 @@ def test_collections_by_month_customer_method_owner_and_order(seed: int) -> None
     names = {r[1]["name"]: r[1]["_id"] for r in g.records if r[0] == "SalesOrderObj"}
     for row in tables["by_order"].records():
         if row["customer"] and row["open"] is not None:
-            assert row["open"] == owed[names[str(row["order"])]]
+            assert row["open"] == max(owed[names[str(row["order"])]], ZERO)  # an overpaid order owes 0
     unapplied = sum((part for p in inside for order_id, part in p.parts if not order_id), ZERO)
     got_unapplied = sum((r["amount"] for r in tables["by_order"].records() if r["customer"] == ""), ZERO)
     assert got_unapplied == unapplied
@@ -242,6 +242,40 @@ def test_customers_over_their_limit_from_a_csv(tmp_path: object) -> None:
     csv_file.write_text('account,credit_limit\n深圳前海云帆电子,"20,000.00"\n', encoding="utf-8")
     _, over = credit_tables(crm_limit, dt.date(2026, 11, 2), read_limits_csv(csv_file))
     assert over.rows == ()
+
+
+def test_a_credit_limit_for_no_known_customer_is_named_not_dropped() -> None:
+    from sync.reports.credit import unmatched_limits
+
+    aid = oid("a", 3)
+    book = load_book([("AccountObj", {"_id": aid, "name": "深圳前海云帆电子"})])
+    limits = {
+        "深圳前海云帆电子": Decimal("20000.00"),
+        "深圳前海云帆电子有限公司": Decimal("5000.00"),
+        aid: Decimal(1),
+    }
+    (problem,) = unmatched_limits(book, limits)
+    assert "'深圳前海云帆电子有限公司'" in problem and "5,000.00" in problem and "not applied" in problem
+
+
+def test_an_overpaid_order_owes_nothing_and_its_excess_is_unapplied_cash() -> None:
+    aid = oid("a", 1)
+    records = [
+        ("AccountObj", {"_id": aid, "name": "上海明远贸易有限公司"}),
+        ("SalesOrderObj", {"_id": oid("0", 1), "name": "SO-20261101-0001", "account_id": aid,
+                           "order_amount": "1000.00", "order_time": ms(dt.date(2026, 11, 1))}),
+        ("PaymentObj", {"_id": oid("b", 1), "name": "P-1", "account_id": aid, "order_id": oid("0", 1),
+                        "payment_amount": "1222.23", "payment_time": ms(dt.date(2026, 11, 5)),
+                        "payment_term": "1"}),
+    ]  # fmt: skip
+    book = load_book(records)
+    tables = {
+        t.name: t for t in collection_tables(book, dt.date(2026, 11, 1), dt.date(2026, 11, 30), "month")
+    }
+    (row,) = [r for r in tables["by_order"].records() if r["customer"]]
+    assert row["open"] == ZERO and row["received_to_date"] == Decimal("1222.23")
+    (aging,) = aging_table(book, dt.date(2026, 11, 30)).records()
+    assert aging["unapplied"] == Decimal("222.23") and aging["net"] == Decimal("-222.23")
 
 
 def test_unreadable_records_are_reported_not_dropped() -> None:

@@ -110,6 +110,48 @@ def test_a_customer_whose_advance_covers_the_overdue_orders_is_not_chased() -> N
     assert [r.account_name for r in build_reminders(b, AS_OF)] == ["上海明远贸易有限公司"]
 
 
+def test_a_customer_with_unapplied_cash_is_chased_for_what_remains_and_told_why(tmp_path: Path) -> None:
+    from sync.crm import Payment
+
+    b = book()
+    b.payments["adv"] = Payment(
+        "adv",
+        "P-ADV",
+        oid("a", 1),
+        "上海明远贸易有限公司",
+        "张伟",
+        dt.date(2026, 11, 20),
+        Decimal("4999.40"),
+        "1",
+    )
+    (reminder, _) = build_reminders(b, AS_OF)
+    assert (reminder.total, reminder.unapplied, reminder.due) == (
+        Decimal("10000.00"),
+        Decimal("4999.40"),
+        Decimal("5000.60"),
+    )
+    assert reminder.payload()["due"] == "5000.60" and reminder.payload()["unapplied"] == "4999.40"
+    with smtp_server() as (box, port):
+        cfg = config(
+            type="email", name="m", host="127.0.0.1", port=port, security="none",
+            sender="ar@example.cn", to=["sales@example.cn"], language="zh",
+        )  # fmt: skip
+        run_reminders([reminder], cfg, sent_log(tmp_path), now=NOW)
+        mail = box.messages[0]
+        assert "5,000.60" in mail["Subject"] and "10,000.00" not in mail["Subject"]
+        text = mail.get_body(("plain",)).get_content()
+        assert "未核销回款 4,999.40 元" in text and "抵扣后仍需回款 5,000.60 元" in text
+        assert "4,999.40" in mail.get_body(("html",)).get_content()
+
+
+def test_a_customer_without_unapplied_cash_keeps_its_reminder_identity() -> None:
+    (first, _) = build_reminders(book(), AS_OF)
+    assert first.unapplied == 0 and first.due == first.total
+    assert (
+        first.fingerprint == hashlib.sha256(f"{oid('0', 1)}=10000.00".encode()).hexdigest()[:16]
+    )  # as before unapplied cash was counted: no reminder is sent again on upgrade
+
+
 def test_email_is_sent_once_and_not_again_within_the_interval(tmp_path: Path) -> None:
     log = sent_log(tmp_path)
     with smtp_server() as (box, port):

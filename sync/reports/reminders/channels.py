@@ -102,9 +102,18 @@ def html_body(reminder: Reminder, lang: str) -> str:
         f'<th style="border:1px solid #ccd;padding:3px 8px;background:#eef3f8">{h}</th>' for h in heads
     )
     footer = "本提醒由 crmsync 自动发送。" if zh else "Sent automatically by crmsync."
+    cash = ""
+    if ctx["has_unapplied"]:
+        cash = (
+            f"<p>另有未核销回款 <b>{ctx['unapplied']}</b> 元（已收到、尚未对应到订单），"
+            f"抵扣后仍需回款 <b>{ctx['due']}</b> 元；请财务核销。</p>"
+            if zh
+            else f"<p>The customer also has <b>{ctx['unapplied']}</b> CNY of unapplied cash: "
+            f"<b>{ctx['due']}</b> CNY remain to be paid; finance should apply it.</p>"
+        )
     return (
         f'<html><body style="font-family:sans-serif;font-size:13px"><p>{intro}</p>'
-        f'<table style="border-collapse:collapse"><tr>{head}</tr>{rows}</table>'
+        f'<table style="border-collapse:collapse"><tr>{head}</tr>{rows}</table>{cash}'
         f'<p style="color:#666">{footer}</p></body></html>'
     )
 

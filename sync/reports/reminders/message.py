@@ -27,19 +27,24 @@ __all__ = ["DEFAULT_TEMPLATES", "Reminder", "build_reminders", "render_text"]
 
 DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     "zh": (
-        "【催款提醒】{{ customer }} 逾期未收 {{ total }} 元（截至 {{ as_of }}）",
+        "【催款提醒】{{ customer }} 逾期未收 {{ due }} 元（截至 {{ as_of }}）",
         "{{ customer }} 截至 {{ as_of }} 有 {{ items|length }} 笔订单逾期未收，合计 {{ total }} 元：\n"
         "{% for i in items %}- {{ i.order }}（下单 {{ i.order_date }}，到期 {{ i.due }}，"
         "逾期 {{ i.overdue_days }} 天）"
         "：未收 {{ i.open }} 元，负责人 {{ i.owner }}\n{% endfor %}"
+        "{% if has_unapplied %}\n另有未核销回款 {{ unapplied }} 元（已收到、尚未对应到订单），"
+        "抵扣后仍需回款 {{ due }} 元；请财务核销。\n{% endif %}"
         "\n请跟进回款。本提醒由 crmsync 自动发送。\n",
     ),
     "en": (
-        "[Overdue] {{ customer }} owes {{ total }} CNY past due (as of {{ as_of }})",
+        "[Overdue] {{ customer }} owes {{ due }} CNY past due (as of {{ as_of }})",
         "As of {{ as_of }}, {{ customer }} has {{ items|length }} overdue order(s), "
         "{{ total }} CNY in total:\n"
         "{% for i in items %}- {{ i.order }} (ordered {{ i.order_date }}, due {{ i.due }}, "
         "{{ i.overdue_days }} days overdue): {{ i.open }} CNY open, owner {{ i.owner }}\n{% endfor %}"
+        "{% if has_unapplied %}\nThe customer also has {{ unapplied }} CNY of unapplied cash (received, "
+        "not yet applied to an order): {{ due }} CNY remain to be paid; finance should apply it.\n"
+        "{% endif %}"
         "\nPlease follow up. Sent automatically by crmsync.\n",
     ),
 }
@@ -55,16 +60,26 @@ class Reminder:
     account_name: str
     as_of: dt.date
     items: tuple[OpenItem, ...]
+    #: the customer's money received and not applied to any order (an advance, an overpayment)
+    unapplied: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
+        """What the overdue orders still owe."""
         return sum((i.open for i in self.items), ZERO)
+
+    @property
+    def due(self) -> Decimal:
+        """What the customer still has to pay: the overdue total less its unapplied cash."""
+        return self.total - max(self.unapplied, ZERO)
 
     @property
     def fingerprint(self) -> str:
         text = "|".join(
             f"{i.order.id}={format_amount(i.open)}" for i in sorted(self.items, key=lambda i: i.order.id)
         )
+        if self.unapplied > ZERO:  # new cash on account is a new reminder (and none: the same as ever)
+            text += f"|unapplied={format_amount(self.unapplied)}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
@@ -78,6 +93,9 @@ class Reminder:
             "customer_id": self.account_id,
             "as_of": self.as_of.isoformat(),
             "total": f"{self.total:,.2f}",
+            "unapplied": f"{max(self.unapplied, ZERO):,.2f}",
+            "has_unapplied": self.unapplied > ZERO,
+            "due": f"{self.due:,.2f}",
             "items": [
                 {
                     "order": i.order.name,
@@ -102,6 +120,8 @@ class Reminder:
             "customer": {"id": self.account_id, "name": self.account_name},
             "currency": "CNY",
             "total": format_amount(self.total),
+            "unapplied": format_amount(max(self.unapplied, ZERO)),
+            "due": format_amount(self.due),
             "items": [
                 {
                     "order_id": i.order.id,
@@ -133,8 +153,10 @@ def build_reminders(
     reminders = []
     for aid, items in per.items():
         items.sort(key=lambda i: (-i.overdue_days, i.order.name))
-        reminder = Reminder(aid, items[0].order.account_name, as_of, tuple(items))
-        if reminder.total - rec.unapplied.get(aid, ZERO) >= min_amount:
+        reminder = Reminder(
+            aid, items[0].order.account_name, as_of, tuple(items), rec.unapplied.get(aid, ZERO)
+        )
+        if reminder.due >= min_amount:
             reminders.append(reminder)
     return sorted(reminders, key=lambda r: (r.account_name, r.account_id))
 
