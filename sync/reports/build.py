@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from sync.config import AppConfig
+from sync.crm import CrmBook
 from sync.dates import PERIOD, now_in_china
 from sync.errors import ConfigurationError
+from sync.reports.config import ReportsConfig
 from sync.reports.inputs import crm_book, open_outbox, reports_config
 from sync.tables.model import Column, Report, Table
 
@@ -117,10 +120,13 @@ def aging_report(config: AppConfig, day: dt.date, basis: str | None) -> BuiltRep
     book, source, errors = crm_book(config, rc)
     chosen = basis or rc.aging_basis
     limits = read_limits_csv(config.resolve_path(rc.credit_limits_csv)) if rc.credit_limits_csv else None
+    basis_name: Literal["order", "due"] = "due" if chosen == "due" else "order"
+    tie, tie_notes = tie_out(config, rc, book, day, basis_name)
     tables = (
-        aging_table(book, day, "due" if chosen == "due" else "order"),
+        aging_table(book, day, basis_name),
         overdue_table(book, day),
         *credit_tables(book, day, limits),
+        *tie,
     )
     report = Report(
         f"aging-{day.isoformat()}",
@@ -130,7 +136,44 @@ def aging_report(config: AppConfig, day: dt.date, basis: str | None) -> BuiltRep
         now_in_china(),
         (("来源", "Source", source), ("截至", "As of", day.isoformat())),
     )
-    return BuiltReport(report, warnings=unmatched_limits(book, limits))
+    return BuiltReport(report, notes=tie_notes, warnings=unmatched_limits(book, limits))
+
+
+def tie_out(
+    config: AppConfig, rc: ReportsConfig, book: CrmBook, day: dt.date, basis: Literal["order", "due"]
+) -> tuple[tuple[Table, ...], list[str]]:
+    """The aging tied to the books (sync.reports.tieout), or a note saying why it cannot be."""
+    from sync.engine.build import load_mappings, open_store
+    from sync.errors import StateError
+    from sync.reports.aging import aging_rows
+    from sync.reports.receivables import receivables
+    from sync.reports.tieout import books_receivable, tie_out_table
+
+    try:
+        store = open_store(config, read_only=True)
+    except StateError as exc:
+        return (), [f"no tie-out to the books: {exc.message}"]
+    try:
+        books = books_receivable(store.outbox_pages(), rc.receivable_account, rc.customer_dimension, day)
+        quarantined = store.open_quarantine()
+    finally:
+        store.close()
+    code_of: dict[str, str] = {}
+    for mapping in load_mappings(config).mappings:
+        lookup = mapping.lookups.get(rc.customer_lookup)
+        if lookup is not None:
+            code_of.update(lookup.table)
+    rows = aging_rows(receivables(book, day), book, basis)
+    table = tie_out_table(
+        rows, books, code_of=code_of, quarantined=quarantined, as_of=day, account=rc.receivable_account
+    )
+    differing = [r for r in table.records() if r["difference"]]
+    notes = (
+        [f"tie-out: {len(differing)} customer(s) differ from the books (sheet 应收对账 / tie_out)"]
+        if differing
+        else []
+    )
+    return (table,), notes
 
 
 def credit_report(config: AppConfig, day: dt.date, limits: Path | None) -> BuiltReport:

@@ -52,6 +52,13 @@ class ReportsConfig(BaseModel):
     statuses: list[str] = Field(
         default_factory=lambda: ["normal"], min_length=1, description="life_status values that count"
     )
+    receivable_account: str = Field(
+        "1122", description="the receivable account (应收账款) the aging is tied to, with its sub-accounts"
+    )
+    customer_dimension: str = Field("customer", description="the voucher dimension holding the customer")
+    customer_lookup: str = Field(
+        "customers", description="the mappings' lookup from CRM account id to ERP customer code"
+    )
     held_statuses: list[str] = Field(
         default_factory=lambda: ["in_change"],
         description="life_status values of a change awaiting approval (变更中): the version that "
