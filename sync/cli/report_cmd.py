@@ -82,7 +82,8 @@ def _emit(config: AppConfig, report: Report, fmt: Format, chosen: Lang | None, *
 
 @click.group("report")
 def report() -> None:
-    """Finance reports: vouchers with control totals, collections (回款), aging, credit exposure."""
+    """Finance reports: vouchers with control totals, collections (回款), aging, credit exposure,
+    statements of account (客户对账单)."""
 
 
 @report.command("vouchers")
@@ -170,7 +171,46 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
     setup_logging()
     config = load_config(config_path)
     day = _date(as_of, "--as-of") or today_in_china()
-    _emit(config, build.aging_report(config, day, basis).report, fmt, lang, output=output)
+    built = build.aging_report(config, day, basis)
+    for problem in built.warnings:
+        click.echo(f"warning: {problem}", err=True)
+    for note in built.notes:
+        click.echo(note, err=output == "-")
+    _emit(config, built.report, fmt, lang, output=output)
+
+
+@report.command("statement")
+@config_option
+@click.option(
+    "--customer", "customers", multiple=True, help="CRM account id or exact name (repeatable; default: all)."
+)
+@click.option("--period", help="2026-11, 2026-Q4 or 2026 (default: the current month).")
+@click.option("--from", "start", help="First day YYYY-MM-DD (instead of --period).")
+@click.option("--to", "end", help="Last day YYYY-MM-DD (instead of --period).")
+@_output_options
+@run_command
+def statement_report(  # noqa: PLR0917 - click passes options by name
+    config_path: str,
+    customers: tuple[str, ...],
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    fmt: Format,
+    lang: Lang | None,
+    output: str | None,
+) -> None:
+    """客户对账单: opening balance, orders, payments, refunds and closing balance per customer."""
+    from sync.reports import build
+
+    setup_logging()
+    config = load_config(config_path)
+    try:
+        first, last = period_range(period or f"{today_in_china():%Y-%m}")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint="use 2026-11, 2026-Q4 or 2026") from None
+    first = _date(start, "--from") or first
+    last = _date(end, "--to") or last
+    _emit(config, build.statement_report(config, customers, first, last).report, fmt, lang, output=output)
 
 
 @report.command("credit")

@@ -3,6 +3,10 @@
 Buckets are by days since the order date (``basis="order"``, the usual 账龄) or days past
 the due date (``basis="due"``): 0–30, 31–60, 61–90 and over 90; on the due basis items not
 yet due go to their own "not due" column. Day counts are whole calendar days in China time.
+
+DSO (days sales outstanding, 应收账款周转天数) per customer and overall: the net receivable
+(zero when the customer is in credit) over the orders of the last ``DSO_WINDOW`` days, times
+those days, rounded to whole days; empty for a customer without orders in the window.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from sync.crm import CrmBook
@@ -18,7 +22,17 @@ from sync.money import ZERO, total
 from sync.reports.receivables import OpenItem, Receivables, receivables
 from sync.tables.model import Cell, Column, Kind, Table
 
-__all__ = ["BUCKETS", "AgingRow", "aging_rows", "aging_table", "bucket_of", "overdue_table"]
+__all__ = [
+    "BUCKETS",
+    "DSO_WINDOW",
+    "AgingRow",
+    "aging_rows",
+    "aging_table",
+    "bucket_of",
+    "dso",
+    "overdue_table",
+    "window_sales",
+]
 
 Basis = Literal["order", "due"]
 #: (key, zh, en, lowest day, highest day or None)
@@ -76,9 +90,32 @@ def aging_rows(rec: Receivables, book: CrmBook, basis: Basis = "order") -> list[
     return sorted(rows, key=lambda r: (r.account_name, r.account_id))
 
 
+#: the trailing days of sales DSO compares the receivable with
+DSO_WINDOW = 90
+
+
+def dso(receivable: Decimal, sales: Decimal, window: int = DSO_WINDOW) -> int | None:
+    """Days sales outstanding, whole days (half up); None without sales in the window."""
+    if sales <= ZERO:
+        return None
+    days = max(receivable, ZERO) / sales * window
+    return int(days.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def window_sales(book: CrmBook, as_of: dt.date, window: int = DSO_WINDOW) -> dict[str, Decimal]:
+    """Account id -> the amount of its orders dated in the ``window`` days up to ``as_of``."""
+    start = as_of - dt.timedelta(days=window - 1)
+    sales: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for order in book.orders.values():
+        if start <= order.date <= as_of:
+            sales[order.account_id] += order.amount
+    return sales
+
+
 def aging_table(book: CrmBook, as_of: dt.date, basis: Basis = "order") -> Table:
     rec = receivables(book, as_of)
     rows = aging_rows(rec, book, basis)
+    sales = window_sales(book, as_of)
     bucket_cols = [Column(NOT_DUE, "未到期", "not yet due", Kind.MONEY)] if basis == "due" else []
     bucket_cols += [Column(key, zh, en, Kind.MONEY) for key, zh, en, _l, _h in BUCKETS]
     columns = (
@@ -88,9 +125,18 @@ def aging_table(book: CrmBook, as_of: dt.date, basis: Basis = "order") -> Table:
         Column("open", "未收合计", "Open total", Kind.MONEY),
         Column("unapplied", "未核销回款", "Unapplied cash", Kind.MONEY),
         Column("net", "净应收", "Net receivable", Kind.MONEY),
+        Column("dso", "周转天数(DSO)", "DSO (days)", Kind.INT),
     )
     body: tuple[tuple[Cell, ...], ...] = tuple(
-        (r.account_name, r.account_id, *(r.buckets[c.key] for c in bucket_cols), r.open, r.unapplied, r.net)
+        (
+            r.account_name,
+            r.account_id,
+            *(r.buckets[c.key] for c in bucket_cols),
+            r.open,
+            r.unapplied,
+            r.net,
+            dso(r.net, sales.get(r.account_id, ZERO)),
+        )
         for r in rows
     )
     totals = (
@@ -100,6 +146,7 @@ def aging_table(book: CrmBook, as_of: dt.date, basis: Basis = "order") -> Table:
         total(r.open for r in rows),
         total(r.unapplied for r in rows),
         total(r.net for r in rows),
+        dso(total(max(r.net, ZERO) for r in rows), total(sales.values())),
     )
     basis_zh = "按订单日期" if basis == "order" else "按到期日"
     basis_en = "by order date" if basis == "order" else "by due date"
@@ -110,8 +157,10 @@ def aging_table(book: CrmBook, as_of: dt.date, basis: Basis = "order") -> Table:
         columns,
         body,
         totals,
-        note_zh=f"截至 {as_of.isoformat()}，{basis_zh}计算账龄",
-        note_en=f"as of {as_of.isoformat()}, aged {basis_en}",
+        note_zh=f"截至 {as_of.isoformat()}，{basis_zh}计算账龄；"
+        f"DSO = 净应收 ÷ 近{DSO_WINDOW}天订单额 × {DSO_WINDOW}",
+        note_en=f"as of {as_of.isoformat()}, aged {basis_en}; DSO = net receivable / orders of the last "
+        f"{DSO_WINDOW} days x {DSO_WINDOW}",
     )
 
 

@@ -21,7 +21,14 @@ from sync.reports.config import ReportsConfig
 from sync.reports.inputs import crm_book, open_outbox, reports_config
 from sync.tables.model import Column, Report, Table
 
-__all__ = ["BuiltReport", "aging_report", "collections_report", "credit_report", "vouchers_report"]
+__all__ = [
+    "BuiltReport",
+    "aging_report",
+    "collections_report",
+    "credit_report",
+    "statement_report",
+    "vouchers_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +181,28 @@ def tie_out(
         else []
     )
     return (table,), notes
+
+
+def statement_report(
+    config: AppConfig, customers: tuple[str, ...], first: dt.date, last: dt.date
+) -> BuiltReport:
+    """客户对账单 from ``first`` to ``last`` for the customers named (all with activity when none)."""
+    from sync.reports.statement import resolve_customers, statement_tables
+
+    if last < first:
+        raise ConfigurationError(f"--to {last} is before --from {first}", hint="swap the dates")
+    rc = reports_config(config)
+    book, source, errors = crm_book(config, rc)
+    tables = statement_tables(book, resolve_customers(book, customers), first, last)
+    report = Report(
+        f"statement-{first.isoformat()}_{last.isoformat()}",
+        f"客户对账单 {first} – {last}",
+        f"Statements of account {first} – {last}",
+        (*tables, *problem_tables(book.problems + errors)),
+        now_in_china(),
+        (("来源", "Source", source), ("期间", "Period", f"{first} – {last}")),
+    )
+    return BuiltReport(report)
 
 
 def credit_report(config: AppConfig, day: dt.date, limits: Path | None) -> BuiltReport:

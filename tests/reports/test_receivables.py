@@ -314,3 +314,18 @@ def test_bucket_boundaries_are_inclusive_at_30_60_90_days() -> None:
     assert row["d31_60"] == Decimal("1000.01") + Decimal("10000.01")
     assert row["d61_90"] == Decimal("100000.01") + Decimal("1000000.01")
     assert row["d90p"] == Decimal("10000000.01") + Decimal("100000000.01")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), offset=st.integers(0, 260))
+def test_dso_is_the_net_receivable_over_the_last_90_days_of_orders(seed: int, offset: int) -> None:
+    g = generate(seed, refunds=True)
+    as_of = START + dt.timedelta(days=offset)
+    table = aging_table(load_book(g.records), as_of)
+    window = [o for o in g.orders if as_of - dt.timedelta(days=89) <= o.date <= as_of]
+    for row in table.records():
+        aid = str(row["account_id"])
+        sales = sum((o.amount for o in window if o.account == aid), ZERO)
+        net = max(Decimal(str(row["net"])), ZERO)
+        want = None if not sales else int((net * 90 / sales).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        assert row["dso"] == want, (aid, net, sales)
