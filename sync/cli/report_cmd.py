@@ -277,7 +277,9 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     book, _source, errors = crm_book(config, rc)
     for error in errors:
         click.echo(f"warning: {error}", err=True)
-    reminders = build_reminders(book, day, min_overdue_days=cfg.min_overdue_days, min_amount=cfg.min_amount)
+    reminders = build_reminders(
+        book, day, min_overdue_days=cfg.min_overdue_days, min_amount=cfg.min_amount, levels=cfg.levels
+    )
     click.echo(f"{len(reminders)} customer(s) with overdue orders as of {day}")
     store = open_store(config, read_only=dry_run)  # a dry run reads the log, writes nothing
     try:

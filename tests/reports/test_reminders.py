@@ -336,3 +336,73 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
         )
     assert "config.yaml:8:7: unknown key 'pasword'" in str(err.value)
     assert "did you mean 'password'?" in str(err.value)
+
+
+LADDER = [
+    {"name": "first", "min_overdue_days": 1},
+    {"name": "second", "min_overdue_days": 30, "label_zh": "第二次催款", "label_en": "Second reminder"},
+    {
+        "name": "final",
+        "min_overdue_days": 60,
+        "label_zh": "最后通知",
+        "subject": "【最后通知】{{ customer }} 请于七日内付清 {{ due }} 元",
+    },
+]
+
+
+def test_each_customer_gets_the_level_its_oldest_overdue_order_reached() -> None:
+    levels = RemindersConfig.model_validate({"levels": LADDER}).levels
+    on = {r.account_name: r.level.name for r in build_reminders(book(), AS_OF, levels=levels) if r.level}
+    assert on == {"上海明远贸易有限公司": "second", "杭州西溪茶业": "second"}  # 50 and 36 days overdue
+    later = build_reminders(book(), AS_OF + dt.timedelta(days=20), levels=levels)
+    assert {r.account_name: r.level.name for r in later if r.level} == {
+        "上海明远贸易有限公司": "final",  # 70 days
+        "杭州西溪茶业": "second",  # 56 days
+    }
+
+
+def test_a_customer_moving_up_the_ladder_is_reminded_again_in_that_levels_words(tmp_path: Path) -> None:
+    with smtp_server() as (box, port):
+        cfg = RemindersConfig.model_validate(
+            {
+                "interval_hours": 24 * 30,
+                "levels": LADDER,
+                "channels": [
+                    {"type": "email", "name": "m", "host": "127.0.0.1", "port": port, "security": "none",
+                     "sender": "ar@example.cn", "to": ["sales@example.cn"]},
+                ],
+            }
+        )  # fmt: skip
+        log = sent_log(tmp_path)
+        run_reminders(build_reminders(book(), AS_OF, levels=cfg.levels)[:1], cfg, log, now=NOW)
+        assert box.messages[0]["Subject"].startswith("【第二次催款】上海明远贸易有限公司")
+        again = run_reminders(build_reminders(book(), AS_OF, levels=cfg.levels)[:1], cfg, log, now=NOW)
+        assert [o.status for o in again] == ["skipped"]  # same level, same orders: within the interval
+        final = build_reminders(book(), AS_OF + dt.timedelta(days=20), levels=cfg.levels)[:1]
+        moved = run_reminders(final, cfg, log, now=NOW + dt.timedelta(days=1))
+        assert [o.status for o in moved] == ["sent"]
+        assert box.messages[1]["Subject"] == "【最后通知】上海明远贸易有限公司 请于七日内付清 10,000.00 元"
+
+
+def test_levels_must_climb() -> None:
+    with pytest.raises(ValueError, match="levels must climb"):
+        RemindersConfig.model_validate({"levels": [LADDER[1], LADDER[0]]})
+
+
+def test_the_sales_owner_is_copied_and_one_without_an_address_is_named(tmp_path: Path) -> None:
+    with smtp_server() as (box, port):
+        cfg = RemindersConfig.model_validate(
+            {
+                "owner_emails": {"张伟": "zhangwei@example.cn"},
+                "channels": [
+                    {"type": "email", "name": "m", "host": "127.0.0.1", "port": port, "security": "none",
+                     "sender": "ar@example.cn", "to": ["ar-lead@example.cn"], "cc_owner": True},
+                ],
+            }
+        )  # fmt: skip
+        outcomes = run_reminders(build_reminders(book(), AS_OF), cfg, sent_log(tmp_path), now=NOW)
+        by_customer = {o.reminder.account_name: o for o in outcomes}
+        assert box.recipients[0] == ["ar-lead@example.cn", "zhangwei@example.cn"]  # 上海明远: 张伟's order
+        assert box.messages[0]["Cc"] == "zhangwei@example.cn"
+        assert box.recipients[1] == ["ar-lead@example.cn"]
+        assert "no address for sales owner 李娜" in by_customer["杭州西溪茶业"].detail

@@ -21,6 +21,7 @@ import json
 import smtplib
 import ssl
 import time
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
@@ -35,15 +36,37 @@ from sync.secrets import redact
 __all__ = ["send_email", "send_webhook", "sign_body", "webhook_body"]
 
 
-def send_email(channel: EmailChannel, reminder: Reminder) -> str:
-    """Send one email; returns the Message-ID. Raises Transient/PermanentError on failure."""
+def owner_addresses(reminder: Reminder, owner_emails: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(addresses of the overdue orders' sales owners, owners without one), each once, in order."""
+    found: list[str] = []
+    missing: list[str] = []
+    for item in reminder.items:
+        owner = item.order.owner
+        address = owner_emails.get(owner)
+        if address and address not in found:
+            found.append(address)
+        elif not address and owner and owner not in missing:
+            missing.append(owner)
+    return found, missing
+
+
+def send_email(
+    channel: EmailChannel, reminder: Reminder, owner_emails: Mapping[str, str] | None = None
+) -> str:
+    """Send one email; returns the Message-ID (and owners it could not copy). Raises
+    Transient/PermanentError on failure."""
     subject, body = render_text(reminder, channel.language, channel.subject, channel.body)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = channel.sender
     msg["To"] = ", ".join(channel.to)
-    if channel.cc:
-        msg["Cc"] = ", ".join(channel.cc)
+    cc = list(channel.cc)
+    missing: list[str] = []
+    if channel.cc_owner:
+        owners, missing = owner_addresses(reminder, owner_emails or {})
+        cc += [a for a in owners if a not in cc and a not in channel.to]
+    if cc:
+        msg["Cc"] = ", ".join(cc)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="crmsync")
     msg["X-Crmsync-Reminder"] = reminder.id
@@ -73,7 +96,12 @@ def send_email(channel: EmailChannel, reminder: Reminder) -> str:
         raise PermanentError(text, hint="check the channel's sender, recipients and login") from None
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientError(redact(f"SMTP {channel.host}:{channel.port}: {exc}")) from None
-    return str(msg["Message-ID"])
+    note = (
+        f" (no address for sales owner {', '.join(missing)}: add it to reminders.owner_emails)"
+        if missing
+        else ""
+    )
+    return str(msg["Message-ID"]) + note
 
 
 def html_body(reminder: Reminder, lang: str) -> str:

@@ -6,6 +6,11 @@ Example::
       interval_hours: 72          # the same reminder is not sent again within this time
       min_overdue_days: 1         # only orders at least this many days past due
       min_amount: "100.00"        # skip customers owing less than this in total
+      levels:                     # the dunning ladder (optional): by the oldest overdue order
+        - {name: first, min_overdue_days: 1}
+        - {name: second, min_overdue_days: 30, label_zh: 第二次催款, label_en: Second reminder}
+        - {name: final, min_overdue_days: 60, label_zh: 最后通知, label_en: Final notice}
+      owner_emails: {张伟: zhangwei@example.cn}   # for cc_owner: true
       channels:
         - name: finance-mail
           type: email
@@ -35,7 +40,7 @@ from sync.http import TransportConfig
 from sync.model import Amount
 from sync.secrets import register_secret
 
-__all__ = ["EmailChannel", "RemindersConfig", "WebhookChannel"]
+__all__ = ["DunningLevel", "EmailChannel", "RemindersConfig", "WebhookChannel"]
 
 
 class _Channel(BaseModel):
@@ -59,6 +64,9 @@ class EmailChannel(_Channel):
     sender: str = Field(min_length=3, description="From: header, e.g. 财务部 <ar@example.cn>")
     to: list[str] = Field(min_length=1)
     cc: list[str] = Field(default_factory=list)
+    cc_owner: bool = Field(
+        False, description="also send to the sales owners of the overdue orders (owner_emails)"
+    )
     timeout_seconds: float = Field(30, gt=0, le=600)
 
     @field_validator("password")
@@ -110,6 +118,21 @@ class WebhookChannel(_Channel):
 Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
 
 
+class DunningLevel(BaseModel):
+    """One step of the dunning ladder (催款级别): from how many days overdue, and its own words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="stable id, e.g. first, final")
+    min_overdue_days: int = Field(
+        ge=1, le=3650, description="the customer's oldest overdue order is at least this late"
+    )
+    label_zh: str = Field("催款提醒", description="shown in the default subject, e.g. 第二次催款, 最后通知")
+    label_en: str = Field("Overdue", description="the English label, e.g. Second reminder, Final notice")
+    subject: str | None = Field(None, description="jinja template for this level (over the channel's)")
+    body: str | None = Field(None, description="jinja template for this level (over the channel's)")
+
+
 class RemindersConfig(BaseModel):
     """The ``reminders:`` section: when a customer is chased, how often, and through which channels."""
 
@@ -119,11 +142,32 @@ class RemindersConfig(BaseModel):
     min_overdue_days: int = Field(1, ge=1, le=3650)
     min_amount: Amount = Decimal("0.01")
     channels: list[Channel] = Field(default_factory=list)
+    levels: list[DunningLevel] = Field(
+        default_factory=list,
+        description="the dunning ladder: each reminder takes the highest level its oldest overdue order "
+        "reached; a customer moving up a level is reminded again, in that level's words",
+    )
+    owner_emails: dict[str, str] = Field(
+        default_factory=dict,
+        description="sales owner (name as the CRM shows it, or employee id) -> e-mail address, for "
+        "email channels with cc_owner: true",
+    )
     sent_log: str | None = Field(
         None,
         description="the sent-reminder file of releases before the log moved into the state store "
         "(default: reminders.db beside the state db); its entries are taken over once",
     )
+
+    @field_validator("levels")
+    @classmethod
+    def _ladder(cls, value: list[DunningLevel]) -> list[DunningLevel]:
+        days = [level.min_overdue_days for level in value]
+        if days != sorted(set(days)):
+            raise ValueError("levels must climb: each min_overdue_days larger than the one before")
+        names = [level.name for level in value]
+        if len(set(names)) != len(names):
+            raise ValueError("level names must be unique")
+        return value
 
     @field_validator("channels")
     @classmethod

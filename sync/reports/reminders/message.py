@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,13 +22,14 @@ from sync.crm import CrmBook
 from sync.errors import ConfigurationError
 from sync.money import ZERO, format_amount
 from sync.reports.receivables import OpenItem, receivables
+from sync.reports.reminders.config import DunningLevel
 from sync.tables.model import Lang
 
 __all__ = ["DEFAULT_TEMPLATES", "Reminder", "build_reminders", "render_text"]
 
 DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     "zh": (
-        "【催款提醒】{{ customer }} 逾期未收 {{ due }} 元（截至 {{ as_of }}）",
+        "【{{ level_label }}】{{ customer }} 逾期未收 {{ due }} 元（截至 {{ as_of }}）",
         "{{ customer }} 截至 {{ as_of }} 有 {{ items|length }} 笔订单逾期未收，合计 {{ total }} 元：\n"
         "{% for i in items %}- {{ i.order }}（下单 {{ i.order_date }}，到期 {{ i.due }}，"
         "逾期 {{ i.overdue_days }} 天）"
@@ -37,7 +39,7 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
         "\n请跟进回款。本提醒由 crmsync 自动发送。\n",
     ),
     "en": (
-        "[Overdue] {{ customer }} owes {{ due }} CNY past due (as of {{ as_of }})",
+        "[{{ level_label }}] {{ customer }} owes {{ due }} CNY past due (as of {{ as_of }})",
         "As of {{ as_of }}, {{ customer }} has {{ items|length }} overdue order(s), "
         "{{ total }} CNY in total:\n"
         "{% for i in items %}- {{ i.order }} (ordered {{ i.order_date }}, due {{ i.due }}, "
@@ -62,6 +64,8 @@ class Reminder:
     items: tuple[OpenItem, ...]
     #: the customer's money received and not applied to any order (an advance, an overpayment)
     unapplied: Decimal = ZERO
+    #: the dunning level reached (reminders.levels), None without a ladder
+    level: DunningLevel | None = None
 
     @property
     def total(self) -> Decimal:
@@ -84,13 +88,22 @@ class Reminder:
 
     @property
     def id(self) -> str:
-        return f"{self.account_id}:{self.fingerprint}"
+        """Customer and fingerprint, and the level: a customer moving up the ladder is reminded again."""
+        base = f"{self.account_id}:{self.fingerprint}"
+        return f"{base}:{self.level.name}" if self.level is not None else base
+
+    @property
+    def oldest_overdue_days(self) -> int:
+        return max((i.overdue_days for i in self.items), default=0)
 
     def context(self) -> dict[str, Any]:
         """What templates see: plain strings, amounts with thousands separators and cents."""
         return {
             "customer": self.account_name,
             "customer_id": self.account_id,
+            "level": self.level.name if self.level else "",
+            "level_label": self.level.label_zh if self.level else "催款提醒",
+            "level_label_en": self.level.label_en if self.level else "Overdue",
             "as_of": self.as_of.isoformat(),
             "total": f"{self.total:,.2f}",
             "unapplied": f"{max(self.unapplied, ZERO):,.2f}",
@@ -116,6 +129,7 @@ class Reminder:
         return {
             "event": "crmsync.overdue_reminder",
             "id": self.id,
+            "level": self.level.name if self.level else None,
             "as_of": self.as_of.isoformat(),
             "customer": {"id": self.account_id, "name": self.account_name},
             "currency": "CNY",
@@ -139,7 +153,12 @@ class Reminder:
 
 
 def build_reminders(
-    book: CrmBook, as_of: dt.date, *, min_overdue_days: int = 1, min_amount: Decimal = Decimal("0.01")
+    book: CrmBook,
+    as_of: dt.date,
+    *,
+    min_overdue_days: int = 1,
+    min_amount: Decimal = Decimal("0.01"),
+    levels: Sequence[DunningLevel] = (),
 ) -> list[Reminder]:
     """One reminder per customer whose orders at least ``min_overdue_days`` past due, less the
     customer's unapplied cash (an advance not yet matched to the order), come to ``min_amount``
@@ -156,6 +175,11 @@ def build_reminders(
         reminder = Reminder(
             aid, items[0].order.account_name, as_of, tuple(items), rec.unapplied.get(aid, ZERO)
         )
+        if levels:
+            reached = [lv for lv in levels if lv.min_overdue_days <= reminder.oldest_overdue_days]
+            if not reached:
+                continue  # not yet late enough for the first step of the ladder
+            reminder = replace(reminder, level=reached[-1])
         if reminder.due >= min_amount:
             reminders.append(reminder)
     return sorted(reminders, key=lambda r: (r.account_name, r.account_id))
@@ -166,7 +190,12 @@ def render_text(
 ) -> tuple[str, str]:
     """(subject, body) from the channel's templates or the defaults in its language."""
     default_subject, default_body = DEFAULT_TEMPLATES[lang]
+    if reminder.level is not None:  # a level's own words come first
+        subject = reminder.level.subject or subject
+        body = reminder.level.body or body
     ctx = reminder.context()
+    if lang == "en":
+        ctx["level_label"] = ctx["level_label_en"]
     try:
         return (
             _ENV.from_string(subject or default_subject).render(ctx).strip(),

@@ -59,7 +59,7 @@ def run_reminders(
                 continue
             try:
                 if isinstance(channel, EmailChannel):
-                    detail = send_email(channel, reminder)
+                    detail = send_email(channel, reminder, config.owner_emails)
                 else:
                     detail = send_webhook(channel, reminder)
             except (TransientError, PermanentError) as exc:
