@@ -266,12 +266,12 @@ def remind(config_path: str, dry_run: bool, as_of: str | None) -> None:
     config = load_config(config_path)
     rc = reports_config(config)
     cfg: RemindersConfig = load_section(
-        RemindersConfig, config.reminders, "reminders", config.config_path, tags=("email", "webhook")
+        RemindersConfig, config.reminders, "reminders", config.config_path, tags=("email", "webhook", "sms")
     )
     if not cfg.channels and not dry_run:
         raise ConfigurationError(
             f"{config.config_path}: reminders.channels is empty: nowhere to send",
-            hint="add an email or webhook channel (see README, section finance)",
+            hint="add an email, webhook or sms channel (see README, section finance)",
         )
     day = _date(as_of, "--as-of") or today_in_china()
     book, _source, errors = crm_book(config, rc)

@@ -40,7 +40,7 @@ from sync.http import TransportConfig
 from sync.model import Amount
 from sync.secrets import register_secret
 
-__all__ = ["DunningLevel", "EmailChannel", "RemindersConfig", "WebhookChannel"]
+__all__ = ["DunningLevel", "EmailChannel", "RemindersConfig", "SmsChannel", "WebhookChannel"]
 
 
 class _Channel(BaseModel):
@@ -115,7 +115,41 @@ class WebhookChannel(_Channel):
         return value
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+class SmsChannel(_Channel):
+    """Reminders as SMS through Aliyun (阿里云短信服务)."""
+
+    type: Literal["sms"]
+    provider: Literal["aliyun"] = "aliyun"
+    endpoint: str = Field("https://dysmsapi.aliyuncs.com", description="the SMS service's address")
+    region: str = "cn-hangzhou"
+    access_key_id: str = Field(min_length=1)
+    access_key_secret: SecretStr
+    sign_name: str = Field(min_length=1, description="the approved 短信签名, e.g. 某某科技")
+    template_code: str = Field(min_length=1, description="the approved 短信模板, e.g. SMS_462315789")
+    template_params: dict[str, str] = Field(
+        default_factory=lambda: {"customer": "{{ customer }}", "amount": "{{ due }}"},
+        description="template variable -> jinja template over the reminder (customer, due, total, …)",
+    )
+    to: list[str] = Field(min_length=1, description="mobile numbers that receive the reminders")
+    timeout_seconds: float = Field(10, gt=0, le=120)
+    transport: TransportConfig | None = None
+
+    @field_validator("access_key_secret")
+    @classmethod
+    def _register(cls, value: SecretStr) -> SecretStr:
+        register_secret(value.get_secret_value())
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _mobiles(cls, value: list[str]) -> list[str]:
+        bad = [n for n in value if not n.lstrip("+").isdigit()]
+        if bad:
+            raise ValueError(f"not mobile numbers: {', '.join(bad)}")
+        return value
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | SmsChannel, Field(discriminator="type")]
 
 
 class DunningLevel(BaseModel):
@@ -171,7 +205,7 @@ class RemindersConfig(BaseModel):
 
     @field_validator("channels")
     @classmethod
-    def _unique(cls, value: list[EmailChannel | WebhookChannel]) -> list[EmailChannel | WebhookChannel]:
+    def _unique(cls, value: list[Channel]) -> list[Channel]:
         names = [c.name for c in value]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

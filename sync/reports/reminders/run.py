@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from sync.errors import PermanentError, TransientError
 from sync.reports.reminders.channels import send_email, send_webhook
-from sync.reports.reminders.config import EmailChannel, RemindersConfig
+from sync.reports.reminders.config import EmailChannel, RemindersConfig, SmsChannel
 from sync.reports.reminders.message import Reminder, render_text
+from sync.reports.reminders.sms import send_sms
 from sync.state.reminder_log import SentReminders
 
 __all__ = ["Outcome", "run_reminders"]
@@ -60,6 +61,8 @@ def run_reminders(
             try:
                 if isinstance(channel, EmailChannel):
                     detail = send_email(channel, reminder, config.owner_emails)
+                elif isinstance(channel, SmsChannel):
+                    detail = send_sms(channel, reminder)
                 else:
                     detail = send_webhook(channel, reminder)
             except (TransientError, PermanentError) as exc:
