@@ -57,6 +57,8 @@ def sync_once(
             dest = open_destination(config, store) if post else None
         try:
             summary = Engine(store, mappings, handles, dest, progress=progress, plans=plans).run(post=post)
+            if max(summary.read, summary.vouchers_posted) >= _MANY_ROWS:
+                store.refresh_statistics()  # before the checks below, which join the grown tables
             stale = staleness(store, mappings)
             summary.stale_mappings = [s.public_dict() for s in stale]
             summary.stale_advice = list(advice(stale))
@@ -71,6 +73,10 @@ def sync_once(
                 dest.close()
 
     return _locked(config, run)
+
+
+#: a run that wrote this many rows refreshes the planner's statistics (PostgreSQL)
+_MANY_ROWS = 1000
 
 
 def reconcile_and_post(config: AppConfig, rc: Any, inputs: Any = None) -> RunSummary:

@@ -129,6 +129,15 @@ class StoreBase:
         """Give the space of deleted and rewritten rows back to the file system."""
         raise NotImplementedError
 
+    def refresh_statistics(self) -> None:
+        """Tell the query planner how big the tables have become (after a run that wrote many rows).
+
+        SQLite plans well without: nothing to do. PostgreSQL plans from statistics that only
+        autovacuum refreshes, some time later; until then it takes a table just filled with
+        100,000 rows for an empty one and joins them row by row (a check that takes 10 ms takes
+        minutes).
+        """
+
     def heartbeat(self) -> None:
         """Refresh the lock's heartbeat (call inside a transaction)."""
 

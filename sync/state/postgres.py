@@ -169,6 +169,14 @@ class PostgresStore(StateStore):
         for t in tables:
             self._execute(f'VACUUM (FULL, ANALYZE) "{self.schema}"."{t["tablename"]}"')
 
+    def refresh_statistics(self) -> None:
+        tables = self._all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = ? ORDER BY tablename", (self.schema,)
+        )
+        with self.transaction():
+            for t in tables:
+                self._execute(f'ANALYZE "{self.schema}"."{t["tablename"]}"')
+
     def holds_lock(self) -> bool:
         return self._locked
 
