@@ -19,6 +19,7 @@ __all__ = [
     "SWEEP_FIELD",
     "BuildContext",
     "SourceHandle",
+    "airbyte_error",
     "problem_record",
     "sweep_record",
 ]
@@ -79,3 +80,23 @@ def sweep_record(place: str, problems: list[str]) -> dict[str, Any]:
     """The marker a source emits after reading all of ``place`` (a file name): ``problems`` are
     the places inside it (``place:line``) that are problem records now (see ``SWEEP_FIELD``)."""
     return {"_id": place, SWEEP_FIELD: list(problems)}
+
+
+def airbyte_error(exc: Exception, context: str = "") -> Any:
+    """Our error as the CDK's traced exception: the platform shows ``message`` to the person
+    and retries only a ``transient_error``; a refusal the operator must fix is a
+    ``config_error`` (never the CDK's "Something went wrong in the connector")."""
+    from airbyte_cdk.models import FailureType
+    from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+    from sync.errors import ConfigurationError, CrmsyncError, PermanentError, TransientError
+
+    if isinstance(exc, TransientError):
+        failure = FailureType.transient_error
+    elif isinstance(exc, ConfigurationError | PermanentError | ValueError):
+        failure = FailureType.config_error
+    else:
+        failure = FailureType.system_error
+    text = exc.render() if isinstance(exc, CrmsyncError) else str(exc)
+    text = f"{context}: {text}" if context else text
+    return AirbyteTracedException(message=text, internal_message=text, failure_type=failure, exception=exc)

@@ -19,6 +19,7 @@ from typing import Any
 
 from connectors.bank.stream import bank_stream_base
 from sync.banking import BankTransaction, StatementError
+from sync.connector import airbyte_error
 from sync.errors import PermanentError
 
 __all__ = ["PARSERS", "parse_file", "statement_files"]
@@ -137,11 +138,12 @@ def make_file_stream(fmt: str, pattern: str, account: str | None = None) -> Any:
             if stream_slice.get("final"):
                 if self._errors:
                     errors, self._errors = self._errors, []
-                    raise PermanentError(
+                    refused = PermanentError(
                         f"{len(errors)} statement file(s) refused, nothing booked from them:\n  "
                         + "\n  ".join(errors),
                         hint="fix or re-download the named files; files already read are not read again",
                     )
+                    raise airbyte_error(refused, f"stream {fmt}")
                 return
             yield from _read_one(fmt, Path(stream_slice["file"]), self._state["files"], self._errors, account)
 

@@ -114,8 +114,14 @@ def read_messages(
                 log.debug("%s: %s", name, message.log.message)
     except Exception as exc:  # the CDK raises at the end when a stream failed; keep what was read
         text = getattr(exc, "message", None) or str(exc)
-        if not any(text in e for e in errors):
+        # the CDK's closing summary ("… did not sync successfully: bank: AirbyteTracedException(…)")
+        # repeats, as a repr, what the stream's own error trace already said in words
+        repeated = text.startswith(_CDK_SUMMARY) and any(e.startswith(f"{name}: ") for e in errors)
+        if not repeated and not any(text in e for e in errors):
             errors.append(f"{name}: {text}")
+
+
+_CDK_SUMMARY = "During the sync, the following streams did not sync successfully"
 
 
 def read_records(
