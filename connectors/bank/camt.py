@@ -293,19 +293,24 @@ def _entry(
     if not details:
         yield base
         return
-    parts = [
-        _part(rd, tx, k, len(details), base=base, indicator=indicator, where=where)
-        for k, tx in enumerate(details)
-    ]
+    found = [_part(rd, tx, k, base=base, indicator=indicator, where=where) for k, tx in enumerate(details)]
+    parts = [p for p in found if p is not None]
     signed = sum((p.amount if p.indicator == "CRDT" else -p.amount for p in parts), ZERO)
-    if signed != base.signed_amount:
-        raise StatementError(
-            rd.source,
-            f"{where}: transaction details sum to {format_amount(abs(signed))} "
-            f"but the entry amount is {format_amount(amount)}; nothing was booked from this file",
-        )
-    for tx, part in zip(details, parts, strict=True):
-        yield _detail(rd, tx, base, part)
+    if len(parts) == len(details) and signed == base.signed_amount:
+        for tx, part in zip(details, parts, strict=True):
+            yield _detail(rd, tx, base, part)  # a batch whose details add up: one line each
+        return
+    if len(details) == 1 and not parts:  # one detail without an amount: it is the entry's
+        yield _detail(rd, details[0], base, _Part(0, base.amount, base.currency, indicator))
+        return
+    # the details do not say how the entry splits (no amounts, or amounts that do not add up):
+    # what the bank booked is the entry, so it is one transaction of the entry amount
+    if len(parts) < len(details):
+        why = f"{len(details) - len(parts)} of {len(details)} transaction details carry no amount"
+    else:
+        why = f"the transaction details sum to {format_amount(abs(signed))}, the entry to "
+        why += format_amount(amount)
+    yield _whole(rd, details, base, indicator, f"{why}: booked as one transaction of the entry amount")
 
 
 def _codes(rd: _Reader, el: Element) -> tuple[str, str, str, str]:
@@ -322,20 +327,36 @@ def _code_text(codes: tuple[str, str, str, str]) -> str:
 
 
 def _part(
-    rd: _Reader, tx: Element, k: int, count: int, *, base: BankTransaction, indicator: str, where: str
-) -> _Part:
+    rd: _Reader, tx: Element, k: int, *, base: BankTransaction, indicator: str, where: str
+) -> _Part | None:
+    """The detail's own amount (``Amt``, else ``AmtDtls/TxAmt``); None when it has none (or 0.00)."""
     found = rd.amount(tx, "Amt", f"{where} TxDtls {k + 1} Amt") or rd.amount(
         tx, "AmtDtls/TxAmt/Amt", f"{where} TxDtls {k + 1} TxAmt"
     )
-    if found is None:
-        if count > 1:
-            raise StatementError(
-                rd.source,
-                f"{where}: batch entry with {count} transaction details, "
-                f"but detail {k + 1} has no amount, so the entry cannot be split",
-            )
-        found = (base.amount, base.currency)
+    if found is None or not found[0]:
+        return None
     return _Part(k, found[0], found[1] or base.currency, rd.text(tx, "CdtDbtInd") or indicator)
+
+
+def _whole(
+    rd: _Reader, details: list[Element], base: BankTransaction, indicator: str, note: str
+) -> BankTransaction:
+    """The entry as one transaction, with what its details tell: references, remittance, and the
+    party when every detail names the same one (never a guess between several)."""
+    whole = _Part(0, base.amount, base.currency, indicator)
+    lines = [_detail(rd, tx, base, whole) for tx in details]
+    parties = {(t.payer_name, t.payer_account) for t in lines}
+    name, account = parties.pop() if len(parties) == 1 else ("", "")
+    first = lines[0]
+    return replace(
+        first,
+        id=base.id,
+        payer_name=name,
+        payer_account=account,
+        references=tuple(dict.fromkeys(r for t in lines for r in t.references)),
+        remittance=" ".join(dict.fromkeys(t.remittance for t in lines if t.remittance)),
+        raw=dict(base.raw, tx_details=str(len(details)), not_split=note),
+    )
 
 
 _REF_PATHS = (

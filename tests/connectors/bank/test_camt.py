@@ -48,13 +48,29 @@ def test_batch_entry_is_split_into_its_transaction_details(fixtures: Path) -> No
     assert batch[1].references == ("SO-20261028-0007",)  # structured creditor reference
 
 
-def test_batch_whose_details_do_not_sum_to_the_entry_is_refused(fixtures: Path) -> None:
+def test_batch_whose_details_do_not_sum_to_the_entry_is_one_transaction_of_the_entry_amount(
+    fixtures: Path,
+) -> None:
     data = (fixtures / "camt053_v02.xml").read_text(encoding="utf-8")
     data = data.replace('<TxAmt><Amt Ccy="CNY">2000.00</Amt>', '<TxAmt><Amt Ccy="CNY">2000.10</Amt>')
-    with pytest.raises(
-        StatementError, match=r"batch.xml: .*details sum to 5000.10 but the entry amount is 5000.00"
-    ):
-        parse_camt(data.encode(), "batch.xml", "053")
+    (stmt,) = parse_camt(data.encode(), "batch.xml", "053")
+    (whole,) = [t for t in stmt.transactions if t.raw["entry_ref"] == "CMB2611030000124"]
+    assert whole.amount == Decimal("5000.00") and whole.payer_name == ""  # two payers: no guess
+    assert whole.references == ("PAY-20261101-000017", "SO-20261028-0007")
+    assert whole.raw["not_split"].startswith("the transaction details sum to 5000.10, the entry to 5000.00")
+    assert stmt.opening + sum(t.signed_amount for t in stmt.transactions) == stmt.closing
+
+
+def test_batch_whose_details_carry_no_amounts_is_one_transaction_of_the_entry_amount(fixtures: Path) -> None:
+    data = (fixtures / "camt053_v02.xml").read_text(encoding="utf-8")
+    for amount in ("3000.00", "2000.00"):
+        data = data.replace(f'<AmtDtls><TxAmt><Amt Ccy="CNY">{amount}</Amt></TxAmt></AmtDtls>', "")
+    assert "2000.00</Amt></TxAmt>" not in data
+    (stmt,) = parse_camt(data.encode(), "nodetails.xml", "053")
+    (whole,) = [t for t in stmt.transactions if t.raw["entry_ref"] == "CMB2611030000124"]
+    assert whole.amount == Decimal("5000.00")
+    assert whole.raw["not_split"].startswith("2 of 2 transaction details carry no amount")
+    assert stmt.opening + sum(t.signed_amount for t in stmt.transactions) == stmt.closing
 
 
 def test_reversal_keeps_the_direction_of_the_money_and_is_flagged(fixtures: Path) -> None:
