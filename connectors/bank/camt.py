@@ -249,9 +249,10 @@ def _entry(
         raise StatementError(rd.source, f"{where}: CdtDbtInd {indicator!r} is neither CRDT nor DBIT")
     direction = CREDIT if indicator == "CRDT" else DEBIT
     reversal = rd.text(entry, "RvslInd").lower() in {"true", "1"}
-    booking = rd.date(entry, "BookgDt") or rd.date(entry, "ValDt")
+    booked_on = rd.date(entry, "BookgDt")
+    booking = booked_on or rd.date(entry, "ValDt")
     if booking is None:
-        raise StatementError(rd.source, f"{where}: booked entry without BookgDt")
+        raise StatementError(rd.source, f"{where}: booked entry without BookgDt or ValDt")
     entry_ref = rd.text(entry, "AcctSvcrRef")
     ntry_ref = rd.text(entry, "NtryRef")
     codes = _codes(rd, entry)
@@ -287,6 +288,7 @@ def _entry(
             "entry_ref": entry_ref or ntry_ref,
             "version": kind,
             "batch_txs": rd.text(entry, "NtryDtls/Btch/NbOfTxs"),
+            **({} if booked_on else {"booking_date_from": "ValDt: the entry has no BookgDt"}),
         },
     )
     details = rd.findall(entry, "NtryDtls/TxDtls")

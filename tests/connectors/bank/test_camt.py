@@ -135,3 +135,14 @@ def test_camt054_summary_counts_pending_entries_which_are_not_booked(fixtures: P
     ).replace("</Ntfctn>", pending)
     (ntf,) = parse_camt(data.encode(), "n.xml", "054")
     assert len(ntf.transactions) == 2 and ntf.skipped_pending == 1
+
+
+def test_an_entry_without_a_booking_date_is_booked_on_its_value_date_with_a_note(fixtures: Path) -> None:
+    data = (fixtures / "camt053_v02.xml").read_text(encoding="utf-8")
+    first = data.index("<BookgDt>")
+    end = data.index("</BookgDt>", first) + len("</BookgDt>")
+    (stmt,) = parse_camt((data[:first] + data[end:]).encode(), "nobookgdt.xml", "053")
+    entry = stmt.transactions[0]
+    assert entry.booking_date == entry.value_date is not None
+    assert entry.raw["booking_date_from"].startswith("ValDt")
+    assert "booking_date_from" not in stmt.transactions[1].raw
