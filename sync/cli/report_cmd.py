@@ -32,6 +32,15 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise ConfigurationError(str(exc), hint="write the date as YYYY-MM-DD") from None
 
 
+def _period_dates(period: str | None, start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
+    """``--period`` (default: this month in China), with ``--from``/``--to`` taking precedence."""
+    try:
+        first, last = period_range(period or f"{today_in_china():%Y-%m}")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc), hint="use 2026-11, 2026-Q4 or 2026") from None
+    return _date(start, "--from") or first, _date(end, "--to") or last
+
+
 def _output_options(func: Any) -> Any:
     func = click.option(
         "--output",
@@ -141,12 +150,7 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
 
     setup_logging()
     config = load_config(config_path)
-    try:
-        first, last = period_range(period or f"{today_in_china():%Y-%m}")
-    except ValueError as exc:
-        raise ConfigurationError(str(exc), hint="use 2026-11, 2026-Q4 or 2026") from None
-    first = _date(start, "--from") or first
-    last = _date(end, "--to") or last
+    first, last = _period_dates(period, start, end)
     _emit(config, build.collections_report(config, first, last, granularity).report, fmt, lang, output=output)
 
 
@@ -204,12 +208,7 @@ def statement_report(  # noqa: PLR0917 - click passes options by name
 
     setup_logging()
     config = load_config(config_path)
-    try:
-        first, last = period_range(period or f"{today_in_china():%Y-%m}")
-    except ValueError as exc:
-        raise ConfigurationError(str(exc), hint="use 2026-11, 2026-Q4 or 2026") from None
-    first = _date(start, "--from") or first
-    last = _date(end, "--to") or last
+    first, last = _period_dates(period, start, end)
     _emit(config, build.statement_report(config, customers, first, last).report, fmt, lang, output=output)
 
 
