@@ -68,7 +68,12 @@ def _find_header(rows: list[list[str]], required: Iterable[str], source: str, wh
 # -- Alipay -------------------------------------------------------------------------------
 
 _ALIPAY_REQUIRED = ("支付宝交易号", "商户订单号", "业务类型", "完成时间", "订单金额（元）", "商家实收（元）")
-_ALIPAY_TOTAL = re.compile(r"#\s*(交易|退款)合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收共\s*([-\d.,]+)\s*元")
+#: the control totals as real bills write them: ``#交易合计：12笔，商家实收共1,234.56元`` and
+#: ``#退款合计：4笔，商家实收退款共-0.04元``
+_ALIPAY_TOTAL = re.compile(
+    r"#\s*(交易|退款)合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收(?:退款)?共\s*([-\d.,]+)\s*元"
+)
+_ALIPAY_TOTAL_LINE = re.compile(r"^#\s*(交易|退款)合计")
 
 
 def parse_alipay_bill(data: bytes, source: str, account: str = "alipay") -> list[BankTransaction]:
@@ -133,6 +138,12 @@ def _check_alipay_totals(
     for line in lines:
         m = _ALIPAY_TOTAL.search(line.replace(" ", ""))
         if not m:
+            if _ALIPAY_TOTAL_LINE.match(line.strip()):  # a control total we cannot read is not skipped
+                raise StatementError(
+                    source,
+                    f"control total line {line.strip()!r} cannot be read, so the bill cannot be checked; "
+                    "nothing was booked from this file",
+                )
             continue
         kind, count, total = m.group(1), int(m.group(2)), parse_amount(m.group(3))
         got_count, got_total = counts[kind], sums[kind]
@@ -202,7 +213,9 @@ def parse_wechat_bill(data: bytes, source: str, account: str = "wechat") -> list
                 kind="refund" if is_refund else "charge",
                 fee=fee,
                 net=amount - fee if not is_refund else amount + fee,
-                order_ref=row.get("商户数据包") or row["商户订单号"],
+                # 商户订单号 is our order number; 商户数据包 (attach) is free text a shop may fill
+                # with anything (real bills: "cipher code"): kept in raw, never the reference
+                order_ref=row["商户订单号"] or row.get("商户数据包", ""),
                 source_file=source,
                 raw={k: v for k, v in row.items() if v},
             )

@@ -28,7 +28,6 @@ from sync.banking import CREDIT, DEBIT, BankTransaction
 from sync.dates import CHINA
 from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session
-from sync.money import minor_unit
 from sync.secrets import redact
 
 __all__ = ["StripeClient", "make_stripe_stream", "to_transaction"]
@@ -126,8 +125,42 @@ class StripeClient:
         return True, None
 
 
+#: Stripe's zero-decimal currencies, as Stripe documents them (an amount of 1000 CLP is 1000, not
+#: 10.00); its list differs from ISO 4217's minor units (MGA), so it is Stripe's that counts here
+STRIPE_ZERO_DECIMAL = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
+#: Stripe's three-decimal currencies (amounts in thousandths)
+STRIPE_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def stripe_decimals(currency: str) -> int:
+    code = currency.upper()
+    if code in STRIPE_ZERO_DECIMAL:
+        return 0
+    return 3 if code in STRIPE_THREE_DECIMAL else 2
+
+
 def _money(minor: int | Decimal, currency: str) -> Decimal:
-    return Decimal(int(minor)).scaleb(-minor_unit(currency))
+    """An amount in Stripe's smallest unit of ``currency`` as a Decimal in that currency."""
+    return Decimal(int(minor)).scaleb(-stripe_decimals(currency))
 
 
 def _day(seconds: int | None) -> dt.date | None:

@@ -87,3 +87,34 @@ def test_bill_account_name_comes_from_the_config(tmp_path: Path, fixtures: Path)
     }
     result = run_read(BankSource(), config)
     assert {r["account"] for r in result.records} == {"支付宝-2088123456789012"}
+
+
+def _alipay_text(fixtures: Path) -> str:
+    return (fixtures / "alipay_trade_20261103.csv").read_bytes().decode("gbk")
+
+
+def test_alipay_refund_total_as_real_bills_write_it_is_checked(fixtures: Path) -> None:
+    real = _alipay_text(fixtures).replace(
+        "#退款合计：1笔，商家实收共-565.00元", "#退款合计：1笔，商家实收退款共-565.00元"
+    )
+    assert len(parse_alipay_bill(real.encode("gbk"), "r.csv")) == 3
+    wrong = real.replace("商家实收退款共-565.00元", "商家实收退款共-0.04元")
+    with pytest.raises(
+        StatementError, match=r"退款合计 says 1 笔 / -0.04 元 but the rows hold 1 笔 / -565.00"
+    ):
+        parse_alipay_bill(wrong.encode("gbk"), "r.csv")
+
+
+def test_an_alipay_control_total_that_cannot_be_read_is_refused_not_skipped(fixtures: Path) -> None:
+    odd = _alipay_text(fixtures).replace(
+        "#退款合计：1笔，商家实收共-565.00元", "#退款合计：壹笔，共计-565.00元"
+    )
+    with pytest.raises(StatementError, match=r"control total line '#退款合计：壹笔"):
+        parse_alipay_bill(odd.encode("gbk"), "o.csv")
+
+
+def test_wechat_order_reference_is_the_merchant_order_number_not_the_attach_text(fixtures: Path) -> None:
+    text = (fixtures / "wechat_all_20261103.csv").read_text(encoding="utf-8")
+    text = text.replace("`软件年费,`SO-20261103-0050,", "`软件年费,`cipher code,")
+    first = parse_wechat_bill(text.encode(), "w.csv")[0]
+    assert first.order_ref == "SO-20261103-0050" and first.raw["商户数据包"] == "cipher code"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from connectors.bank.source import BankSource
 from tests.connectors.bank.airbyte_run import run_read
 from tests.fakes.stripe import FakeStripe
@@ -69,3 +71,19 @@ def test_incremental_run_rereads_the_overlap_only() -> None:
     # created[gte] the saved cursor: the boundary record comes again (dedupe is by id downstream)
     assert [r["order_ref"] for r in second.records] == ["SO-1", "SO-2"]
     assert second.state == {"created": 1_762_100_000}
+
+
+@pytest.mark.parametrize(
+    ("currency", "minor", "amount"),
+    [
+        ("CLP", 1000, "1000"),
+        ("JPY", 1500, "1500"),
+        ("MGA", 2500, "2500"),
+        ("KWD", 1234, "1.234"),
+        ("EUR", 1050, "10.50"),
+    ],
+)
+def test_amounts_follow_stripes_own_currency_decimals(currency: str, minor: int, amount: str) -> None:
+    from connectors.bank.stripe import _money
+
+    assert _money(minor, currency) == Decimal(amount)
