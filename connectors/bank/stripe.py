@@ -30,22 +30,61 @@ from sync.errors import ConfigurationError, PermanentError, TransientError
 from sync.http import TransportConfig, make_session
 from sync.secrets import redact
 
-__all__ = ["StripeClient", "make_stripe_stream", "to_transaction"]
+__all__ = ["StripeClient", "classify", "make_stripe_stream", "to_transaction"]
 
 log = logging.getLogger(__name__)
 
-_KINDS = {
-    "charge": "charge",
-    "payment": "charge",
-    "refund": "refund",
-    "payment_refund": "refund",
-    "payout": "payout",
-    "payout_failure": "payout",
-    "stripe_fee": "fee",
-    "application_fee": "fee",
-    "adjustment": "other",
-    "transfer": "transfer",
+#: Stripe's ``reporting_category`` (what Stripe recommends classifying by) -> (kind, reversal)
+_CATEGORIES: dict[str, tuple[str, bool]] = {
+    "charge": ("charge", False),
+    "partial_capture_reversal": ("charge", True),
+    "refund": ("refund", False),
+    "refund_failure": ("refund", True),  # the refund came back: money on our balance again
+    "dispute": ("refund", False),  # a chargeback: the customer's money goes back
+    "dispute_reversal": ("refund", True),  # a dispute won
+    "fee": ("fee", False),  # stripe_fee, stripe_fx_fee, application_fee, …
+    "tax": ("fee", False),  # tax on Stripe's fees (tax_fee)
+    "payout": ("payout", False),
+    "payout_reversal": ("payout", True),  # payout_failure, payout_cancel: back on the balance
+    "transfer": ("transfer", False),
+    "transfer_reversal": ("transfer", True),
+    "topup": ("transfer", False),
+    "topup_reversal": ("transfer", True),
+    "other_adjustment": ("other", False),
 }
+#: by ``type`` when a transaction has no reporting_category (older API versions, some fixtures)
+_TYPES: dict[str, tuple[str, bool]] = {
+    "charge": ("charge", False),
+    "payment": ("charge", False),
+    "payment_reversal": ("charge", True),
+    "refund": ("refund", False),
+    "payment_refund": ("refund", False),
+    "refund_failure": ("refund", True),
+    "payment_failure_refund": ("refund", True),
+    "payout": ("payout", False),
+    "payout_failure": ("payout", True),
+    "payout_cancel": ("payout", True),
+    "stripe_fee": ("fee", False),
+    "stripe_fx_fee": ("fee", False),
+    "tax_fee": ("fee", False),
+    "application_fee": ("fee", False),
+    "application_fee_refund": ("fee", True),
+    "adjustment": ("other", False),
+    "transfer": ("transfer", False),
+    "transfer_cancel": ("transfer", True),
+    "transfer_failure": ("transfer", True),
+    "transfer_refund": ("transfer", True),
+    "topup": ("transfer", False),
+    "topup_reversal": ("transfer", True),
+}
+
+
+def classify(txn: Mapping[str, Any]) -> tuple[str, bool]:
+    """(kind, reversal) of a balance transaction: by reporting_category, else by type, else other."""
+    category = str(txn.get("reporting_category") or "")
+    if category in _CATEGORIES:
+        return _CATEGORIES[category]
+    return _TYPES.get(str(txn.get("type")), ("other", False))
 
 
 class StripeClient:
@@ -176,7 +215,7 @@ def to_transaction(txn: Mapping[str, Any], order_key: str, payout_id: str = "") 
     src = txn.get("source")
     source: Mapping[str, Any] = src if isinstance(src, Mapping) else {"id": src or ""}
     metadata = source.get("metadata") or {}
-    kind = _KINDS.get(str(txn.get("type")), "other")
+    kind, reversal = classify(txn)
     trace = source.get("trace_id")
     trace_id = str(trace.get("value") or "") if isinstance(trace, Mapping) else str(trace or "")
     billing = source.get("billing_details") or {}
@@ -210,6 +249,7 @@ def to_transaction(txn: Mapping[str, Any], order_key: str, payout_id: str = "") 
         bank_code=str(txn.get("reporting_category") or txn.get("type") or ""),
         status=str(txn.get("status") or ""),
         kind=kind,
+        reversal=reversal,
         fee=fee,
         net=abs(net),
         order_ref=str(metadata.get(order_key) or ""),

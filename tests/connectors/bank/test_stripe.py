@@ -87,3 +87,37 @@ def test_amounts_follow_stripes_own_currency_decimals(currency: str, minor: int,
     from connectors.bank.stripe import _money
 
     assert _money(minor, currency) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("txn", "kind", "reversal"),
+    [
+        ({"type": "payout_failure", "reporting_category": "payout_reversal"}, "payout", True),
+        ({"type": "payout_cancel"}, "payout", True),
+        ({"type": "stripe_fx_fee", "reporting_category": "fee"}, "fee", False),
+        ({"type": "tax_fee", "reporting_category": "tax"}, "fee", False),
+        ({"type": "refund_failure", "reporting_category": "refund_failure"}, "refund", True),
+        ({"type": "adjustment", "reporting_category": "dispute"}, "refund", False),
+        ({"type": "payment_reversal"}, "charge", True),
+        ({"type": "transfer_cancel"}, "transfer", True),
+        ({"type": "climate_order_purchase", "reporting_category": "climate_order_purchase"}, "other", False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_classified_by_reporting_category_then_type(txn: dict[str, str], kind: str, reversal: bool) -> None:
+    from connectors.bank.stripe import classify
+
+    assert classify(txn) == (kind, reversal)
+
+
+def test_a_failed_payout_comes_back_as_a_reversal_not_a_second_payout() -> None:
+    from connectors.bank.stripe import to_transaction
+
+    failed = to_transaction(
+        {"id": "txn_1PfailX", "type": "payout_failure", "reporting_category": "payout_reversal",
+         "amount": 1_250_000, "fee": 0, "net": 1_250_000, "currency": "cny", "created": 1794931200,
+         "source": {"id": "po_1Pabc"}},
+        "order_no",
+    )  # fmt: skip
+    assert (failed.kind, failed.reversal, failed.direction) == ("payout", True, "credit")
+    assert failed.amount == Decimal("12500.00") and failed.payout_id == "po_1Pabc"
