@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from connectors.bank.archives import unpack_bill
 from connectors.bank.stream import bank_stream_base
 from sync.banking import BankTransaction, StatementError
 from sync.connector import airbyte_error
@@ -76,6 +77,8 @@ def parse_file(fmt: str, path: Path, account: str | None = None) -> list[BankTra
         data = path.read_bytes()
     except OSError as exc:
         raise StatementError(str(path), f"cannot be read: {exc.strerror}") from None
+    if fmt in {"alipay_bill", "wechat_bill"}:
+        data = unpack_bill(data, str(path))  # .csv.zip (Alipay), gzip (WeChat Pay)
     txns = PARSERS[fmt](data, str(path))
     if account and fmt in {"alipay_bill", "wechat_bill"}:
         txns = [replace(t, account=account) for t in txns]
