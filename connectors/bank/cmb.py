@@ -118,8 +118,17 @@ class CmbClient:
             raise TransientError(f"cmb {funcode}: HTTP {resp.status_code}")
         if resp.status_code != 200:
             raise PermanentError(f"cmb {funcode}: HTTP {resp.status_code}: {redact(resp.text[:300])}")
+        text = resp.content.decode("utf-8", errors="replace").strip()
+        if text.startswith("CDCServer"):
+            # the gateway's own plain-text refusal of a request it cannot take (format, signature,
+            # encryption, UID): the same request fails the same way every time, so it is not retried
+            raise ConfigurationError(
+                f"cmb {funcode}: the gateway refused the request: {redact(text[:300])}",
+                hint="check uid, the keys and the gateway address; the bank's gateway answers plain "
+                "text when a request is not in its signed and encrypted form",
+            )
         try:
-            data = json.loads(resp.content.decode("utf-8"), parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal)
             head = data["response"]["head"]
         except (ValueError, KeyError, TypeError):
             raise TransientError(f"cmb {funcode}: answer is not the DCTRSINF JSON envelope") from None

@@ -104,6 +104,9 @@ class FakeCmb:
         self.busy_next = 0
         #: knob: drop the line with this refnbr from answers (a bank-side gap)
         self.hide_refnbr: str | None = None
+        #: knob: answer every request with this plain text, as the real gateway answers a request
+        #: it cannot take at all (e.g. "CDCServer: 非法请求报文"), HTTP 200, no JSON
+        self.plain_text: str | None = None
         self._server: ThreadingHTTPServer | None = None
 
     def account(self, accnbr: str, opening: str = "0.00") -> CmbAccount:
@@ -125,6 +128,15 @@ class FakeCmb:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if fake.plain_text is not None:
+                    fake.requests.append({"plain": True})
+                    text = fake.plain_text.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain;charset=UTF-8")
+                    self.send_header("Content-Length", str(len(text)))
+                    self.end_headers()
+                    self.wfile.write(text)
+                    return
                 status, answer = fake.answer(body)
                 send_json(self, status, answer, content_type="application/json;charset=UTF-8")
 

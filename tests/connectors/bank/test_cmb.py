@@ -108,3 +108,12 @@ def test_amounts_sum_to_the_fake_balance() -> None:
         result = run_read(BankSource(), _config(bank))
     net = sum(Decimal(r["amount"]) * (1 if r["direction"] == "credit" else -1) for r in result.records)
     assert Decimal("20000.00") + net == bank.accounts[ACC].balance
+
+
+def test_the_gateways_plain_text_refusal_is_a_configuration_error_not_retried() -> None:
+    with FakeCmb() as bank:
+        _fill(bank)
+        bank.plain_text = "CDCServer: 非法请求报文"
+        result = run_read(BankSource(), _config(bank))
+    assert result.records == [] and len(bank.requests) == 1  # the same request would fail the same way
+    assert "the gateway refused the request: CDCServer: 非法请求报文" in result.errors[0]
