@@ -32,6 +32,13 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise ConfigurationError(str(exc), hint="write the date as YYYY-MM-DD") from None
 
 
+def _period_options(func: Any) -> Any:
+    """``--period`` and ``--from``/``--to``, read by ``_period_dates``."""
+    func = click.option("--to", "end", help="Last day YYYY-MM-DD (instead of --period).")(func)
+    func = click.option("--from", "start", help="First day YYYY-MM-DD (instead of --period).")(func)
+    return click.option("--period", help="2026-11, 2026-Q4 or 2026 (default: the current month).")(func)
+
+
 def _period_dates(period: str | None, start: str | None, end: str | None) -> tuple[dt.date, dt.date]:
     """``--period`` (default: this month in China), with ``--from``/``--to`` taking precedence."""
     try:
@@ -122,9 +129,7 @@ def vouchers_report(
 
 @report.command("collections")
 @config_option
-@click.option("--period", help="2026-11, 2026-Q4 or 2026 (default: the current month).")
-@click.option("--from", "start", help="First day YYYY-MM-DD (instead of --period).")
-@click.option("--to", "end", help="Last day YYYY-MM-DD (instead of --period).")
+@_period_options
 @click.option(
     "--by",
     "granularity",
@@ -188,9 +193,7 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
 @click.option(
     "--customer", "customers", multiple=True, help="CRM account id or exact name (repeatable; default: all)."
 )
-@click.option("--period", help="2026-11, 2026-Q4 or 2026 (default: the current month).")
-@click.option("--from", "start", help="First day YYYY-MM-DD (instead of --period).")
-@click.option("--to", "end", help="Last day YYYY-MM-DD (instead of --period).")
+@_period_options
 @_output_options
 @run_command
 def statement_report(  # noqa: PLR0917 - click passes options by name

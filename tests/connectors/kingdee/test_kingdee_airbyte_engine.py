@@ -50,6 +50,18 @@ def _engine_config(fake: FakeKingdee, state_url: str) -> dict[str, Any]:
     return {**kingdee_config(fake), "state": {"url": state_url}}
 
 
+def _crmsync(*args: str) -> subprocess.CompletedProcess[str]:
+    """A ``crmsync`` command in its own process, as an operator runs it on the written config."""
+    return subprocess.run(
+        [sys.executable, "-m", "sync.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
 def _write(tmp_path: Path, config: dict[str, Any], stdin: str) -> tuple[int, list[dict[str, Any]]]:
     code, messages, _ = run_destination(tmp_path, "write", config, stdin=stdin, cwd=tmp_path)
     return code, messages
@@ -97,14 +109,7 @@ def test_the_store_is_readable_with_crmsync_commands_through_the_written_config(
     assert _write(tmp_path, config, wire(sample_messages()))[0] == 0
     written = tmp_path / ".crmsync/airbyte-destination.yaml"
     assert oct(written.stat().st_mode & 0o777) == "0o600"
-    out = subprocess.run(
-        [sys.executable, "-m", "sync.cli", "status", "-c", str(written), "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    out = _crmsync("status", "-c", str(written), "--format", "json")
     assert out.returncode == 0, out.stderr[-2000:]
     status = json.loads(out.stdout)
     assert "posted" in json.dumps(status)
@@ -176,14 +181,7 @@ def test_vouchers_awaiting_approval_post_on_the_next_write_once_approved(
     assert code == 0 and positions(messages) == [4]  # kept in the store, awaiting approval
     assert fake.vouchers == []
     written = str(tmp_path / ".crmsync/airbyte-destination.yaml")
-    approve = subprocess.run(
-        [sys.executable, "-m", "sync.cli", "approve", "-c", written, "--all", "--by", "王会计"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-        check=False,
-    )
+    approve = _crmsync("approve", "-c", written, "--all", "--by", "王会计")
     assert approve.returncode == 0, approve.stderr[-2000:]
     code, messages = write([state_message("PaymentObj", 4)])  # the next sync: nothing new
     assert code == 0 and positions(messages) == [4]
