@@ -24,6 +24,10 @@ run: $(STAMP)
 	$(BIN)/crmsync failures -c $(CONFIG) || test $$? -eq 1
 	$(BIN)/crmsync vouchers -c $(CONFIG) --limit 15
 	$(BIN)/crmsync report vouchers -c $(CONFIG) --format html --output .crmsync/reports
+	@echo ""
+	@echo "The web console on this sample (finance and operators; see README 'Web console'):"
+	@echo "  $(BIN)/crmsync users add -c $(CONFIG) admin --role admin   # asks for a password (10+ characters)"
+	@echo "  $(BIN)/crmsync serve -c $(CONFIG)                          # then open http://127.0.0.1:8765/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check sync connectors tests bench

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reconcile": ("sync.cli.reconcile_cmd", "reconcile", "Match bank receipts to CRM payments."),
     "audit": ("sync.cli.audit_cmd", "audit", "Export or verify the audit trail."),
     "state": ("sync.cli.state_cmd", "state", "State upkeep: new-key, rotate-key, compact."),
+    "serve": ("sync.cli.serve_cmd", "serve", "The web console for finance and operators."),
+    "users": ("sync.cli.users_cmd", "users", "Web console users and their roles."),
 }
 
 

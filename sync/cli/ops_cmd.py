@@ -12,9 +12,9 @@ import click
 
 from sync.cli.common import config_option, echo_json, format_option, run_command, setup_logging
 from sync.config import AppConfig, load_config
-from sync.dates import parse_date, parse_period
+from sync.dates import parse_date
 from sync.errors import ConfigurationError
-from sync.state import OutboxRow, StateStore, Status, audit
+from sync.state import OutboxRow, StateStore, Status
 from sync.state.quarantine import QuarantineEntry
 from sync.tables import plain_table
 
@@ -113,23 +113,6 @@ def _chain(row: OutboxRow) -> str:
 # -- failures ------------------------------------------------------------------------------
 
 
-def _quarantine_dict(q: QuarantineEntry) -> dict[str, Any]:
-    out = {
-        "id": q.id,
-        "mapping": q.mapping,
-        "source": q.source,
-        "stream": q.stream,
-        "record_id": q.record_id,
-        "problem": q.problem,
-        "since": q.created,
-        "updated": q.updated,
-        "record": q.record,
-    }
-    if q.status != "open":
-        out |= {"status": q.status, "note": q.note}
-    return out
-
-
 def _quarantine_rows(entries: Sequence[QuarantineEntry], *, note: bool = False) -> list[list[Any]]:
     return [
         [
@@ -167,12 +150,12 @@ def failures(ctx: click.Context, config_path: str, show_all: bool, fmt: str) -> 
         _, unwritten = writeback_standing(config)
     if fmt == "json":
         out: dict[str, Any] = {
-            "quarantined": [_quarantine_dict(q) for q in quarantined],
+            "quarantined": [q.public_dict() for q in quarantined],
             "failed": [r.public_dict() for r in failed],
             "writeback": [asdict(e) for e in unwritten],
         }
         if show_all:
-            out["dismissed"] = [_quarantine_dict(q) for q in dismissed]
+            out["dismissed"] = [q.public_dict() for q in dismissed]
         echo_json(out)
     else:
         _print_failures(quarantined, dismissed, failed)
@@ -245,40 +228,15 @@ def dismiss(config_path: str, ids: tuple[int, ...], reason: str, who: str | None
     Compare-and-set on each entry (open -> dismissed), so it needs no run lock; the entry, who
     and why go into the audit trail, and `crmsync failures --all` still shows it.
     """
-    import os
+    from sync.operations import dismiss_quarantine
 
     if not reason.strip():
         raise ConfigurationError("--reason is empty", hint="say why the entry can never be fixed")
-    by = who or os.environ.get("USER", "")
     with _store(config_path) as (_, store):
-        entries = {q.id: q for q in store.quarantine_entries(("open", "resolved", "dismissed"), ids)}
-        unknown = [i for i in ids if i not in entries]
-        if unknown:
-            raise ConfigurationError(
-                f"no quarantine entry {', '.join(map(str, unknown))}",
-                hint="see `crmsync failures` for the ids",
-            )
-        done: list[int] = []
-        for entry_id in ids:
-            q = entries[entry_id]
-            with store.transaction():
-                if store.dismiss_quarantine(entry_id, f"{by}: {reason}"):
-                    audit.record(
-                        store,
-                        audit.Action.DISMISS,
-                        f"{q.source}/{q.stream}/{q.record_id}",
-                        {
-                            "quarantine_id": entry_id,
-                            "mapping": q.mapping,
-                            "reason": reason,
-                            "dismissed_by": by,
-                        },
-                    )
-                    done.append(entry_id)
-    click.echo(f"dismissed {len(done)} quarantine entries")
-    skipped = [i for i in ids if i not in done]
-    if skipped:
-        click.echo(f"not open, left as they are: {', '.join(map(str, skipped))}")
+        result = dismiss_quarantine(store, ids, reason, by=who or "")
+    click.echo(f"dismissed {len(result.dismissed)} quarantine entries")
+    if result.not_open:
+        click.echo(f"not open, left as they are: {', '.join(map(str, result.not_open))}")
 
 
 # -- retry ---------------------------------------------------------------------------------
@@ -299,29 +257,12 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
     quarantined records are mapped again from the stored raw record with the current
     mappings. Then everything pending is posted at once (unless --no-post).
     """
-    from sync.engine.build import load_mappings, open_store
-    from sync.engine.identity import open_destination
-    from sync.engine.retrying import requeue
+    from sync.operations import retry as retry_records
 
     if not keys and not all_:
         raise ConfigurationError("name what to retry", hint="give KEY… or --all (see `crmsync failures`)")
     setup_logging()
-    config = load_config(config_path)
-    mappings = load_mappings(config)
-    store = open_store(config)
-    try:
-        with store.locked(config.state.lock_timeout_seconds):
-            dest = None if no_post else open_destination(config, store)
-            try:
-                result = requeue(store, mappings, dest, keys=list(keys) if not all_ else None)
-            finally:
-                if dest is not None:
-                    dest.close()
-    finally:
-        store.close()
-    from sync.writeback.run import requeue_writeback
-
-    result["writeback_requeued"] = requeue_writeback(config, list(keys) if not all_ else None)
+    result = retry_records(load_config(config_path), None if all_ else list(keys), post=not no_post)
     if fmt == "json":
         echo_json(result)
     else:
@@ -353,6 +294,7 @@ def retry(config_path: str, keys: tuple[str, ...], all_: bool, no_post: bool, fm
 def status(config_path: str, n_runs: int, fmt: str) -> None:
     """Last runs, source cursors, vouchers by status, quarantine size, pause flag, destination."""
     from sync.engine.identity import describe, stored_identity
+    from sync.operations import stale_mappings
 
     with _store(config_path, read_only=True) as (config, store):
         runs = store.last_runs(n_runs)
@@ -361,7 +303,7 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         quarantined = len(store.open_quarantine())
         paused = store.get_flag("paused")
         where = store.where
-        stale, stale_note = _staleness(config, store)
+        stale, stale_note = stale_mappings(config, store)
         destination = stored_identity(store)
     from sync.writeback.run import writeback_standing
 
@@ -442,19 +384,6 @@ def status(config_path: str, n_runs: int, fmt: str) -> None:
         click.echo(line)
 
 
-def _staleness(config: AppConfig, store: StateStore) -> tuple[list[Any], list[str]]:
-    """The stale mappings, or a note saying why they could not be told (a mapping that fails
-    to load is ``crmsync validate``'s business, not a reason for ``status`` to fail)."""
-    from sync.engine.build import load_mappings
-    from sync.engine.staleness import staleness
-
-    try:
-        mappings = load_mappings(config)
-    except ConfigurationError:
-        return [], ["mappings: could not be loaded, so their versions are not compared (crmsync validate)"]
-    return staleness(store, mappings), []
-
-
 # -- pause / resume / approve ------------------------------------------------------------
 
 
@@ -464,8 +393,10 @@ def _staleness(config: AppConfig, store: StateStore) -> tuple[list[Any], list[st
 @run_command
 def pause(config_path: str, reason: str) -> None:
     """Stop posting for every run (reading and mapping go on; vouchers wait in the outbox)."""
+    from sync.operations import pause_posting
+
     with _store(config_path) as (_, store):
-        store.set_flag("paused", reason)
+        pause_posting(store, reason)
     click.echo("posting paused; `crmsync resume` to post again")
 
 
@@ -502,9 +433,13 @@ def rebind(config_path: str, yes: bool) -> None:
 @run_command
 def resume(config_path: str) -> None:
     """Resume posting after `crmsync pause`."""
+    from sync.operations import resume_posting
+
     with _store(config_path) as (_, store):
-        store.set_flag("paused", None)
-    click.echo("posting resumed; the next run posts the waiting vouchers")
+        was_paused = resume_posting(store)
+    click.echo(
+        "posting resumed; the next run posts the waiting vouchers" if was_paused else "posting was not paused"
+    )
 
 
 @click.command("approve")
@@ -527,42 +462,14 @@ def approve(  # noqa: PLR0917 - click passes options by name
 ) -> None:
     """Approve vouchers waiting for approval (awaiting_approval -> pending): KEY…, or --period
     and/or --mapping, or --all. Who approved is recorded in the audit trail."""
-    import os
+    from sync.operations import approve_vouchers
 
-    from sync.state import audit
-
-    if not (keys or period or mapping_name or all_):
-        raise ConfigurationError(
-            "say which vouchers to approve", hint="give KEY…, or --period 2026-11 [--mapping NAME], or --all"
-        )
-    if period:
-        try:
-            parse_period(period, field="--period")
-        except ValueError as exc:
-            raise ConfigurationError(str(exc), hint="write the period as YYYY-MM, e.g. 2026-11") from None
-    who = approver or os.environ.get("USER", "")
     with _store(config_path) as (_, store):
-        waiting = store.list_vouchers(status=Status.AWAITING_APPROVAL)
-        chosen = {
-            r.external_ref: r
-            for r in waiting
-            if (not keys or r.key in keys or r.external_ref in keys)
-            and (not period or r.voucher_date[:7] == period)
-            and (not mapping_name or r.mapping == mapping_name)
-        }
-        # No run lock: each move is a compare-and-set (awaiting_approval -> pending), so a voucher
-        # that a concurrent sync superseded after the listing above stays superseded. One
-        # transaction per voucher, oldest first: approval never holds one voucher's row while
-        # waiting for another's, so it cannot deadlock with a sync on PostgreSQL.
-        moved: list[str] = []
-        for r in sorted(chosen.values(), key=lambda row: row.seq):
-            with store.transaction():
-                if store.approve(r.external_ref):
-                    audit.record(
-                        store, audit.Action.APPROVE, r.external_ref, {"total": r.total, "approved_by": who}
-                    )
-                    moved.append(r.external_ref)
-    click.echo(f"approved {len(moved)} vouchers; the next run posts them")
-    gone = len(chosen) - len(moved)
-    if gone:
-        click.echo(f"{gone} of the chosen vouchers were replaced by a newer revision meanwhile; not approved")
+        result = approve_vouchers(
+            store, keys=keys, period=period, mapping=mapping_name, all_=all_, by=approver or ""
+        )
+    click.echo(f"approved {len(result.approved)} vouchers; the next run posts them")
+    if result.gone:
+        click.echo(
+            f"{result.gone} of the chosen vouchers were replaced by a newer revision meanwhile; not approved"
+        )

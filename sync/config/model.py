@@ -73,6 +73,7 @@ class AppConfig(BaseModel):
     reminders: dict[str, Any] = Field(default_factory=dict, description="collection reminder channels")
     writeback: dict[str, Any] = Field(default_factory=dict, description="ERP number write-back to the CRM")
     audit: dict[str, Any] = Field(default_factory=dict, description="audit trail options")
+    console: dict[str, Any] = Field(default_factory=dict, description="the web console (`crmsync serve`)")
 
     # filled by the loader, not by the file
     base_dir: Path = Field(default=Path("."), exclude=True)

@@ -1,6 +1,6 @@
 """The feature sections of config.yaml, each validated by its feature's own model.
 
-``reports``, ``reconcile``, ``reminders``, ``writeback`` and ``audit`` are free-form in
+``reports``, ``reconcile``, ``reminders``, ``writeback``, ``audit`` and ``console`` are free-form in
 ``AppConfig`` (so config.yaml stays loadable by a crmsync that lacks a feature); each is
 validated where it is used, and all at once by ``crmsync validate``, which walks
 ``SECTIONS``. Every problem is located by file, line and column, with a fix: the same
@@ -55,6 +55,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("writeback", "sync.writeback.config:WritebackConfig", "README 'For finance users'"),
     Section("audit", "sync.state.audit:AuditConfig", "README 'Audit trail'"),
+    Section("console", "sync.console.config:ConsoleConfig", "README 'Web console'"),
 )
 
 

@@ -26,12 +26,14 @@ printed by ``crmsync audit verify`` outside the database to catch that.
 
 from __future__ import annotations
 
+import contextvars
 import getpass
 import hashlib
 import json
 import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -47,7 +49,10 @@ __all__ = [
     "AuditConfig",
     "AuditEntry",
     "Problem",
+    "acting_as",
+    "actor_name",
     "entries",
+    "entries_about",
     "head",
     "note_config",
     "record",
@@ -87,6 +92,10 @@ class Action(StrEnum):
     REBIND = "rebind"
     ROTATE_KEY = "rotate_key"
     COMPACT = "compact"
+    PAUSE = "pause"
+    RESUME = "resume"
+    #: web console users added, removed, given a new password (``detail.op``)
+    USERS = "users"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +130,33 @@ class Problem:
 
 _actor_cache: list[tuple[str, str, int]] = []
 
+#: the person acting, when it is not the OS user (a web console login): ``acting_as``
+_acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("crmsync_audit_actor", default=None)
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Record every entry made inside as done by ``name`` (the console's logged-in user)."""
+    token = _acting.set(name)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
 
 def _actor() -> tuple[str, str, int]:
-    """(OS user, host, pid) of this process."""
+    """(who, host, pid): the console user acting, else the OS user of this process."""
+    who, host, pid = _process_actor()
+    acting = _acting.get()
+    return (acting, host, pid) if acting else (who, host, pid)
+
+
+def actor_name() -> str:
+    """The name the next entry records as who acted."""
+    return _actor()[0]
+
+
+def _process_actor() -> tuple[str, str, int]:
     pid = os.getpid()
     if not _actor_cache or _actor_cache[0][2] != pid:
         try:
@@ -276,6 +309,19 @@ def entries(store: StateStore) -> Iterator[AuditEntry]:
     """Every entry, oldest first; a batch entry as one per voucher (``item`` 1, 2, ...)."""
     for row in _rows(store):
         yield from _expand(_entry(row))
+
+
+def entries_about(store: StateStore, subject: str) -> list[AuditEntry]:
+    """The entries about one subject (a voucher's external reference), oldest first, batch
+    entries' rows included (a scan of the trail: for one voucher's page, not for lists)."""
+    escaped = json.dumps(subject, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%")
+    escaped = escaped.replace("_", "\\_")
+    rows = store._all(
+        "SELECT seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, hash FROM audit_log "
+        "WHERE subject = ? OR detail LIKE ? ESCAPE '\\' ORDER BY seq",
+        (subject, f"%{escaped}%"),
+    )
+    return [e for row in rows for e in _expand(_entry(row)) if e.subject == subject]
 
 
 def _label(row: Mapping[str, Any]) -> str:

@@ -34,6 +34,23 @@ class QuarantineEntry:
     updated: str
     note: str = ""
 
+    def public_dict(self) -> dict[str, Any]:
+        """The entry as ``crmsync failures --format json`` and the console's API show it."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "mapping": self.mapping,
+            "source": self.source,
+            "stream": self.stream,
+            "record_id": self.record_id,
+            "problem": self.problem,
+            "since": self.created,
+            "updated": self.updated,
+            "record": self.record,
+        }
+        if self.status != "open":
+            out |= {"status": self.status, "note": self.note}
+        return out
+
 
 class QuarantineTable(SealedColumns):
     """Put, resolve and list quarantined records."""

@@ -254,6 +254,38 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
             PRIMARY KEY (channel, reminder_id)
         )""",
     ),
+    # 11: the web console (sync.console): its users, their sessions, and the facts of each voucher
+    # it filters and searches by (filled by the console from the outbox, never by a run); the
+    # ERP number a finance clerk looks a voucher up by gets an index
+    11: (
+        """CREATE TABLE console_users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE console_sessions (
+            token_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            csrf_token TEXT NOT NULL,
+            created TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            address TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX console_sessions_user ON console_sessions (username)",
+        """CREATE TABLE voucher_facts (
+            seq {bigint} PRIMARY KEY,
+            period TEXT NOT NULL,
+            voucher_group TEXT NOT NULL,
+            customer TEXT NOT NULL,
+            amount_cents {bigint} NOT NULL,
+            search TEXT NOT NULL
+        )""",
+        "CREATE INDEX voucher_facts_period ON voucher_facts (period, seq)",
+        "CREATE INDEX voucher_facts_customer ON voucher_facts (customer, seq)",
+        "CREATE INDEX outbox_erp_number ON outbox (erp_number)",
+    ),
 }
 
 LATEST: Final = max(MIGRATIONS)

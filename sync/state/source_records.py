@@ -77,6 +77,18 @@ class SourceRecordsTable(SealedColumns):
             for r in rows
         ]
 
+    def stored_record(self, source: str, stream: str, record_id: str) -> dict[str, Any] | None:
+        """The last version of one record as read, or None when no copy is kept."""
+        row = self._one(
+            "SELECT record_id, payload, sealed FROM source_records WHERE source = ? AND stream = ? "
+            "AND record_id = ?",
+            (source, stream, record_id),
+        )
+        if row is None:
+            return None
+        record = json.loads(self._unseal(row, "source_records"))
+        return record if isinstance(record, dict) else {"value": record}
+
     def stored_count(self, source: str, stream: str) -> int:
         row = self._one(
             "SELECT COUNT(*) AS n FROM source_records WHERE source = ? AND stream = ?", (source, stream)

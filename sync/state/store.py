@@ -5,7 +5,8 @@ the record index (which voucher a record produced, so edits and voids know what 
 reverse), summarisation contributions, the quarantine, control flags, reconciliation
 decisions, the audit trail and the run lock. Each table's queries live in its own module
 (``runs``, ``cursors``, ``outbox``, ``records``, ``source_records``, ``quarantine``, ``control``,
-``decisions``, ``reminders_sent``, ``audit``); backends (SQLite, PostgreSQL) supply the
+``decisions``, ``reminders_sent``, ``audit``, and the console's ``console_users`` and
+``voucher_facts``); backends (SQLite, PostgreSQL) supply the
 connection, the write transaction, the run lock and the few dialect differences
 (``for_update_sql``), so both behave identically.
 No module outside sync/state/ issues SQL.
@@ -14,6 +15,7 @@ No module outside sync/state/ issues SQL.
 from __future__ import annotations
 
 from sync.state.base import now_iso
+from sync.state.console_users import ConsoleUsersTable
 from sync.state.control import ControlTable
 from sync.state.cursors import CursorsTable
 from sync.state.decisions import DecisionsTable
@@ -24,6 +26,7 @@ from sync.state.reminders_sent import RemindersSentTable
 from sync.state.runs import RunsTable
 from sync.state.sealed import SealedColumns
 from sync.state.source_records import SourceRecordsTable
+from sync.state.voucher_facts import VoucherFactsTable
 
 __all__ = ["OutboxRow", "StateStore", "now_iso"]
 
@@ -31,6 +34,7 @@ __all__ = ["OutboxRow", "StateStore", "now_iso"]
 class StateStore(
     RunsTable,
     CursorsTable,
+    VoucherFactsTable,
     OutboxTable,
     RecordsTable,
     SourceRecordsTable,
@@ -38,6 +42,7 @@ class StateStore(
     ControlTable,
     DecisionsTable,
     RemindersSentTable,
+    ConsoleUsersTable,
     SealedColumns,
 ):
     """Every table of the state store behind one object; a backend subclasses it."""

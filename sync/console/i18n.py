@@ -1,0 +1,116 @@
+"""The pages' words in Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["STATUS_LABELS", "Lang", "words"]
+
+Lang = Literal["zh", "en"]
+
+_WORDS: dict[str, tuple[str, str]] = {
+    "app": ("crmsync 控制台", "crmsync console"),
+    "overview": ("概览", "Overview"),
+    "vouchers": ("凭证", "Vouchers"),
+    "totals": ("控制合计", "Control totals"),
+    "failures": ("失败与隔离", "Failures"),
+    "approvals": ("待审批", "Approvals"),
+    "users": ("用户", "Users"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "role": ("角色", "Role"),
+    "period": ("期间", "Period"),
+    "status": ("状态", "Status"),
+    "mapping": ("映射", "Mapping"),
+    "group": ("凭证字", "Voucher group"),
+    "customer": ("客户", "Customer"),
+    "amount_min": ("金额自", "Amount from"),
+    "amount_max": ("金额至", "Amount to"),
+    "search": ("搜索（ERP 凭证号、CRM 记录 ID 或名称）", "Search (ERP number, CRM record id or name)"),
+    "filter": ("筛选", "Filter"),
+    "any": ("全部", "any"),
+    "erp_number": ("ERP 凭证号", "ERP number"),
+    "erp_id": ("ERP ID", "ERP id"),
+    "date": ("日期", "Date"),
+    "total": ("金额", "Total"),
+    "kind": ("类型", "Kind"),
+    "key": ("凭证键", "Key"),
+    "source": ("来源记录", "Source record"),
+    "chain": ("冲销关系", "Reversal chain"),
+    "reverses": ("冲销", "reverses"),
+    "reversed_by": ("被冲销于", "reversed by"),
+    "lines": ("分录", "Lines"),
+    "account": ("科目", "Account"),
+    "debit": ("借方", "Debit"),
+    "credit": ("贷方", "Credit"),
+    "dims": ("辅助核算", "Dimensions"),
+    "memo": ("摘要", "Memo"),
+    "summary": ("摘要", "Summary"),
+    "audit": ("审计记录", "Audit trail"),
+    "who": ("操作人", "Who"),
+    "at": ("时间", "At"),
+    "action": ("操作", "Action"),
+    "revisions": ("其他版本", "Other revisions"),
+    "record_as_read": ("源记录（最近一次读取的原始字段）", "Source record as last read (raw fields)"),
+    "no_copy": ("未保留副本", "no copy kept"),
+    "page": ("页", "page"),
+    "of": ("共", "of"),
+    "previous": ("上一页", "previous"),
+    "next": ("下一页", "next"),
+    "found": ("条", "found"),
+    "runs": ("最近运行", "Last runs"),
+    "run": ("运行", "Run"),
+    "started": ("开始", "Started"),
+    "finished": ("结束", "Finished"),
+    "last_seen": ("最后活动", "Last seen"),
+    "records_read": ("读取记录", "Records read"),
+    "vouchers_posted": ("过账凭证", "Vouchers posted"),
+    "counts": ("凭证状态", "Vouchers by status"),
+    "quarantined": ("已隔离记录", "Quarantined records"),
+    "paused": ("过账已暂停", "Posting paused"),
+    "posting_on": ("过账进行中", "Posting on"),
+    "pause": ("暂停过账", "Pause posting"),
+    "resume": ("恢复过账", "Resume posting"),
+    "reason": ("原因", "Reason"),
+    "destination": ("目标系统", "Destination"),
+    "stale": ("映射版本提示", "Mapping versions"),
+    "approve": ("审批", "Approve"),
+    "approve_selected": ("审批所选", "Approve selected"),
+    "approve_by": ("按期间与映射审批", "Approve by period and mapping"),
+    "retry": ("重试", "Retry"),
+    "retry_all": ("全部重试", "Retry all"),
+    "dismiss": ("忽略", "Dismiss"),
+    "problem": ("问题", "Problem"),
+    "since": ("自", "Since"),
+    "erp_message": ("ERP 返回信息", "ERP's message"),
+    "attempts": ("尝试次数", "Attempts"),
+    "download": ("下载凭证报表", "Download the voucher report"),
+    "show": ("显示", "Show"),
+    "nothing": ("无", "none"),
+    "add_user": ("添加用户", "Add user"),
+    "remove": ("删除", "Remove"),
+    "created": ("创建", "Created"),
+    "indexing": ("正在建立搜索索引", "building the search index"),
+    "writeback": ("未回写 CRM 的 ERP 凭证号", "ERP numbers not yet written back"),
+    "lang_switch": ("English", "中文"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "posted": ("已过账", "posted"),
+    "pending": ("待过账", "pending"),
+    "sending": ("发送中", "sending"),
+    "failed": ("失败", "failed"),
+    "awaiting_approval": ("待审批", "awaiting approval"),
+    "superseded": ("已被替代", "superseded"),
+    "reversed": ("已冲销", "reversed"),
+}
+
+
+def words(lang: Lang) -> dict[str, str]:
+    index = 0 if lang == "zh" else 1
+    out = {key: pair[index] for key, pair in _WORDS.items()}
+    out |= {f"status_{key}": pair[index] for key, pair in STATUS_LABELS.items()}
+    return out
