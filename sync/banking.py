@@ -29,7 +29,16 @@ __all__ = [
 ]
 
 #: every source ``type:`` that yields BankTransaction records (the bank connector serves them all)
-BANK_FORMATS: Final = ("camt053", "camt054", "mt940", "cmb", "stripe", "alipay_bill", "wechat_bill")
+BANK_FORMATS: Final = (
+    "camt052",
+    "camt053",
+    "camt054",
+    "mt940",
+    "cmb",
+    "stripe",
+    "alipay_bill",
+    "wechat_bill",
+)
 
 CREDIT: Final = "credit"
 DEBIT: Final = "debit"

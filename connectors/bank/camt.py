@@ -1,4 +1,5 @@
-"""ISO 20022 camt.053 (statement) and camt.054 (debit/credit notification), versions .001.02-.08.
+"""ISO 20022 camt.052 (account report), camt.053 (statement) and camt.054 (debit/credit
+notification), versions .001.02-.08.
 
 The namespace decides the message and version; elements are read by local name under
 that namespace, covering the differences between versions the spec lists (``Sts`` as a
@@ -7,6 +8,11 @@ code or a choice, ``Dbtr/Nm`` or ``Dbtr/Pty/Nm``, ``TxDtls/Amt`` or
 information-only (INFO) entry is not money on the account yet and is left for the
 statement that books it. A whole file parses, and its balances check, before any record
 leaves it: a file that does not add up books nothing.
+
+A camt.052 is an intraday (interim) report: its balances are checked when it states both an
+opening and a closing booked balance (none is demanded, the format allows none), its
+``TxsSummry`` when it states one, and its entries are not booked unless the source says
+``book_interim: true`` (the day's camt.053 books them).
 """
 
 from __future__ import annotations
@@ -26,8 +32,12 @@ from sync.money import ZERO, MoneyError, format_amount, parse_amount
 __all__ = ["SUPPORTED_VERSIONS", "CamtStatement", "parse_camt"]
 
 SUPPORTED_VERSIONS: Final = ("02", "03", "04", "05", "06", "07", "08")
-_NS = re.compile(r"^\{urn:iso:std:iso:20022:tech:xsd:camt\.(05[34])\.001\.(\d\d)\}Document$")
-_ROOTS: Final = {"053": ("BkToCstmrStmt", "Stmt"), "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
+_NS = re.compile(r"^\{urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)\}Document$")
+_ROOTS: Final = {
+    "052": ("BkToCstmrAcctRpt", "Rpt"),
+    "053": ("BkToCstmrStmt", "Stmt"),
+    "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class CamtStatement:
     closing: Decimal | None
     transactions: tuple[BankTransaction, ...]
     skipped_pending: int
+    #: booked entries of an interim report (camt.052) left unbooked (``book_interim`` off)
+    not_booked: int = 0
 
 
 def _strip_namespace(root: Element) -> None:
@@ -96,15 +108,17 @@ class _Reader:
             raise StatementError(self.source, f"{path}: {raw!r} is not a date") from None
 
 
-def parse_camt(data: bytes, source: str, expect: str | None = None) -> list[CamtStatement]:
-    """Every statement in a camt.053/.054 file; ``expect`` ('053'/'054') refuses the other kind."""
+def parse_camt(
+    data: bytes, source: str, expect: str | None = None, *, book_interim: bool = False
+) -> list[CamtStatement]:
+    """Every statement in a camt.052/.053/.054 file; ``expect`` ('052'/'053'/'054') refuses another kind."""
     root = parse_xml(data, source)
     match = _NS.match(root.tag)
     if match is None:
         raise StatementError(
             source,
-            f"root element {root.tag!r} is not a camt.053/camt.054 Document in a supported version "
-            "(namespace urn:iso:std:iso:20022:tech:xsd:camt.053.001.NN or camt.054.001.NN, NN = "
+            f"root element {root.tag!r} is not a camt.052/053/054 Document in a supported version "
+            "(namespace urn:iso:std:iso:20022:tech:xsd:camt.05x.001.NN, x = 2, 3 or 4, NN = "
             f"{', '.join(SUPPORTED_VERSIONS)}); "
             "nothing was booked from it",
         )
@@ -124,6 +138,19 @@ def parse_camt(data: bytes, source: str, expect: str | None = None) -> list[Camt
     if group is None:
         raise StatementError(source, f"camt.{kind} file without {group_name}")
     statements = [_statement(rd, st, kind, version) for st in rd.findall(group, stmt_name)]
+    if kind == "052" and not book_interim:
+        statements = [replace(s, transactions=(), not_booked=len(s.transactions)) for s in statements]
+    elif kind == "052":
+        statements = [
+            replace(
+                s,
+                transactions=tuple(
+                    replace(t, raw={**t.raw, "report": "camt.052 interim (book_interim)"})
+                    for t in s.transactions
+                ),
+            )
+            for s in statements
+        ]
     if not statements:
         raise StatementError(source, f"camt.{kind} file holds no {stmt_name}")
     return statements
@@ -159,7 +186,7 @@ def _statement(rd: _Reader, stmt: Element, kind: str, version: str) -> CamtState
             pending += 1
             continue
         txns.extend(_entry(rd, entry, n, (kind, stmt_id, account, currency)))
-    if kind == "053":
+    if kind == "053" or (kind == "052" and opening is not None and closing is not None):
         _check_balances(rd, f"{stmt_id} ({account})", (opening, closing), txns)
     else:
         _check_summary(rd, stmt, stmt_id)

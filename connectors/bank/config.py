@@ -16,9 +16,9 @@ from sync.http import TransportConfig
 __all__ = ["FILE_FORMATS", "FORMATS", "Config", "Format"]
 
 
-Format = Literal["camt053", "camt054", "mt940", "cmb", "stripe", "alipay_bill", "wechat_bill"]
+Format = Literal["camt052", "camt053", "camt054", "mt940", "cmb", "stripe", "alipay_bill", "wechat_bill"]
 FORMATS: tuple[str, ...] = BANK_FORMATS
-FILE_FORMATS: tuple[str, ...] = ("camt053", "camt054", "mt940", "alipay_bill", "wechat_bill")
+FILE_FORMATS: tuple[str, ...] = ("camt052", "camt053", "camt054", "mt940", "alipay_bill", "wechat_bill")
 
 
 class Config(BaseModel):
@@ -28,10 +28,16 @@ class Config(BaseModel):
 
     type: Format | None = Field(None, description="the config.yaml type; same as format")
     format: Format | None = Field(
-        None, description="camt053|camt054|mt940|cmb|stripe|alipay_bill|wechat_bill"
+        None, description="camt052|camt053|camt054|mt940|cmb|stripe|alipay_bill|wechat_bill"
     )
     path: str | None = Field(None, description="glob of statement/bill files, e.g. inbox/bank/*.xml")
     account: str | None = Field(None, description="bill formats: the platform account name shown on records")
+    book_interim: bool = Field(
+        False,
+        description="mt940, camt052: book the entries of interim reports (MT942, camt.052; default: "
+        "not booked, the end-of-day statement books them); only for an account whose end-of-day "
+        "statement is not read too, or its lines would be booked twice",
+    )
     # CMB 银企直连 (DCTRSINF)
     base_url: str | None = Field(
         None, description="cmb: gateway URL; stripe: API base (default api.stripe.com)"

@@ -1,6 +1,6 @@
 """build() for every bank and payment-platform type in config.yaml.
 
-One package serves seven ``type:`` values (camt053, camt054, mt940, cmb, stripe,
+One package serves eight ``type:`` values (camt052, camt053, camt054, mt940, cmb, stripe,
 alipay_bill, wechat_bill); the section's ``type`` (or, standalone, ``format``) picks the
 parser or client. File formats need ``path`` (a glob, relative to config.yaml); the API
 formats need their credentials, typed ``SecretStr`` so they never print.

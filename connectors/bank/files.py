@@ -27,37 +27,59 @@ __all__ = ["PARSERS", "parse_file", "statement_files"]
 
 log = logging.getLogger(__name__)
 
-Parser = Callable[[bytes, str], list[BankTransaction]]
+#: (file content, its name, book interim reports) -> its transactions
+Parser = Callable[[bytes, str, bool], list[BankTransaction]]
 
 
 def _camt(expect: str) -> Parser:
-    def parse(data: bytes, source: str) -> list[BankTransaction]:
+    def parse(data: bytes, source: str, book_interim: bool) -> list[BankTransaction]:
         from connectors.bank.camt import parse_camt
 
-        return [t for s in parse_camt(data, source, expect) for t in s.transactions]
+        statements = parse_camt(data, source, expect, book_interim=book_interim)
+        for s in statements:
+            if s.not_booked:
+                log.info(
+                    "%s: report %s is a camt.052 interim report: its %d booked entries are not booked here "
+                    "(the end-of-day camt.053 books them; book_interim: true books them from the report)",
+                    source,
+                    s.id,
+                    s.not_booked,
+                )
+        return [t for s in statements for t in s.transactions]
 
     return parse
 
 
-def _mt940(data: bytes, source: str) -> list[BankTransaction]:
+def _mt940(data: bytes, source: str, book_interim: bool) -> list[BankTransaction]:
     from connectors.bank.mt940 import parse_mt940
 
-    return [t for s in parse_mt940(data, source) for t in s.transactions]
+    statements = parse_mt940(data, source, book_interim=book_interim)
+    for s in statements:
+        if s.not_booked:
+            log.info(
+                "%s: %s is an MT942 interim report: its %d lines are not booked (the end-of-day "
+                "statement books them; book_interim: true books them from the report)",
+                source,
+                s.reference or "a statement",
+                s.not_booked,
+            )
+    return [t for s in statements for t in s.transactions]
 
 
-def _alipay(data: bytes, source: str) -> list[BankTransaction]:
+def _alipay(data: bytes, source: str, book_interim: bool) -> list[BankTransaction]:
     from connectors.bank.bills import parse_alipay_bill
 
     return parse_alipay_bill(data, source)
 
 
-def _wechat(data: bytes, source: str) -> list[BankTransaction]:
+def _wechat(data: bytes, source: str, book_interim: bool) -> list[BankTransaction]:
     from connectors.bank.bills import parse_wechat_bill
 
     return parse_wechat_bill(data, source)
 
 
 PARSERS: dict[str, Parser] = {
+    "camt052": _camt("052"),
     "camt053": _camt("053"),
     "camt054": _camt("054"),
     "mt940": _mt940,
@@ -71,7 +93,9 @@ def statement_files(pattern: str) -> list[Path]:
     return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
 
 
-def parse_file(fmt: str, path: Path, account: str | None = None) -> list[BankTransaction]:
+def parse_file(
+    fmt: str, path: Path, account: str | None = None, *, book_interim: bool = False
+) -> list[BankTransaction]:
     """All transactions of one file, or StatementError naming it; nothing partial."""
     try:
         data = path.read_bytes()
@@ -79,14 +103,19 @@ def parse_file(fmt: str, path: Path, account: str | None = None) -> list[BankTra
         raise StatementError(str(path), f"cannot be read: {exc.strerror}") from None
     if fmt in {"alipay_bill", "wechat_bill"}:
         data = unpack_bill(data, str(path))  # .csv.zip (Alipay), gzip (WeChat Pay)
-    txns = PARSERS[fmt](data, str(path))
+    txns = PARSERS[fmt](data, str(path), book_interim)
     if account and fmt in {"alipay_bill", "wechat_bill"}:
         txns = [replace(t, account=account) for t in txns]
     return txns
 
 
-def _read_one(
-    fmt: str, path: Path, seen: dict[str, str], errors: list[str], account: str | None = None
+def _read_one(  # noqa: PLR0917 - one file's reading, every part named
+    fmt: str,
+    path: Path,
+    seen: dict[str, str],
+    errors: list[str],
+    account: str | None = None,
+    book_interim: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Records of one file, all or nothing; remembers its hash only when it was read whole."""
     try:
@@ -98,7 +127,7 @@ def _read_one(
         log.info("%s: already read (same content as %s), skipped", path, seen[digest])
         return
     try:
-        txns = parse_file(fmt, path, account)
+        txns = parse_file(fmt, path, account, book_interim=book_interim)
     except StatementError as exc:
         log.error("%s", exc)
         errors.append(str(exc))
@@ -108,7 +137,7 @@ def _read_one(
     seen[digest] = path.name
 
 
-def make_file_stream(fmt: str, pattern: str, account: str | None = None) -> Any:
+def make_file_stream(fmt: str, pattern: str, account: str | None = None, book_interim: bool = False) -> Any:
     """The airbyte-cdk stream for one file format (built lazily: airbyte_cdk costs 1.3 s to import)."""
     from airbyte_cdk.models import SyncMode
 
@@ -148,6 +177,8 @@ def make_file_stream(fmt: str, pattern: str, account: str | None = None) -> Any:
                     )
                     raise airbyte_error(refused, f"stream {fmt}")
                 return
-            yield from _read_one(fmt, Path(stream_slice["file"]), self._state["files"], self._errors, account)
+            yield from _read_one(
+                fmt, Path(stream_slice["file"]), self._state["files"], self._errors, account, book_interim
+            )
 
     return FileStatementStream()

@@ -7,13 +7,23 @@ moves money out and ``RD`` (reversal of a debit) moves it in; the package leaves
 amounts unsigned by default, so direction comes from the mark, never from the sign.
 ``:86:`` is read in the two structured layouts met in practice (German ``?nn`` via the
 package's processor, Dutch ``/EREF/…/REMI/…``) and otherwise kept as free text.
+
+Two variants of the real world are read too. An MT942 (interim transaction report: a floor
+limit ``:34F:`` and a date-time ``:13D:``, no booked balances) has no opening and closing to
+check; its ``:90D:``/``:90C:`` (number and sum of debit and credit entries), when present,
+must match its lines, and its lines are *not booked* unless the source says
+``book_interim: true`` (the end-of-day MT940 books them). A ``:61:`` whose customer reference
+is longer than SWIFT's 16 characters and whose supplementary details wrap onto the next line
+(ASN Bank puts the counterparty IBAN there) is read with the package's ASN layout, but only
+when the standard layout cannot read the file and the other one reads every line; the
+balances are checked the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -28,15 +38,20 @@ _DUTCH = re.compile(r"/(" + "|".join(_DUTCH_KEYS) + r")/")
 
 @dataclass(frozen=True)
 class Mt940Statement:
-    """One MT940 statement as the parser read it, before its lines become BankTransactions."""
+    """One MT940 statement (or MT942 report) as read, before its lines become BankTransactions."""
 
     reference: str
     account: str
     number: str
     currency: str
-    opening: Decimal
-    closing: Decimal
+    #: None for an interim report (MT942), which states no booked balances
+    opening: Decimal | None
+    closing: Decimal | None
     transactions: tuple[BankTransaction, ...]
+    #: an MT942 interim report
+    interim: bool = False
+    #: lines of an interim report left unbooked (``book_interim`` off)
+    not_booked: int = 0
 
 
 def parse_structured_86(text: str) -> dict[str, str]:
@@ -64,10 +79,8 @@ def _balance(stmt: Any, which: str) -> tuple[Decimal, str] | None:
     return None
 
 
-def parse_mt940(data: bytes, source: str) -> list[Mt940Statement]:
-    """Every statement in an MT940 file, each with its balances checked."""
-    import mt940
-
+def parse_mt940(data: bytes, source: str, *, book_interim: bool = False) -> list[Mt940Statement]:
+    """Every statement in an MT940 file, each with its balances checked (MT942: its totals)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -79,16 +92,51 @@ def parse_mt940(data: bytes, source: str) -> list[Mt940Statement]:
             "balance); nothing was booked from it",
         )
     try:
-        statements = mt940.parse_statements(text)
+        statements = _parse(text, wrapped=False)
     except Exception as exc:  # the package raises bare exceptions of many kinds on malformed input
-        raise StatementError(
-            source, f"malformed MT940 ({type(exc).__name__}: {exc}); nothing was booked from it"
-        ) from None
-    out = [_statement(stmt, i, source) for i, stmt in enumerate(statements)]
+        problem = f"malformed MT940 ({type(exc).__name__}: {_first_line(exc)}); nothing was booked from it"
+        statements = None
+    if statements is not None and _lines_in(text) == sum(len(stmt) for stmt in statements):
+        out = [_statement(stmt, i, source, book_interim) for i, stmt in enumerate(statements)]
+    else:  # the standard layout cannot read every :61:: the wrapped one, or the first reason
+        wrapped = _wrapped_layout(text, source, book_interim)
+        if wrapped is not None:
+            out = wrapped
+        elif statements is None:
+            raise StatementError(source, problem)
+        else:  # read, but lines went missing: say how many
+            out = [_statement(stmt, i, source, book_interim) for i, stmt in enumerate(statements)]
+            _check_line_count(text, out, source)
     if not out:
         raise StatementError(source, "MT940 file holds no statement")
-    _check_line_count(text, out, source)
     return out
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else ""
+
+
+def _parse(text: str, *, wrapped: bool) -> list[Any]:
+    import mt940
+    from mt940.tags import StatementASNB
+
+    return list(mt940.parse_statements(text, tags={61: StatementASNB()} if wrapped else None))
+
+
+def _lines_in(text: str) -> int:
+    return len(re.findall(r"(?m)^:61:", text))
+
+
+def _wrapped_layout(text: str, source: str, book_interim: bool) -> list[Mt940Statement] | None:
+    """The file read with the wrapped :61: layout if that reads every line (else None); its
+    statements are then checked like any other (a wrong balance is refused as such)."""
+    try:
+        statements = _parse(text, wrapped=True)
+    except Exception:  # not this layout either: the first error is reported
+        return None
+    if _lines_in(text) != sum(len(stmt) for stmt in statements):
+        return None
+    return [_statement(stmt, i, source, book_interim) for i, stmt in enumerate(statements)]
 
 
 def _is_gb(data: bytes) -> bool:
@@ -101,8 +149,8 @@ def _is_gb(data: bytes) -> bool:
 
 def _check_line_count(text: str, statements: list[Mt940Statement], source: str) -> None:
     """Every ``:61:`` in the file must have become a transaction (the package skips what it can't read)."""
-    expected = len(re.findall(r"(?m)^:61:", text))
-    got = sum(len(s.transactions) for s in statements)
+    expected = _lines_in(text)
+    got = sum(len(s.transactions) + s.not_booked for s in statements)
     if expected != got:
         raise StatementError(
             source,
@@ -111,13 +159,21 @@ def _check_line_count(text: str, statements: list[Mt940Statement], source: str) 
         )
 
 
-def _statement(stmt: Any, index: int, source: str) -> Mt940Statement:
+def _is_interim(stmt: Any) -> bool:
+    """An MT942: a floor limit or a date-time indication, and no booked balances."""
+    marks = any(stmt.data.get(k) is not None for k in ("d_floor_limit", "c_floor_limit", "floor_limit"))
+    return marks and _balance(stmt, "opening") is None and _balance(stmt, "closing") is None
+
+
+def _statement(stmt: Any, index: int, source: str, book_interim: bool = False) -> Mt940Statement:
     ref = str(stmt.data.get("transaction_reference") or "")
     account = str(stmt.data.get("account_identification") or "")
     number = "/".join(str(stmt.data[k]) for k in ("statement_number", "sequence_number") if stmt.data.get(k))
     where = f"statement {index + 1} ({ref or 'no :20:'}, account {account or '?'})"
     if not account:
         raise StatementError(source, f"{where}: no :25: account identification")
+    if _is_interim(stmt):
+        return _interim(stmt, where, source, (ref, account, number), book_interim)
     opening = _balance(stmt, "opening")
     closing = _balance(stmt, "closing")
     if opening is None or closing is None:
@@ -135,6 +191,38 @@ def _statement(stmt: Any, index: int, source: str) -> Mt940Statement:
             "nothing was booked from this file",
         )
     return Mt940Statement(ref, account, number, opening[1], opening[0], closing[0], tuple(txns))
+
+
+def _interim(
+    stmt: Any, where: str, source: str, ids: tuple[str, str, str], book_interim: bool
+) -> Mt940Statement:
+    """An MT942 report: its :90D:/:90C: checked against its lines; booked only when asked."""
+    ref, account, number = ids
+    limit = stmt.data.get("d_floor_limit") or stmt.data.get("c_floor_limit") or stmt.data.get("floor_limit")
+    currency = str(stmt.data.get("currency") or getattr(limit, "currency", "") or "")
+    txns = [_transaction(t, k, source, (account, ref, number, currency)) for k, t in enumerate(stmt)]
+    for tag, direction in (("sum_debit_entries", DEBIT), ("sum_credit_entries", CREDIT)):
+        stated = stmt.data.get(tag)
+        if stated is None:
+            continue
+        lines = [t for t in txns if t.direction == direction]
+        count = str(getattr(stated, "number", "") or "")
+        total = abs(Decimal(stated.amount))
+        got = sum((t.amount for t in lines), ZERO)
+        if (count and int(count) != len(lines)) or got != total:
+            label = ":90D: debit" if direction == DEBIT else ":90C: credit"
+            raise StatementError(
+                source,
+                f"{where}, an MT942 interim report: {label} entries stated as {count or '?'} for "
+                f"{format_amount(total)}, but its lines hold {len(lines)} for {format_amount(got)}; "
+                "nothing was booked from this file",
+            )
+    if not book_interim:
+        return Mt940Statement(
+            ref, account, number, currency, None, None, (), interim=True, not_booked=len(txns)
+        )
+    noted = tuple(replace(t, raw={**t.raw, "report": "MT942 interim (book_interim)"}) for t in txns)
+    return Mt940Statement(ref, account, number, currency, None, None, noted, interim=True)
 
 
 def _classify(code: str, direction: str, details: str) -> str:

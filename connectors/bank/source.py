@@ -69,7 +69,7 @@ class BankSource(AbstractSource):
     def streams(self, config: Mapping[str, Any]) -> list[Any]:
         cfg = self._config(config)
         if cfg.format in PARSERS:
-            return [make_file_stream(cfg.format, cfg.path or "", cfg.account)]
+            return [make_file_stream(cfg.format, cfg.path or "", cfg.account, cfg.book_interim)]
         if cfg.format == "cmb":
             from connectors.bank.cmb import make_cmb_stream
 

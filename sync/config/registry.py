@@ -21,6 +21,7 @@ SOURCES: dict[str, str] = {
     "files": "connectors.files.factory",
     "fxiaoke": "connectors.fxiaoke.factory",
     "camt053": "connectors.bank.factory",
+    "camt052": "connectors.bank.factory",
     "camt054": "connectors.bank.factory",
     "mt940": "connectors.bank.factory",
     "cmb": "connectors.bank.factory",

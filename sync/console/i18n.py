@@ -96,6 +96,8 @@ _WORDS: dict[str, tuple[str, str]] = {
     "writeback": ("未回写 CRM 的 ERP 凭证号", "ERP numbers not yet written back"),
     "lang_switch": ("English", "中文"),
     "signed_in_as": ("当前用户", "Signed in as"),
+    "kind_voucher": ("凭证", "voucher"),
+    "kind_reversal": ("冲销凭证", "reversal"),
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {

@@ -61,7 +61,7 @@ def _list(c: Console, params: dict[str, str], page_no: int, size: int) -> Any:
     def work(store: StateStore) -> dict[str, Any]:
         facts.catch_up(store, c.customer_dimension, limit=FILL_PER_REQUEST, look_back=0)
         found = views.voucher_page(store, views.parse_filter(params), page_no, size)
-        found["facts_missing"] = max(0, store.outbox_count() - store.facts_count())
+        found["facts_missing"] = store.facts_missing()
         return found
 
     return c.call(work)

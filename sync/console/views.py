@@ -8,7 +8,7 @@ plain data: the API sends it as JSON, the templates render it. Voucher items hav
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,8 +22,10 @@ __all__ = [
     "ALL_STATUSES",
     "NotFound",
     "failures",
+    "find_voucher",
     "overview",
     "parse_filter",
+    "pretty_json",
     "voucher_detail",
     "voucher_page",
 ]
@@ -80,11 +82,20 @@ def voucher_page(store: StateStore, f: VoucherFilter, page: int, page_size: int)
     rows, total = store.search_vouchers(f, offset=(page - 1) * page_size, limit=page_size)
     return {
         "items": [_item(r) for r in rows],
+        # for the page only (the API's items stay as `crmsync vouchers --format json` prints them)
+        "summaries": {r.external_ref: _summary(r) for r in rows},
         "total": total,
         "page": page,
         "page_size": page_size,
         "pages": max(1, -(-total // page_size)),
     }
+
+
+def _summary(row: OutboxRow) -> str:
+    try:
+        return str(json.loads(row.payload).get("summary") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def find_voucher(store: StateStore, ref: str) -> OutboxRow:
@@ -174,12 +185,6 @@ def failures(config: AppConfig, store: StateStore) -> dict[str, Any]:
         "failed": [_item(r) for r in store.list_vouchers(status=Status.FAILED)],
         "writeback": [asdict(e) for e in unwritten],
     }
-
-
-@dataclass(frozen=True, slots=True)
-class FactsProgress:
-    with_facts: int
-    vouchers: int
 
 
 def overview(config: AppConfig, store: StateStore) -> dict[str, Any]:

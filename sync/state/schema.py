@@ -284,6 +284,7 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         )""",
         "CREATE INDEX voucher_facts_period ON voucher_facts (period, seq)",
         "CREATE INDEX voucher_facts_customer ON voucher_facts (customer, seq)",
+        "CREATE INDEX voucher_facts_amount ON voucher_facts (amount_cents, seq)",
         "CREATE INDEX outbox_erp_number ON outbox (erp_number)",
     ),
 }

@@ -93,12 +93,9 @@ class VoucherFactsTable(OutboxTable):
         )
         return None if row is None else VoucherFacts(**row)
 
-    def facts_count(self) -> int:
-        row = self._one("SELECT COUNT(*) AS n FROM voucher_facts")
-        return int(row["n"]) if row else 0
-
-    def outbox_count(self) -> int:
-        row = self._one("SELECT COUNT(*) AS n FROM outbox")
+    def facts_missing(self) -> int:
+        """Vouchers above the facts' head (not yet searchable): an index range, not a count of all."""
+        row = self._one("SELECT COUNT(*) AS n FROM outbox WHERE seq > ?", (self.facts_head(),))
         return int(row["n"]) if row else 0
 
     def _filter_sql(self, f: VoucherFilter, *, exact: bool) -> tuple[str, list[Any], bool]:

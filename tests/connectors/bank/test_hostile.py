@@ -16,7 +16,7 @@ CASES = [
     ("camt053", "camt053_xxe.xml", "declares a DTD or entities"),
     ("camt053", "camt053_billion_laughs.xml", "declares a DTD or entities"),
     ("camt053", "camt053_truncated.xml", "not well-formed XML"),
-    ("camt053", "camt053_wrong_namespace.xml", "is not a camt.053/camt.054 Document"),
+    ("camt053", "camt053_wrong_namespace.xml", "camt.052 file but the source is configured as camt053"),
     ("camt053", "camt053_bad_balance.xml", "does not add up"),
     ("mt940", "mt940_truncated.sta", "no :62F:/:62M: closing balance"),
     ("mt940", "mt940_bad_balance.sta", "does not add up"),

@@ -59,7 +59,7 @@ def test_config_refuses_unknown_keys_and_formats() -> None:
     with pytest.raises(ValidationError):
         Config.model_validate({"format": "camt053", "path": "x", "paht": "y"})
     with pytest.raises(ValidationError):
-        Config.model_validate({"format": "camt052", "path": "x"})
+        Config.model_validate({"format": "camt055", "path": "x"})
 
 
 def test_secrets_never_show_in_the_config_repr() -> None:
