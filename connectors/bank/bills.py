@@ -54,6 +54,29 @@ def _when(value: str, source: str, line: int, column: str) -> dt.date:
         raise StatementError(source, f"line {line}: {column} {value!r} is not a date") from None
 
 
+#: a column only a person's own export has (merchant bills say 交易类型/业务类型, never income/expense)
+_PERSONAL_MARK = "收/支"
+_MERCHANT_BILL = {
+    "WeChat Pay": "the merchant trade bill (交易账单, type ALL) from 商户平台 pay.weixin.qq.com or the "
+    "downloadbill API",
+    "Alipay": "the merchant bill (业务明细) from 商家中心 / the 账单下载 API (bill_type trade)",
+}
+
+
+def _refuse_personal(rows: list[list[str]], source: str, platform: str) -> None:
+    """A person's own export (微信支付账单明细, 支付宝交易记录明细) is refused saying so: it has no
+    fees, no merchant order numbers and no control totals, so nothing in it can be booked."""
+    for row in rows:
+        cells = {_clean(c) for c in row}
+        if _PERSONAL_MARK in cells and ("交易对方" in cells or "交易时间" in cells):
+            raise StatementError(
+                source,
+                f"this is a personal {platform} export (its 收/支 column), not a merchant bill; only "
+                f"merchant bills can be booked: download {_MERCHANT_BILL[platform]}; nothing was booked "
+                "from this file",
+            )
+
+
 def _find_header(rows: list[list[str]], required: Iterable[str], source: str, what: str) -> int:
     need = set(required)
     for i, row in enumerate(rows):
@@ -81,6 +104,7 @@ def parse_alipay_bill(data: bytes, source: str, account: str = "alipay") -> list
     text = _text(data, source)
     lines = text.splitlines()
     rows = list(csv.reader(line for line in lines if not line.lstrip().startswith("#")))
+    _refuse_personal(rows, source, "Alipay")
     head = _find_header(rows, _ALIPAY_REQUIRED, source, "Alipay 业务明细")
     header = [_clean(c) for c in rows[head]]
     out: list[BankTransaction] = []
@@ -165,6 +189,7 @@ def parse_wechat_bill(data: bytes, source: str, account: str = "wechat") -> list
     """Rows of a WeChat Pay ``ALL`` trade bill: SUCCESS rows as credits, REFUND rows as debits."""
     text = _text(data, source)
     rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    _refuse_personal(rows, source, "WeChat Pay")
     head = _find_header(rows, _WX_REQUIRED, source, "WeChat Pay 交易明细")
     try:
         summary_at = _find_header(rows, _WX_SUMMARY, source, "WeChat Pay 汇总")

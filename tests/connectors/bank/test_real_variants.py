@@ -1,4 +1,5 @@
-"""MT940 as some banks really write it: MT942 interim reports, and ASN Bank's wrapped :61:."""
+"""Files as some banks and people really write them: MT942 and camt.052 interim reports, ASN Bank's
+wrapped :61:, and personal WeChat Pay / Alipay exports (refused, saying why)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,18 @@ def test_a_camt052_file_is_refused_by_a_camt053_source() -> None:
 
     with pytest.raises(StatementError, match=r"camt\.052 file but the source is configured as camt053"):
         parse_camt((VARIANTS / "camt052_v08_intraday.xml").read_bytes(), "r.xml", "053")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "platform"),
+    [
+        ("wechat_bill", "wechat_personal_export.csv", "WeChat Pay"),
+        ("alipay_bill", "alipay_personal_export.gbk.csv", "Alipay"),
+    ],
+)
+def test_a_personal_export_is_refused_saying_only_merchant_bills_can_be_booked(
+    fmt: str, name: str, platform: str
+) -> None:
+    with pytest.raises(StatementError, match=f"personal {platform} export") as refused:
+        parse_file(fmt, VARIANTS / name)
+    assert "merchant" in str(refused.value) and "nothing was booked" in str(refused.value)
