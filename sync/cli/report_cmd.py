@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +20,9 @@ from sync.dates import parse_date, period_range, today_in_china
 from sync.errors import ConfigurationError
 from sync.tables.files import FORMATS, Format, stream_report, write_report
 from sync.tables.model import Lang, Report
+
+if TYPE_CHECKING:
+    from sync.reports.build import BuiltReport
 
 __all__ = ["remind", "report"]
 
@@ -96,6 +100,31 @@ def _emit(config: AppConfig, report: Report, fmt: Format, chosen: Lang | None, *
         click.echo(f"wrote {path}" + (f"  (open {path.resolve().as_uri()})" if fmt == "html" else ""))
 
 
+def _run_report(
+    config_path: str,
+    make: Callable[[AppConfig], BuiltReport],
+    fmt: Format,
+    lang: Lang | None,
+    output: str | None,
+) -> None:
+    """Build a report, tell what its reader should know beside it, write it.
+
+    Warnings go to stderr; notes (the period chosen, the tie-out) to stdout, or to stderr when
+    the report itself goes to stdout (``--output -``), so a script reading it gets the report only.
+    """
+    setup_logging()
+    config = load_config(config_path)
+    built = make(config)
+    try:
+        for problem in built.warnings:
+            click.echo(f"warning: {problem}", err=True)
+        for note in built.notes:
+            click.echo(note, err=output == "-")
+        _emit(config, built.report, fmt, lang, output=output)
+    finally:
+        built.close()
+
+
 @click.group("report")
 def report() -> None:
     """Finance reports: vouchers with control totals, collections (回款), aging, credit exposure,
@@ -117,14 +146,7 @@ def vouchers_report(
     per day, voucher group and account that tie out to the cent; failures on their own sheet."""
     from sync.reports import build
 
-    setup_logging()
-    config = load_config(config_path)
-    with build.vouchers_report(config, period) as built:
-        for problem in built.warnings:
-            click.echo(f"warning: {problem}", err=True)
-        for note in built.notes:
-            click.echo(note)
-        _emit(config, built.report, fmt, lang, output=output)
+    _run_report(config_path, lambda config: build.vouchers_report(config, period), fmt, lang, output)
 
 
 @report.command("collections")
@@ -153,10 +175,14 @@ def collections_report(  # noqa: PLR0917 - click passes options by name
     """回款报表: received by customer, payment method, sales owner and order."""
     from sync.reports import build
 
-    setup_logging()
-    config = load_config(config_path)
     first, last = _period_dates(period, start, end)
-    _emit(config, build.collections_report(config, first, last, granularity).report, fmt, lang, output=output)
+    _run_report(
+        config_path,
+        lambda config: build.collections_report(config, first, last, granularity),
+        fmt,
+        lang,
+        output,
+    )
 
 
 @report.command("aging")
@@ -177,15 +203,8 @@ def aging_report(  # noqa: PLR0917 - click passes options by name
     credit exposure (with the customers over their limit)."""
     from sync.reports import build
 
-    setup_logging()
-    config = load_config(config_path)
     day = _date(as_of, "--as-of") or today_in_china()
-    built = build.aging_report(config, day, basis)
-    for problem in built.warnings:
-        click.echo(f"warning: {problem}", err=True)
-    for note in built.notes:
-        click.echo(note, err=output == "-")
-    _emit(config, built.report, fmt, lang, output=output)
+    _run_report(config_path, lambda config: build.aging_report(config, day, basis), fmt, lang, output)
 
 
 @report.command("statement")
@@ -209,10 +228,10 @@ def statement_report(  # noqa: PLR0917 - click passes options by name
     """客户对账单: opening balance, orders, payments, refunds and closing balance per customer."""
     from sync.reports import build
 
-    setup_logging()
-    config = load_config(config_path)
     first, last = _period_dates(period, start, end)
-    _emit(config, build.statement_report(config, customers, first, last).report, fmt, lang, output=output)
+    _run_report(
+        config_path, lambda config: build.statement_report(config, customers, first, last), fmt, lang, output
+    )
 
 
 @report.command("credit")
@@ -236,13 +255,14 @@ def credit_report(  # noqa: PLR0917 - click passes options by name
     """Customer credit exposure against the credit limit, and the customers over it."""
     from sync.reports import build
 
-    setup_logging()
-    config = load_config(config_path)
     day = _date(as_of, "--as-of") or today_in_china()
-    built = build.credit_report(config, day, Path(limits) if limits else None)
-    for warning in built.warnings:
-        click.echo(warning, err=True)
-    _emit(config, built.report, fmt, lang, output=output)
+    _run_report(
+        config_path,
+        lambda config: build.credit_report(config, day, Path(limits) if limits else None),
+        fmt,
+        lang,
+        output,
+    )
 
 
 @click.command("remind")
