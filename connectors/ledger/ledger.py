@@ -37,11 +37,14 @@ __all__ = ["Ledger", "Refusal"]
 
 _LOOKUP_CHUNK = 500
 _NEXT_SEQ = "SELECT COALESCE(MAX(seq), 0) + 1 FROM vouchers WHERE book = ? AND period = ? AND grp = ?"
+#: the batch numbers its vouchers itself (inside BEGIN IMMEDIATE no other writer can take an id),
+#: so they go in with one executemany instead of one INSERT each for their lastrowid
+_NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM vouchers"
 _INSERT_VOUCHER = (
-    "INSERT INTO vouchers (book, period, grp, seq, number, date, summary, currency, external_ref, "
+    "INSERT INTO vouchers (id, book, period, grp, seq, number, date, summary, currency, external_ref, "
     "voucher_key, revision, reversal_of, source_system, source_stream, source_id, source_name, "
     "total_minor, posted_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_LINE = (
     "INSERT INTO lines (voucher_id, line_no, account, debit_minor, credit_minor, currency, "
@@ -63,7 +66,11 @@ class _Batch:
     """
 
     held: dict[str, ErpRef]
+    next_id: int = 1
     next_seq: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: the rows of the accepted vouchers and of their lines, written together at the end
+    vouchers: list[tuple[Any, ...]] = field(default_factory=list)
+    lines: list[tuple[Any, ...]] = field(default_factory=list)
     posted_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
 
@@ -161,8 +168,13 @@ class Ledger:
             except sqlite3.OperationalError as exc:  # busy beyond the timeout: nothing was written
                 return [PostResult.transient(p["external_ref"], f"ledger is busy: {exc}") for p in payloads]
             try:
-                batch_state = _Batch(held=self._held(conn, [p["external_ref"] for p in payloads]))
+                batch_state = _Batch(
+                    held=self._held(conn, [p["external_ref"] for p in payloads]),
+                    next_id=int(conn.execute(_NEXT_ID).fetchone()[0]),
+                )
                 results = [self._post_one(conn, p, batch_state) for p in payloads]
+                conn.executemany(_INSERT_VOUCHER, batch_state.vouchers)
+                conn.executemany(_INSERT_LINE, batch_state.lines)
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 conn.execute("ROLLBACK")
@@ -210,44 +222,45 @@ class Ledger:
         batch.next_seq[series] = seq + 1
         number = f"{p['group']}-{seq}"
         src = p["source"]
-        row = (
-            p["book"],
-            p["period"],
-            p["group"],
-            seq,
-            number,
-            p["date"],
-            p["summary"],
-            p["currency"],
-            ref,
-            p["key"],
-            p["revision"],
-            p["reversal_of"],
-            src["system"],
-            src["stream"],
-            src["id"],
-            src["name"],
-            sum(e.debit for e in entries),
-            batch.posted_at,
+        vid = batch.next_id
+        batch.next_id += 1
+        batch.vouchers.append(
+            (
+                vid,
+                p["book"],
+                p["period"],
+                p["group"],
+                seq,
+                number,
+                p["date"],
+                p["summary"],
+                p["currency"],
+                ref,
+                p["key"],
+                p["revision"],
+                p["reversal_of"],
+                src["system"],
+                src["stream"],
+                src["id"],
+                src["name"],
+                sum(e.debit for e in entries),
+                batch.posted_at,
+            )
         )
-        vid = conn.execute(_INSERT_VOUCHER, row).lastrowid
-        conn.executemany(
-            _INSERT_LINE,
-            [
-                (
-                    vid,
-                    n,
-                    e.line["account"],
-                    e.debit,
-                    e.credit,
-                    e.line["currency"],
-                    e.line["amount_foreign"],
-                    e.line["rate"],
-                    _dims_text(e.line["dims"]),
-                    e.line["memo"],
-                )
-                for n, e in enumerate(entries, start=1)
-            ],
+        batch.lines.extend(
+            (
+                vid,
+                n,
+                e.line["account"],
+                e.debit,
+                e.credit,
+                e.line["currency"],
+                e.line["amount_foreign"],
+                e.line["rate"],
+                _dims_text(e.line["dims"]),
+                e.line["memo"],
+            )
+            for n, e in enumerate(entries, start=1)
         )
         erp_ref = ErpRef(str(vid), number)
         if self.dedupe:

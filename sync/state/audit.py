@@ -32,6 +32,7 @@ import hashlib
 import json
 import os
 import socket
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -167,6 +168,29 @@ def _process_actor() -> tuple[str, str, int]:
     return _actor_cache[0]
 
 
+#: a detail longer than this (a batch of vouchers) is stored deflated in ``packed``, its text ''
+PACK_OVER = 1024
+_COLUMNS = "seq, at, action, subject, detail, packed, who, host, pid, run_id, prev_hash, hash"
+
+
+def _pack(detail: str) -> tuple[str, bytes | None]:
+    """(text column, packed column) for a detail: long ones deflated (the hash covers the text)."""
+    if len(detail) <= PACK_OVER:
+        return detail, None
+    return "", zlib.compress(detail.encode(), 6)
+
+
+def _unpack(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its detail as text again (a damaged packed detail reads as its damage)."""
+    packed = row.pop("packed", None)
+    if packed is not None:
+        try:
+            row["detail"] = zlib.decompress(bytes(packed)).decode()
+        except (zlib.error, UnicodeDecodeError):
+            row["detail"] = "(damaged packed detail)"
+    return row
+
+
 def _canonical_detail(detail: Mapping[str, Any]) -> str:
     return json.dumps(dict(detail), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -217,10 +241,24 @@ def record(
             "run_id": run_id,
         }
         digest = _digest(fields, prev_hash)
+        text, packed = _pack(fields["detail"])
         store._execute(
-            "INSERT INTO audit_log (seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, "
-            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*fields.values(), prev_hash, digest),
+            "INSERT INTO audit_log (seq, at, action, subject, detail, packed, who, host, pid, run_id, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fields["seq"],
+                fields["at"],
+                fields["action"],
+                fields["subject"],
+                text,
+                packed,
+                fields["who"],
+                fields["host"],
+                fields["pid"],
+                fields["run_id"],
+                prev_hash,
+                digest,
+            ),
         )
         store._execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (fields["seq"], digest))
     return int(fields["seq"])
@@ -275,13 +313,11 @@ def _rows(store: StateStore, batch: int = 1000) -> Iterator[dict[str, Any]]:
     after = -1
     while True:
         rows = store._all(
-            "SELECT seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, hash FROM audit_log "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, batch),
+            f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)
         )
         if not rows:
             return
-        yield from rows
+        yield from (_unpack(r) for r in rows)
         after = int(rows[-1]["seq"])
 
 
@@ -314,14 +350,21 @@ def entries(store: StateStore) -> Iterator[AuditEntry]:
 def entries_about(store: StateStore, subject: str) -> list[AuditEntry]:
     """The entries about one subject (a voucher's external reference), oldest first, batch
     entries' rows included (a scan of the trail: for one voucher's page, not for lists)."""
-    escaped = json.dumps(subject, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%")
-    escaped = escaped.replace("_", "\\_")
+    quoted = json.dumps(subject, ensure_ascii=False)
+    escaped = quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = store._all(
-        "SELECT seq, at, action, subject, detail, who, host, pid, run_id, prev_hash, hash FROM audit_log "
-        "WHERE subject = ? OR detail LIKE ? ESCAPE '\\' ORDER BY seq",
+        f"SELECT {_COLUMNS} FROM audit_log "
+        "WHERE subject = ? OR detail LIKE ? ESCAPE '\\' OR packed IS NOT NULL ORDER BY seq",
         (subject, f"%{escaped}%"),
     )
-    return [e for row in rows for e in _expand(_entry(row)) if e.subject == subject]
+    found = (_unpack(r) for r in rows)
+    return [
+        e
+        for row in found
+        if row["subject"] == subject or quoted in str(row["detail"])
+        for e in _expand(_entry(row))
+        if e.subject == subject
+    ]
 
 
 def _label(row: Mapping[str, Any]) -> str:
@@ -392,8 +435,11 @@ def note_config(store: StateStore, files: Mapping[str, Path], *, run_id: int | N
     """
     current = {role: _file_hash(path) for role, path in sorted(files.items())}
     last = store._one(
-        "SELECT detail FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1", (Action.CONFIG_CHANGED,)
+        "SELECT detail, packed FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1",
+        (Action.CONFIG_CHANGED,),
     )
+    if last is not None:
+        last = _unpack(last)
     previous: dict[str, str] = {}
     if last is not None:
         try:

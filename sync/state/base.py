@@ -6,7 +6,6 @@ decisions, audit) so that each of those holds only its own table's queries.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -33,8 +32,20 @@ class LockHolder:
     heartbeat: str
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    """Now in UTC, to the millisecond, as ISO 8601 (``2026-12-04T22:38:14.892+00:00``).
+
+    Called for every row written; formatting the second once and adding the milliseconds
+    costs a tenth of ``datetime.isoformat`` and gives the same text.
+    """
+    ms = time.time_ns() // 1_000_000
+    second, milli = divmod(ms, 1000)
+    if _second[0] != second:
+        _second[0], _second[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second[1]}.{milli:03d}+00:00"
 
 
 class StoreBase:
@@ -68,6 +79,39 @@ class StoreBase:
 
     _depth: int = 0
 
+    # -- writes sent together ---------------------------------------------------------------
+    # The engine writes four rows per record (source copy, voucher, head, index row). Inside a
+    # transaction those inserts wait here and go out as one ``executemany`` per statement, when
+    # the transaction commits or just before any other statement runs, so every read still sees
+    # every write before it. Rows of one table keep their order; only statements on different
+    # tables are regrouped. A rolled-back transaction drops what waited with it.
+
+    _waiting: list[tuple[str, str, list[tuple[Any, ...]]]] | None = None
+
+    def _write_later(self, table: str, sql: str, params: tuple[Any, ...]) -> None:
+        """Run ``sql`` (an INSERT/UPSERT into ``table``) with the next batch, or now outside a transaction."""
+        if not self._depth:
+            self._execute(sql, params)
+            return
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = []
+        for t, s, rows in waiting:
+            if t == table:
+                if s == sql:
+                    rows.append(params)
+                    return
+                self._send_waiting()  # another statement on the same table: keep the order
+                waiting = self._waiting = []
+                break
+        waiting.append((table, sql, [params]))
+
+    def _send_waiting(self) -> None:
+        """Send the waiting writes (called by the backends before any statement, and at commit)."""
+        waiting, self._waiting = self._waiting, None
+        for _, sql, rows in waiting or ():
+            self._execute_many(sql, rows)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction; commits on success, rolls back on error (nests: joins the outer one)."""
@@ -82,9 +126,11 @@ class StoreBase:
         try:
             with self._outermost_transaction():
                 yield
+                self._send_waiting()
                 self._touch_run()
         finally:
             self._depth = 0
+            self._waiting = None
             self._forget_ahead()
 
     #: the run this store's process is running (set by ``start_run``), and when it last said so

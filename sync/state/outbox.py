@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sync.secrets import redact
@@ -12,7 +13,17 @@ from sync.state.base import now_iso
 from sync.state.sealed import SealedColumns
 from sync.state.status import Status, TransitionRefused, sources_of
 
-__all__ = ["OutboxRow", "OutboxTable"]
+__all__ = ["OutboxRow", "OutboxTable", "key_range"]
+
+
+def key_range(key: str) -> tuple[str, str]:
+    """The external references of ``key``'s revisions lie in ``[low, high)`` (``key#…``).
+
+    The outbox has no index on ``key``: its unique ``external_ref`` (``key#revision``) holds
+    every key's revisions side by side. A key that itself contains ``#`` can share the range,
+    so a query adds ``AND key = ?``.
+    """
+    return f"{key}#", f"{key}$"  # '$' follows '#'
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +64,8 @@ class OutboxRow:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxRow:
         data = dict(row)
-        data["record_ids"] = json.loads(data["record_ids"])
+        ids = data["record_ids"]
+        data["record_ids"] = json.loads(ids) if ids else [data["source_id"]]
         data["status"] = Status(data["status"])
         data["adopted"] = bool(data.get("adopted") or 0)
         return cls(**data)
@@ -102,6 +114,9 @@ _OUTBOX_COLS = (
 class OutboxTable(SealedColumns):
     """Insert vouchers, move them (compare-and-set only), list and count them."""
 
+    #: the backend computes external_ref from key and revision (SQLite's virtual column)
+    computes_external_ref: bool = False
+
     def _outbox_row(self, row: dict[str, Any]) -> OutboxRow:
         data = dict(row)
         data["payload"] = self._unseal(data, "outbox")
@@ -130,18 +145,18 @@ class OutboxTable(SealedColumns):
         status: Status = Status.PENDING,
     ) -> None:
         now = now_iso()
-        self._execute(
-            "INSERT INTO outbox (key, revision, external_ref, mapping, kind, record_ids, source_system, "
-            "source_stream, source_id, status, payload, sealed, payload_hash, total, voucher_date, created, "
-            "updated, reversal_of, depends_on, reversal_style, run_id, run_records) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ref = () if self.computes_external_ref else (f"{key}#{revision}",)
+        self._write_later(
+            "outbox",
+            self._insert_outbox_sql,
             (
                 key,
                 revision,
-                f"{key}#{revision}",
+                *ref,
                 mapping,
                 kind,
-                json.dumps(record_ids, ensure_ascii=False),
+                # a voucher of one record (its source id) keeps '' (OutboxRow.from_row reads it back)
+                "" if record_ids == [source[2]] else json.dumps(record_ids, ensure_ascii=False),
                 source[0],
                 source[1],
                 source[2],
@@ -162,16 +177,33 @@ class OutboxTable(SealedColumns):
             ),
         )
 
+    @cached_property
+    def _insert_outbox_sql(self) -> str:
+        ref = "" if self.computes_external_ref else "external_ref, "
+        marks = "?, " * (20 if self.computes_external_ref else 21)
+        return (
+            f"INSERT INTO outbox (key, revision, {ref}mapping, kind, record_ids, source_system, "
+            "source_stream, source_id, status, sealed, payload_hash, total, voucher_date, created, "
+            "updated, reversal_of, depends_on, reversal_style, run_id, run_records, payload) "
+            f"VALUES ({marks}'')"
+        )
+
     def get_voucher(self, key: str, revision: str) -> OutboxRow | None:
-        row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE key = ? AND revision = ?", (key, revision))
-        return None if row is None else self._outbox_row(row)
+        return self.get_by_ref(f"{key}#{revision}")
 
     def get_by_ref(self, external_ref: str) -> OutboxRow | None:
         row = self._one(f"SELECT {_OUTBOX_COLS} FROM outbox WHERE external_ref = ?", (external_ref,))
         return None if row is None else self._outbox_row(row)
 
     def revisions_of(self, key: str) -> list[str]:
-        return [r["revision"] for r in self._all("SELECT revision FROM outbox WHERE key = ?", (key,))]
+        low, high = key_range(key)
+        return [
+            r["revision"]
+            for r in self._all(
+                "SELECT revision FROM outbox WHERE external_ref >= ? AND external_ref < ? AND key = ?",
+                (low, high, key),
+            )
+        ]
 
     def attach_run(self, external_ref: str, run_id: int, records: int) -> None:
         """Count ``records`` read in this run against an existing outbox row (for the summary)."""
@@ -419,7 +451,7 @@ class OutboxTable(SealedColumns):
                 for k in keys:
                     cur = self._execute(
                         "UPDATE outbox SET status = ?, updated = ? WHERE status = ? "
-                        "AND (key = ? OR external_ref = ?)",
+                        "AND (key = ? OR external_ref = ?)",  # among the failed (outbox_status_seq)
                         (Status.PENDING.value, now_iso(), Status.FAILED.value, k, k),
                     )
                     n += cur.rowcount

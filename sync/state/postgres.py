@@ -83,6 +83,8 @@ class PostgresStore(StateStore):
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         import psycopg
 
+        if self._waiting:
+            self._send_waiting()
         try:
             return self._conn.execute(sql.replace("?", "%s"), tuple(params))
         except psycopg.errors.IntegrityError:
@@ -93,6 +95,8 @@ class PostgresStore(StateStore):
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         import psycopg
 
+        if self._waiting:
+            self._send_waiting()
         try:
             with self._conn.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])

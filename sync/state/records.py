@@ -102,7 +102,8 @@ class RecordsTable(SealedColumns):
     def set_head(self, key: str, revision: str, content: str) -> None:
         if self._ahead_heads is not None:
             self._ahead_heads[key] = Head(key, revision, content)
-        self._execute(
+        self._write_later(
+            "heads",
             "INSERT INTO heads (key, revision, content) VALUES (?, ?, ?) ON CONFLICT (key) "
             "DO UPDATE SET revision = excluded.revision, content = excluded.content",
             (key, revision, "" if content == revision else content),  # not the same text twice
@@ -160,7 +161,8 @@ class RecordsTable(SealedColumns):
             self._ahead_index[(mapping, source, stream, record_id)] = IndexRow(
                 list(voucher_keys), list(group_keys), version
             )
-        self._execute(
+        self._write_later(
+            "record_index",
             "INSERT INTO record_index (mapping, source, stream, record_id, voucher_keys, group_keys, "
             "updated, version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mapping, source, stream, record_id) DO UPDATE SET "

@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
+#: the outbox's stored columns as migration 12 copies them (external_ref is computed there)
+_OUTBOX_V12: Final = (
+    "seq, key, revision, mapping, kind, record_ids, source_system, source_stream, source_id, status, "
+    "payload, payload_hash, total, voucher_date, erp_id, erp_number, attempts, last_error, created, "
+    "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted, sealed"
+)
+
 #: version -> statements; applied in order inside one transaction each
 MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     1: (
@@ -286,6 +293,97 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         "CREATE INDEX voucher_facts_customer ON voucher_facts (customer, seq)",
         "CREATE INDEX voucher_facts_amount ON voucher_facts (amount_cents, seq)",
         "CREATE INDEX outbox_erp_number ON outbox (erp_number)",
+    ),
+    # 12: a smaller store, and fewer indexes to keep up per voucher. The outbox loses its
+    # UNIQUE (key, revision) index: external_ref is key#revision and unique already, and a
+    # key's revisions are a range of it (sync.state.outbox). On SQLite external_ref becomes a
+    # virtual column computed from key and revision (its unique index keeps the text once);
+    # PostgreSQL, without virtual columns before 18, keeps storing it. A voucher whose record
+    # ids are just its source id stores them as ''. source_records becomes WITHOUT
+    # ROWID (its key was kept twice); record_index_version goes (counting a mapping's older
+    # rows reads the primary key's range instead). A long audit detail (a batch of 500
+    # vouchers) is kept compressed in ``packed`` (deflate), its text '' (sync.state.audit).
+    12: (
+        *(
+            {"sqlite": statement}
+            for statement in (
+                """CREATE TABLE outbox_v12 (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL,
+                    revision TEXT NOT NULL,
+                    external_ref TEXT GENERATED ALWAYS AS (key || '#' || revision) VIRTUAL,
+                    mapping TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    record_ids TEXT NOT NULL,
+                    source_system TEXT NOT NULL DEFAULT '',
+                    source_stream TEXT NOT NULL DEFAULT '',
+                    source_id TEXT NOT NULL DEFAULT '',
+                    status TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    payload_hash TEXT NOT NULL,
+                    total TEXT NOT NULL DEFAULT '0',
+                    voucher_date TEXT NOT NULL DEFAULT '',
+                    erp_id TEXT,
+                    erp_number TEXT,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT NOT NULL DEFAULT '',
+                    created TEXT NOT NULL,
+                    updated TEXT NOT NULL,
+                    posted TEXT,
+                    reversal_of TEXT,
+                    depends_on TEXT,
+                    reversal_style TEXT NOT NULL DEFAULT 'red',
+                    run_id INTEGER,
+                    run_records INTEGER NOT NULL DEFAULT 0,
+                    adopted INTEGER NOT NULL DEFAULT 0,
+                    sealed BLOB
+                )""",
+                f"INSERT INTO outbox_v12 ({_OUTBOX_V12}) SELECT {_OUTBOX_V12} FROM outbox ORDER BY seq",
+                # AUTOINCREMENT never hands out a seq again, even one whose row is gone
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_v12', seq FROM sqlite_sequence "
+                "WHERE name = 'outbox' "
+                "AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_v12')",
+                "UPDATE sqlite_sequence SET seq = "
+                "max(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'outbox')) WHERE name = 'outbox_v12'",
+                "DROP TABLE outbox",
+                "ALTER TABLE outbox_v12 RENAME TO outbox",
+                "CREATE UNIQUE INDEX outbox_external_ref ON outbox (external_ref)",
+                "CREATE INDEX outbox_status_seq ON outbox (status, seq)",
+                "CREATE INDEX outbox_run ON outbox (run_id)",
+                "CREATE INDEX outbox_source_id ON outbox (source_id)",
+                "CREATE INDEX outbox_reversal_of ON outbox (reversal_of)",
+                "CREATE INDEX outbox_erp_number ON outbox (erp_number)",
+                """CREATE TABLE source_records_v12 (
+                    source TEXT NOT NULL,
+                    stream TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    updated TEXT NOT NULL,
+                    sealed BLOB,
+                    digest TEXT NOT NULL DEFAULT '',
+                    PRIMARY KEY (source, stream, record_id)
+                ) WITHOUT ROWID""",
+                "INSERT INTO source_records_v12 "
+                "(source, stream, record_id, payload, updated, sealed, digest) "
+                "SELECT source, stream, record_id, payload, updated, sealed, digest FROM source_records",
+                "DROP TABLE source_records",
+                "ALTER TABLE source_records_v12 RENAME TO source_records",
+            )
+        ),
+        {
+            "pg": """DO $$ DECLARE c text; BEGIN
+                SELECT con.conname INTO c FROM pg_constraint con
+                JOIN pg_class rel ON rel.oid = con.conrelid
+                JOIN pg_namespace ns ON ns.oid = rel.relnamespace
+                WHERE rel.relname = 'outbox' AND ns.nspname = current_schema() AND con.contype = 'u'
+                AND (SELECT array_agg(att.attname::text ORDER BY att.attname) FROM pg_attribute att
+                     WHERE att.attrelid = rel.oid AND att.attnum = ANY (con.conkey))
+                    = ARRAY['key', 'revision'];
+                IF c IS NOT NULL THEN EXECUTE 'ALTER TABLE outbox DROP CONSTRAINT ' || quote_ident(c); END IF;
+                END $$"""
+        },
+        "DROP INDEX record_index_version",
+        "ALTER TABLE audit_log ADD COLUMN packed {blob}",
     ),
 }
 

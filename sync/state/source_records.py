@@ -47,7 +47,8 @@ class SourceRecordsTable(SealedColumns):
     def keep_record(self, source: str, stream: str, record_id: str, record: Mapping[str, Any]) -> None:
         payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
         # an unchanged record (same keyed digest) is not written again
-        self._execute(
+        self._write_later(
+            "source_records",
             "INSERT INTO source_records (source, stream, record_id, payload, sealed, digest, updated) "
             "VALUES (?, ?, ?, '', ?, ?, ?) ON CONFLICT (source, stream, record_id) DO UPDATE SET "
             "payload = '', sealed = excluded.sealed, digest = excluded.digest, updated = excluded.updated "

@@ -35,6 +35,7 @@ class SqliteStore(StateStore):
     """The state store in one SQLite file: the default, for one machine."""
 
     dialect = "sqlite"
+    computes_external_ref = True
     serial_sql = "INTEGER PRIMARY KEY AUTOINCREMENT"
     bigint_sql = "INTEGER"
     blob_sql = "BLOB"
@@ -129,6 +130,8 @@ class SqliteStore(StateStore):
                 time.sleep(0.05)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._waiting:
+            self._send_waiting()
         try:
             return self._conn.execute(sql, tuple(params))
         except sqlite3.DatabaseError as exc:
@@ -137,6 +140,8 @@ class SqliteStore(StateStore):
             raise sqlite_failure(self.path, exc) from exc
 
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if self._waiting:
+            self._send_waiting()
         try:
             return int(self._conn.executemany(sql, rows).rowcount)
         except sqlite3.DatabaseError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sync.state.outbox import _OUTBOX_COLS, OutboxRow, OutboxTable
+from sync.state.outbox import _OUTBOX_COLS, OutboxRow, OutboxTable, key_range
 
 __all__ = ["VoucherFacts", "VoucherFactsTable", "VoucherFilter"]
 
@@ -129,8 +129,12 @@ class VoucherFactsTable(OutboxTable):
             facts = True
         q = f.q.strip()
         if q and exact:
-            where.append("(o.erp_number = ? OR o.source_id = ? OR o.key = ? OR o.external_ref = ?)")
-            params += [q, q, q, q]
+            low, high = key_range(q)  # a key's revisions: a range of external_ref (no index on key)
+            where.append(
+                "(o.erp_number = ? OR o.source_id = ? OR o.external_ref = ? "
+                "OR (o.external_ref >= ? AND o.external_ref < ? AND o.key = ?))"
+            )
+            params += [q, q, q, low, high, q]
         elif q:
             where.append("v.search LIKE ? ESCAPE '\\'")
             params.append(_like(q.lower()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from sync.reconcile.decisions import record_decision
 from sync.reconcile.model import Decision
-from sync.state import open_state
+from sync.state import audit, open_state
 from tests.engine.tenant import Setup, crmsync, make_setup, payment, payments
 
 
@@ -116,6 +117,44 @@ def test_an_edited_voucher_inside_a_batch_entry_is_found(tmp_path: Path, state_u
 
 
 _POSTED_REFS = "SELECT external_ref FROM outbox WHERE status = 'posted'"
+
+
+@pytest.fixture
+def packed(tmp_path: Path, state_url: str) -> tuple[Setup, str]:
+    """Twenty payments in one batch: an entry whose detail is long enough to be kept deflated."""
+    setup = make_setup(tmp_path, state_url, payments(20), batch_size=50)
+    assert crmsync("sync", "-c", str(setup.config)).exit_code == 0
+    return setup, state_url
+
+
+def test_a_long_batch_detail_is_stored_deflated_and_reads_back_whole(packed: tuple[Setup, str]) -> None:
+    setup, url = packed
+    stored = _sql(url, "SELECT detail, packed FROM audit_log WHERE seq = 2")
+    assert stored[0][0] == "" and stored[0][1] is not None and len(bytes(stored[0][1])) > 100
+    rows = _entries(setup)
+    posts = [r for r in rows if r["seq"] == 2]
+    assert len(posts) == 20 and all(r["detail"]["erp_number"].startswith("收-") for r in posts)
+    assert sorted(r["subject"] for r in posts) == sorted(str(r[0]) for r in _sql(url, _POSTED_REFS))
+    assert _verify(setup).summary["ok"] is True
+
+
+def test_an_edited_voucher_inside_a_deflated_batch_entry_is_found(packed: tuple[Setup, str]) -> None:
+    setup, url = packed
+    blob = bytes(_sql(url, "SELECT packed FROM audit_log WHERE seq = 2")[0][0])
+    edited = zlib.compress(zlib.decompress(blob).replace("收-3".encode(), "收-9".encode()))
+    hex_blob = edited.hex()
+    literal = f"X'{hex_blob}'" if url.startswith("sqlite:///") else f"'\\x{hex_blob}'::bytea"
+    _tamper(url, f"UPDATE audit_log SET packed = {literal} WHERE seq = 2")
+    res = _verify(setup)
+    assert res.exit_code == 1 and res.summary["first_bad_entry"] == 2 and "edited" in res.summary["problem"]
+
+
+def test_a_vouchers_entries_are_found_inside_a_deflated_batch(packed: tuple[Setup, str]) -> None:
+    _, url = packed
+    ref = str(_sql(url, _POSTED_REFS)[7][0])
+    with open_state(url) as store:
+        about = audit.entries_about(store, ref)
+    assert [(e.action, e.subject) for e in about] == [("post", ref)]
 
 
 def test_an_unchanged_config_is_not_recorded_again_and_an_edit_is(synced: tuple[Setup, str]) -> None:

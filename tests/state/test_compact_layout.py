@@ -8,6 +8,7 @@ a store made by the release before it keeps every row and reads the same.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,4 +85,67 @@ def test_a_store_of_the_release_before_is_rebuilt_without_rowid_and_keeps_every_
         indexes = store._all(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'record_index'"
         )
-        assert "record_index_version" in {r["name"] for r in indexes}
+        assert "record_index_version" not in {r["name"] for r in indexes}  # gone since migration 12
+
+
+def _voucher_row(store: Any, key: str, revision: str) -> None:
+    store.insert_voucher(
+        key=key,
+        revision=revision,
+        mapping="payment_received",
+        kind="voucher",
+        record_ids=[key.rsplit(":", 1)[1]],
+        source=("crm", "PaymentObj", key.rsplit(":", 1)[1]),
+        payload='{"summary": "回款 PAY-2026-1101 上海明远信息科技有限公司"}',
+        total="11300.50",
+        voucher_date="2026-11-03",
+    )
+
+
+def test_a_store_of_release_11_loses_the_outbox_key_index_and_keeps_rows_and_numbering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    released = {v: s for v, s in MIGRATIONS.items() if v <= 11}
+    monkeypatch.setattr(state_base, "MIGRATIONS", released)
+    monkeypatch.setattr(state_base, "LATEST", 11)
+    with open_state(url) as store, store.transaction():  # rows as release 11 wrote them
+        for key, revision in [*((KEY, f"{REVISION[:-1]}{n}") for n in range(1, 4)), (f"{KEY}x", REVISION)]:
+            store._execute(
+                "INSERT INTO outbox (key, revision, external_ref, mapping, kind, record_ids, source_id, "
+                "status, payload, payload_hash, created, updated) VALUES (?, ?, ?, 'payment_received', "
+                "'voucher', '[\"64a1f0c2e4b0a5d3c1e2f9a8\"]', '64a1f0c2e4b0a5d3c1e2f9a8', 'posted', '{}', "
+                "'', 't', 't')",
+                (key, revision, f"{key}#{revision}"),
+            )
+        store._execute("DELETE FROM outbox WHERE seq = 4")  # the newest seq is never handed out again
+        rid = "64a1f0c2e4b0a5d3c1e2f9a8"
+        store.keep_record("crm", "PaymentObj", rid, {"_id": rid})
+    monkeypatch.undo()
+    with open_state(url) as store:
+        assert store.schema_version() == max(MIGRATIONS)
+        ddl = {r["name"]: str(r["sql"]) for r in store._all("SELECT name, sql FROM sqlite_master")}
+        assert "UNIQUE (key, revision)" not in ddl["outbox"] and "WITHOUT ROWID" in ddl["source_records"]
+        assert "record_index_version" not in ddl and "outbox_erp_number" in ddl
+        assert sorted(store.revisions_of(KEY)) == [f"{REVISION[:-1]}{n}" for n in range(1, 4)]
+        assert store.get_voucher(KEY, f"{REVISION[:-1]}2") is not None
+        assert store.stored_record("crm", "PaymentObj", "64a1f0c2e4b0a5d3c1e2f9a8") == {
+            "_id": "64a1f0c2e4b0a5d3c1e2f9a8"
+        }
+        with store.transaction():
+            _voucher_row(store, f"{KEY}y", REVISION)
+        assert [r["seq"] for r in store._all("SELECT seq FROM outbox ORDER BY seq")] == [1, 2, 3, 5]
+
+
+def test_a_keys_revisions_are_found_without_an_index_on_key_and_a_key_with_a_hash_is_apart(
+    state_url: str,
+) -> None:
+    with open_state(state_url) as store:
+        with store.transaction():
+            _voucher_row(store, KEY, REVISION)
+            _voucher_row(store, f"{KEY}#fee", REVISION)  # its refs start with KEY# too
+            _voucher_row(store, KEY, f"{REVISION}.2")
+        assert sorted(store.revisions_of(KEY)) == [REVISION, f"{REVISION}.2"]
+        assert store.revisions_of(f"{KEY}#fee") == [REVISION]
+        row = store.get_voucher(f"{KEY}#fee", REVISION)
+        assert row is not None and row.key == f"{KEY}#fee"
