@@ -123,15 +123,18 @@ class StoreBase:
                 self._depth -= 1
             return
         self._depth = 1
+        committed = False
         try:
             with self._outermost_transaction():
                 yield
                 self._send_waiting()
                 self._touch_run()
+            committed = True
         finally:
             self._depth = 0
             self._waiting = None
             self._forget_ahead()
+            self._transaction_ended(committed)
 
     #: the run this store's process is running (set by ``start_run``), and when it last said so
     _live_run: int | None = None
@@ -149,6 +152,9 @@ class StoreBase:
 
     def _forget_ahead(self) -> None:
         """Drop what was read ahead for the transaction that ended (``RecordsTable.prefetch``)."""
+
+    def _transaction_ended(self, committed: bool) -> None:
+        """Keep or drop what a table remembered of the transaction (``MappingRefsTable``)."""
 
     def holds_lock(self) -> bool:
         """Whether this store's process holds the run lock (no other run can be live then)."""

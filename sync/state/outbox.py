@@ -4,16 +4,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from sync.secrets import redact
 from sync.state.base import now_iso
+from sync.state.mapping_refs import MappingRefsTable
 from sync.state.sealed import SealedColumns
 from sync.state.status import Status, TransitionRefused, sources_of
 
-__all__ = ["OutboxRow", "OutboxTable", "key_range"]
+__all__ = ["KEY_SQL", "OutboxRow", "OutboxTable", "key_range", "key_sql", "own_key"]
+
+
+def key_sql(alias: str = "") -> str:
+    """The voucher key in SQL: stored as '' when it is mapping:stream:record id (``own_key``)."""
+    a = f"{alias}." if alias else ""
+    return (
+        f"(CASE WHEN {a}key = '' THEN {a}mapping || ':' || {a}source_stream || ':' || {a}source_id "
+        f"ELSE {a}key END)"
+    )
+
+
+KEY_SQL = key_sql()
+
+
+def own_key(mapping: str, stream: str, record_id: str) -> str:
+    """The key a voucher of one record has unless its mapping names another: stored as ''."""
+    return f"{mapping}:{stream}:{record_id}"
+
+
+def _payload_prefix(key: str, revision: str) -> str:
+    """How ``Voucher.model_dump_json`` begins: the key and revision the row's columns hold."""
+    k, r = json.dumps(key, ensure_ascii=False), json.dumps(revision, ensure_ascii=False)
+    return f'{{"key":{k},"revision":{r},'
+
+
+#: a stored payload without its key and revision starts with this (JSON never does)
+_CUT = "~"
 
 
 def key_range(key: str) -> tuple[str, str]:
@@ -66,6 +94,8 @@ class OutboxRow:
         data = dict(row)
         ids = data["record_ids"]
         data["record_ids"] = json.loads(ids) if ids else [data["source_id"]]
+        if not data["key"]:
+            data["key"] = own_key(data["mapping"], data["source_stream"], data["source_id"])
         data["status"] = Status(data["status"])
         data["adopted"] = bool(data.get("adopted") or 0)
         return cls(**data)
@@ -111,7 +141,7 @@ _OUTBOX_COLS = (
 )
 
 
-class OutboxTable(SealedColumns):
+class OutboxTable(SealedColumns, MappingRefsTable):
     """Insert vouchers, move them (compare-and-set only), list and count them."""
 
     #: the backend computes external_ref from key and revision (SQLite's virtual column)
@@ -119,9 +149,12 @@ class OutboxTable(SealedColumns):
 
     def _outbox_row(self, row: dict[str, Any]) -> OutboxRow:
         data = dict(row)
-        data["payload"] = self._unseal(data, "outbox")
+        payload = self._unseal(data, "outbox")
         del data["sealed"]
-        return OutboxRow.from_row(data)
+        made = OutboxRow.from_row(data | {"payload": ""})
+        if payload.startswith(_CUT):  # kept without the key and revision its columns hold
+            payload = self._mapping_back(_payload_prefix(made.key, made.revision) + payload[1:])
+        return replace(made, payload=payload)
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -146,11 +179,14 @@ class OutboxTable(SealedColumns):
     ) -> None:
         now = now_iso()
         ref = () if self.computes_external_ref else (f"{key}#{revision}",)
+        prefix = _payload_prefix(key, revision)
+        if payload.startswith(prefix):  # not the same text twice: the columns hold these two
+            payload = _CUT + self._refer_mapping(payload)[len(prefix) :]
         self._write_later(
             "outbox",
             self._insert_outbox_sql,
             (
-                key,
+                "" if key == own_key(mapping, source[1], source[2]) else key,
                 revision,
                 *ref,
                 mapping,
@@ -200,7 +236,7 @@ class OutboxTable(SealedColumns):
         return [
             r["revision"]
             for r in self._all(
-                "SELECT revision FROM outbox WHERE external_ref >= ? AND external_ref < ? AND key = ?",
+                f"SELECT revision FROM outbox WHERE external_ref >= ? AND external_ref < ? AND {KEY_SQL} = ?",
                 (low, high, key),
             )
         ]
@@ -451,7 +487,7 @@ class OutboxTable(SealedColumns):
                 for k in keys:
                     cur = self._execute(
                         "UPDATE outbox SET status = ?, updated = ? WHERE status = ? "
-                        "AND (key = ? OR external_ref = ?)",  # among the failed (outbox_status_seq)
+                        f"AND ({KEY_SQL} = ? OR external_ref = ?)",  # among the failed (outbox_status_seq)
                         (Status.PENDING.value, now_iso(), Status.FAILED.value, k, k),
                     )
                     n += cur.rowcount

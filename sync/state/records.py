@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sync.state.base import now_iso
 from sync.state.sealed import SealedColumns
 
 __all__ = ["DirtyGroup", "Head", "IndexRow", "RecordsTable"]
@@ -175,7 +174,7 @@ class RecordsTable(SealedColumns):
                 record_id,
                 _keys_text(voucher_keys, (mapping, stream, record_id)),
                 json.dumps(group_keys, ensure_ascii=False),
-                now_iso(),
+                "",  # `updated`: not kept since migration 12 (read by nothing; runs and outbox say when)
                 version,
             ),
         )

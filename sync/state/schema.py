@@ -17,6 +17,16 @@ _OUTBOX_V12: Final = (
     "updated, posted, reversal_of, depends_on, reversal_style, run_id, run_records, adopted, sealed"
 )
 
+#: what migration 12 copies into them: a key that is mapping:stream:record id becomes '' (and
+#: record ids that are just the source id too), as sync.state.outbox writes them since
+_OUTBOX_V12_FROM_11: Final = _OUTBOX_V12.replace(
+    "key,", "CASE WHEN key = mapping || ':' || source_stream || ':' || source_id THEN '' ELSE key END,", 1
+).replace(
+    "record_ids,",
+    "CASE WHEN record_ids = '[\"' || source_id || '\"]' THEN '' ELSE record_ids END,",
+    1,
+)
+
 #: version -> statements; applied in order inside one transaction each
 MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     1: (
@@ -298,11 +308,14 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
     # UNIQUE (key, revision) index: external_ref is key#revision and unique already, and a
     # key's revisions are a range of it (sync.state.outbox). On SQLite external_ref becomes a
     # virtual column computed from key and revision (its unique index keeps the text once);
-    # PostgreSQL, without virtual columns before 18, keeps storing it. A voucher whose record
-    # ids are just its source id stores them as ''. source_records becomes WITHOUT
+    # PostgreSQL, without virtual columns before 18, keeps storing it. A key that says only
+    # mapping:stream:record id is stored as '' (the columns beside it say it), and record ids
+    # that are just the source id too. source_records becomes WITHOUT
     # ROWID (its key was kept twice); record_index_version goes (counting a mapping's older
     # rows reads the primary key's range instead). A long audit detail (a batch of 500
     # vouchers) is kept compressed in ``packed`` (deflate), its text '' (sync.state.audit).
+    # A voucher's mapping reference (name, file, line, version) is kept once in
+    # ``mapping_refs`` and named by its id in the sealed payload (sync.state.mapping_refs).
     12: (
         *(
             {"sqlite": statement}
@@ -311,7 +324,10 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     key TEXT NOT NULL,
                     revision TEXT NOT NULL,
-                    external_ref TEXT GENERATED ALWAYS AS (key || '#' || revision) VIRTUAL,
+                    external_ref TEXT GENERATED ALWAYS AS (
+                        (CASE WHEN key = '' THEN mapping || ':' || source_stream || ':' || source_id
+                        ELSE key END) || '#' || revision
+                    ) VIRTUAL,
                     mapping TEXT NOT NULL,
                     kind TEXT NOT NULL,
                     record_ids TEXT NOT NULL,
@@ -338,7 +354,8 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
                     adopted INTEGER NOT NULL DEFAULT 0,
                     sealed BLOB
                 )""",
-                f"INSERT INTO outbox_v12 ({_OUTBOX_V12}) SELECT {_OUTBOX_V12} FROM outbox ORDER BY seq",
+                f"INSERT INTO outbox_v12 ({_OUTBOX_V12}) "
+                f"SELECT {_OUTBOX_V12_FROM_11} FROM outbox ORDER BY seq",
                 # AUTOINCREMENT never hands out a seq again, even one whose row is gone
                 "INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_v12', seq FROM sqlite_sequence "
                 "WHERE name = 'outbox' "
@@ -382,8 +399,17 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
                 IF c IS NOT NULL THEN EXECUTE 'ALTER TABLE outbox DROP CONSTRAINT ' || quote_ident(c); END IF;
                 END $$"""
         },
+        {
+            "pg": "UPDATE outbox SET "
+            "key = CASE WHEN key = mapping || ':' || source_stream || ':' || source_id THEN '' ELSE key END, "
+            "record_ids = CASE WHEN record_ids = '[\"' || source_id || '\"]' THEN '' ELSE record_ids END"
+        },
         "DROP INDEX record_index_version",
         "ALTER TABLE audit_log ADD COLUMN packed {blob}",
+        """CREATE TABLE mapping_refs (
+            id {serial},
+            ref TEXT NOT NULL UNIQUE
+        )""",
     ),
 }
 

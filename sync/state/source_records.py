@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sync.state.base import now_iso
 from sync.state.sealed import SealedColumns
 
 __all__ = ["SourceRecordsTable", "StoredRecord", "VersionCounts"]
@@ -45,7 +44,8 @@ class SourceRecordsTable(SealedColumns):
     """Keep, page through and count stored source records."""
 
     def keep_record(self, source: str, stream: str, record_id: str, record: Mapping[str, Any]) -> None:
-        payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+        # compact separators: the sealing dictionary knows the field names written this way
+        payload = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
         # an unchanged record (same keyed digest) is not written again
         self._write_later(
             "source_records",
@@ -59,7 +59,7 @@ class SourceRecordsTable(SealedColumns):
                 record_id,
                 self._seal(payload, "source_records"),
                 self.sealer.digest(payload),
-                now_iso(),
+                "",  # `updated`: not kept since migration 12 (read by nothing; runs and outbox say when)
             ),
         )
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sync.state.outbox import _OUTBOX_COLS, OutboxRow, OutboxTable, key_range
+from sync.state.outbox import _OUTBOX_COLS, OutboxRow, OutboxTable, key_range, key_sql
 
 __all__ = ["VoucherFacts", "VoucherFactsTable", "VoucherFilter"]
 
@@ -132,7 +132,7 @@ class VoucherFactsTable(OutboxTable):
             low, high = key_range(q)  # a key's revisions: a range of external_ref (no index on key)
             where.append(
                 "(o.erp_number = ? OR o.source_id = ? OR o.external_ref = ? "
-                "OR (o.external_ref >= ? AND o.external_ref < ? AND o.key = ?))"
+                f"OR (o.external_ref >= ? AND o.external_ref < ? AND {key_sql('o')} = ?))"
             )
             params += [q, q, q, low, high, q]
         elif q:

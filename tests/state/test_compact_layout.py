@@ -149,3 +149,74 @@ def test_a_keys_revisions_are_found_without_an_index_on_key_and_a_key_with_a_has
         assert store.revisions_of(f"{KEY}#fee") == [REVISION]
         row = store.get_voucher(f"{KEY}#fee", REVISION)
         assert row is not None and row.key == f"{KEY}#fee"
+
+
+def test_a_vouchers_own_key_and_the_key_and_revision_in_its_payload_are_stored_once(state_url: str) -> None:
+    payload = (
+        f'{{"key":"{KEY}","revision":"{REVISION}","book":"001","summary":"回款 上海明远信息科技有限公司"}}'
+    )
+    rid = KEY.rsplit(":", 1)[1]
+    with open_state(state_url) as store:
+        with store.transaction():
+            store.insert_voucher(
+                key=KEY,
+                revision=REVISION,
+                mapping="payment_received",
+                kind="voucher",
+                record_ids=[rid],
+                source=("crm", "PaymentObj", rid),
+                payload=payload,
+                total="11300.50",
+                voucher_date="2026-11-03",
+            )
+        stored = store._one("SELECT key, record_ids, sealed FROM outbox")
+        assert stored is not None and stored["key"] == "" and stored["record_ids"] == ""
+        assert store.sealer.open(stored["sealed"], "outbox").startswith('~"book":"001"')
+        row = store.get_voucher(KEY, REVISION)
+        assert row is not None and row.key == KEY and row.payload == payload and row.record_ids == [rid]
+        assert row.external_ref == f"{KEY}#{REVISION}"
+
+
+def test_a_vouchers_mapping_reference_is_stored_once_for_all_its_vouchers(state_url: str) -> None:
+    ref = (
+        '{"name":"payment_received","file":"/srv/crmsync/mappings/payment_received.yaml",'
+        '"line":4,"version":"v1"}'
+    )
+    with open_state(state_url) as store:
+        for n in range(3):
+            key, rid = f"payment_received:PaymentObj:b{n}", f"b{n}"
+            payload = (
+                f'{{"key":"{key}","revision":"{REVISION}","book":"001","summary":"回款 PAY-{n}",'
+                f'"mapping":{ref},"reversal_of":null,"extra_revision":""}}'
+            )
+            with store.transaction():
+                store.insert_voucher(
+                    key=key,
+                    revision=REVISION,
+                    mapping="payment_received",
+                    kind="voucher",
+                    record_ids=[rid],
+                    source=("crm", "PaymentObj", rid),
+                    payload=payload,
+                    total="100.00",
+                    voucher_date="2026-11-03",
+                )
+            row = store.get_voucher(key, REVISION)
+            assert row is not None and row.payload == payload
+        assert [r["ref"] for r in store._all("SELECT ref FROM mapping_refs")] == [ref]
+        sealed = store._one("SELECT sealed FROM outbox ORDER BY seq DESC LIMIT 1")
+        assert sealed is not None and '"mapping":@' in store.sealer.open(sealed["sealed"], "outbox")
+
+
+def test_a_mapping_reference_of_a_rolled_back_transaction_is_not_remembered(state_url: str) -> None:
+    ref = '{"name":"refund","file":"refund.yaml","line":2,"version":"v1"}'
+    payload = f'{{"key":"k","revision":"{REVISION}","mapping":{ref},"reversal_of":null}}'
+    with open_state(state_url) as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store._refer_mapping(payload)
+            raise RuntimeError("the run stops here")
+        assert store._all("SELECT ref FROM mapping_refs") == []
+        with store.transaction():
+            cut = store._refer_mapping(payload)
+        assert store._mapping_back(cut) == payload
+        assert [r["ref"] for r in store._all("SELECT ref FROM mapping_refs")] == [ref]
