@@ -21,6 +21,13 @@ KEY = "payment_received:PaymentObj:64a1f0c2e4b0a5d3c1e2f9a8"
 REVISION = "0361a0c2199bea53"
 
 
+def _as_release(version: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A state URL whose store is made, until ``monkeypatch.undo()``, by the schema of that release."""
+    monkeypatch.setattr(state_base, "MIGRATIONS", {v: s for v, s in MIGRATIONS.items() if v <= version})
+    monkeypatch.setattr(state_base, "LATEST", version)
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
 def test_the_default_key_and_a_content_equal_to_its_revision_are_stored_once(state_url: str) -> None:
     with open_state(state_url) as store:
         with store.transaction():
@@ -50,10 +57,7 @@ def test_other_keys_and_a_content_unlike_the_revision_are_kept_as_they_are(state
 def test_a_store_of_the_release_before_is_rebuilt_without_rowid_and_keeps_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    released = {v: s for v, s in MIGRATIONS.items() if v <= 8}
-    monkeypatch.setattr(state_base, "MIGRATIONS", released)
-    monkeypatch.setattr(state_base, "LATEST", 8)
+    url = _as_release(8, tmp_path, monkeypatch)
     with open_state(url) as store, store.transaction():  # rows as that release wrote them
         store._execute(
             "INSERT INTO heads (key, revision, content) VALUES (?, ?, ?)", (KEY, REVISION, REVISION)
@@ -88,7 +92,12 @@ def test_a_store_of_the_release_before_is_rebuilt_without_rowid_and_keeps_every_
         assert "record_index_version" not in {r["name"] for r in indexes}  # gone since migration 12
 
 
-def _voucher_row(store: Any, key: str, revision: str) -> None:
+def _voucher_row(
+    store: Any,
+    key: str,
+    revision: str,
+    payload: str = '{"summary": "回款 PAY-2026-1101 上海明远信息科技有限公司"}',
+) -> None:
     store.insert_voucher(
         key=key,
         revision=revision,
@@ -96,7 +105,7 @@ def _voucher_row(store: Any, key: str, revision: str) -> None:
         kind="voucher",
         record_ids=[key.rsplit(":", 1)[1]],
         source=("crm", "PaymentObj", key.rsplit(":", 1)[1]),
-        payload='{"summary": "回款 PAY-2026-1101 上海明远信息科技有限公司"}',
+        payload=payload,
         total="11300.50",
         voucher_date="2026-11-03",
     )
@@ -105,10 +114,7 @@ def _voucher_row(store: Any, key: str, revision: str) -> None:
 def test_a_store_of_release_11_loses_the_outbox_key_index_and_keeps_rows_and_numbering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    released = {v: s for v, s in MIGRATIONS.items() if v <= 11}
-    monkeypatch.setattr(state_base, "MIGRATIONS", released)
-    monkeypatch.setattr(state_base, "LATEST", 11)
+    url = _as_release(11, tmp_path, monkeypatch)
     with open_state(url) as store, store.transaction():  # rows as release 11 wrote them
         for key, revision in [*((KEY, f"{REVISION[:-1]}{n}") for n in range(1, 4)), (f"{KEY}x", REVISION)]:
             store._execute(
@@ -158,17 +164,7 @@ def test_a_vouchers_own_key_and_the_key_and_revision_in_its_payload_are_stored_o
     rid = KEY.rsplit(":", 1)[1]
     with open_state(state_url) as store:
         with store.transaction():
-            store.insert_voucher(
-                key=KEY,
-                revision=REVISION,
-                mapping="payment_received",
-                kind="voucher",
-                record_ids=[rid],
-                source=("crm", "PaymentObj", rid),
-                payload=payload,
-                total="11300.50",
-                voucher_date="2026-11-03",
-            )
+            _voucher_row(store, KEY, REVISION, payload)
         stored = store._one("SELECT key, record_ids, sealed FROM outbox")
         assert stored is not None and stored["key"] == "" and stored["record_ids"] == ""
         assert store.sealer.open(stored["sealed"], "outbox").startswith('~"book":"001"')
@@ -184,23 +180,13 @@ def test_a_vouchers_mapping_reference_is_stored_once_for_all_its_vouchers(state_
     )
     with open_state(state_url) as store:
         for n in range(3):
-            key, rid = f"payment_received:PaymentObj:b{n}", f"b{n}"
+            key = f"payment_received:PaymentObj:b{n}"
             payload = (
                 f'{{"key":"{key}","revision":"{REVISION}","book":"001","summary":"回款 PAY-{n}",'
                 f'"mapping":{ref},"reversal_of":null,"extra_revision":""}}'
             )
             with store.transaction():
-                store.insert_voucher(
-                    key=key,
-                    revision=REVISION,
-                    mapping="payment_received",
-                    kind="voucher",
-                    record_ids=[rid],
-                    source=("crm", "PaymentObj", rid),
-                    payload=payload,
-                    total="100.00",
-                    voucher_date="2026-11-03",
-                )
+                _voucher_row(store, key, REVISION, payload)
             row = store.get_voucher(key, REVISION)
             assert row is not None and row.payload == payload
         assert [r["ref"] for r in store._all("SELECT ref FROM mapping_refs")] == [ref]
