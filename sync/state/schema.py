@@ -320,6 +320,8 @@ MIGRATIONS: Final[dict[int, tuple[str | dict[str, str], ...]]] = {
         *(
             {"sqlite": statement}
             for statement in (
+                # written out in full, as migration 1 is: a released migration never changes, so it
+                # shares no column list another version could edit
                 """CREATE TABLE outbox_v12 (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT,
                     key TEXT NOT NULL,
